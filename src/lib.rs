@@ -1,0 +1,7 @@
+//! ptv-sync keeps an organisation's organisations, services and service channels in the
+//! Finnish Service Catalogue (PTV) in step with its own source system.
+//!
+//! Data flows source → model → validate → plan → apply → ptv → store.
+
+pub mod model;
+pub mod sim;

@@ -1,0 +1,3 @@
+//! One integration-test binary (one link instead of one per file).
+
+mod sim;
