@@ -4,4 +4,5 @@
 //! Data flows source → model → validate → plan → apply → ptv → store.
 
 pub mod model;
+pub mod secret;
 pub mod sim;
