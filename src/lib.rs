@@ -4,5 +4,6 @@
 //! Data flows source → model → validate → plan → apply → ptv → store.
 
 pub mod model;
+pub mod ptv;
 pub mod secret;
 pub mod sim;
