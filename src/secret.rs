@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("cannot read {what} from file {path}: {source}; check the path and that the service user may read it")]
+    #[error(
+        "cannot read {what} from file {path}: {source}; check the path and that the service user may read it"
+    )]
     File {
         what: String,
         path: PathBuf,

@@ -1,5 +1,19 @@
-//! The version-neutral model of what the source says should exist in PTV.
+//! The version-neutral model of what the source says should exist in PTV: typed,
+//! strictly parsed (unknown keys are errors) and normalised once, at the edge.
 
+mod common;
+mod items;
 mod kind;
+mod text;
 
+pub use common::{
+    Area, AreaType, Email, Lang, LangMap, OpeningHours, Phone, PhoneChargeType, PhoneType,
+    ServiceHours, ServiceHoursType, WebPage, Weekday,
+};
+pub use items::{
+    Accessibility, AccessibilityLevel, Address, AddressType, Channel, ChannelLang, Connection,
+    FormType, FormUrl, FundingType, Item, Organization, OrganizationLang, OrganizationType,
+    Service, ServiceChargeType, ServiceLang, ServiceType, WcagLevel,
+};
 pub use kind::{ApiVersion, ChannelType, ItemKind};
+pub use text::{SourceId, Text};

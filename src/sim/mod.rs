@@ -1,1 +1,30 @@
-//! A faithful in-memory PTV (v11 and v12 import APIs) for tests, the demo and benchmarks.
+//! A faithful in-memory PTV (v11 and v12 import APIs) for tests, the demo and
+//! benchmarks. It enforces the rules of `reference.md` §12 with PTV's error shapes,
+//! keeps one catalogue behind both API versions (a v11 GUID is the v12 contentId),
+//! and injects faults on demand.
+//!
+//! Layout: [`config`] what a simulator starts with; `auth` tokens; `store` the
+//! catalogue and its indexes; `engine` the version-neutral write rules; `v11` and
+//! `v12` the two front ends; `faults` injection middleware; `server` serving and
+//! the [`SimHandle`]; `control` the `/_sim` surface.
+
+mod auth;
+mod cli;
+mod config;
+mod control;
+mod engine;
+mod error;
+mod faults;
+mod login;
+mod server;
+mod state;
+mod stats;
+mod store;
+mod v11;
+mod v12;
+
+pub use cli::serve_cli;
+pub use config::{Faults, SeedOrganization, SimConfig, SimUser, TokenStyle};
+pub use server::{SimHandle, Simulator};
+pub use stats::{NO_ANSWER, SimStats};
+pub use store::{PublishingStatus, Scope, SimEntity, SimKind};

@@ -1,0 +1,118 @@
+//! Fingerprints: SHA-256 over canonical JSON of an item's normalised payload, salted with
+//! the mapping version and the API version, so a change in our mapping (or a switch of
+//! API version) re-pushes exactly what it affects.
+
+use crate::model::ApiVersion;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Bump when the model → wire mapping changes in a way that alters what PTV receives.
+pub const MAPPING_VERSION: u32 = 1;
+
+/// Canonical JSON: object keys sorted (serde_json's map is ordered), no white space.
+#[must_use]
+pub fn canonical_json(v: &Value) -> String {
+    v.to_string()
+}
+
+#[must_use]
+pub fn fingerprint(api: ApiVersion, payload: &Value) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("ptv-sync mapping {MAPPING_VERSION} {api}\n").as_bytes());
+    h.update(canonical_json(payload).as_bytes());
+    hex::encode(h.finalize())
+}
+
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Field paths (source terms, e.g. `languageVersions.fi.summary`) where two payloads differ.
+#[must_use]
+pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff(old, new, &mut String::new(), &mut out);
+    out
+}
+
+fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<String>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                diff(
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    path,
+                    out,
+                );
+                path.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                diff(x, y, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => out.push(if path.is_empty() {
+            "(item)".into()
+        } else {
+            path.clone()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn changed_paths_name_leaves() {
+        let a = json!({"languageVersions": {"fi": {"name": "A", "summary": "S"}}, "x": [1, 2]});
+        let b = json!({"languageVersions": {"fi": {"name": "A", "summary": "T"}}, "x": [1, 3]});
+        assert_eq!(
+            changed_paths(&a, &b),
+            vec!["languageVersions.fi.summary", "x[1]"]
+        );
+        assert!(changed_paths(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn fingerprint_depends_on_api_version() {
+        let v = json!({"a": 1});
+        assert_ne!(
+            fingerprint(ApiVersion::V11, &v),
+            fingerprint(ApiVersion::V12, &v)
+        );
+    }
+
+    proptest! {
+        /// Key order in the input never changes the fingerprint.
+        #[test]
+        fn fingerprint_ignores_key_order(pairs in proptest::collection::vec(("[a-z]{1,6}", 0i64..1000), 1..12)) {
+            let mut fwd = serde_json::Map::new();
+            for (k, v) in &pairs { fwd.insert(k.clone(), json!(v)); }
+            let mut rev_text = String::from("{");
+            let dedup: std::collections::BTreeMap<_, _> = pairs.iter().cloned().collect();
+            let items: Vec<String> = dedup.iter().rev().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            rev_text.push_str(&items.join(","));
+            rev_text.push('}');
+            let rev: Value = serde_json::from_str(&rev_text).unwrap();
+            prop_assert_eq!(fingerprint(ApiVersion::V11, &Value::Object(fwd)), fingerprint(ApiVersion::V11, &rev));
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Texts and identifiers, parsed (and normalised) once at the edge.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// A plain text, trimmed with runs of blanks collapsed, as PTV does on save. Normalising
+/// on parse means hashing, diffing and sending all see the same string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    #[must_use]
+    pub fn new(raw: &str) -> Self {
+        Text(normalise(raw))
+    }
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Length in characters (PTV's limits count characters, not bytes).
+    #[must_use]
+    pub fn chars(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Ok(Text::new(&raw))
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Trims the text, collapses runs of blanks to one space and drops blanks around line
+/// breaks; keeps single line breaks (descriptions may have paragraphs).
+fn normalise(raw: &str) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let mut lines: Vec<String> = Vec::new();
+    for line in raw.split('\n') {
+        let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        lines.push(collapsed);
+    }
+    // Collapse runs of empty lines into one paragraph break.
+    let mut out = String::with_capacity(raw.len());
+    let mut blank_run = 0;
+    for line in lines {
+        if line.is_empty() {
+            blank_run += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
+        }
+        blank_run = 0;
+        out.push_str(&line);
+    }
+    out
+}
+
+/// An item's id in the source system: 1-64 characters of `[A-Za-z0-9-]`, starting with
+/// a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SourceId(String);
+
+impl SourceId {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok_len = (1..=64).contains(&raw.len());
+        let ok_chars = raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let ok_start = raw
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        if ok_len && ok_chars && ok_start {
+            Ok(SourceId(raw.to_owned()))
+        } else {
+            Err(format!(
+                "invalid id '{raw}': use 1-64 characters of A-Z, a-z, 0-9 and '-', starting with a letter or digit"
+            ))
+        }
+    }
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        SourceId::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for SourceId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_collapsed() {
+        assert_eq!(Text::new("  a   b\t c  ").as_str(), "a b c");
+        assert_eq!(Text::new("p1 \r\n\r\n\n  p2\nl3 ").as_str(), "p1\n\np2\nl3");
+    }
+
+    #[test]
+    fn source_id_rules() {
+        assert!(SourceId::parse("building-permit-1").is_ok());
+        assert!(SourceId::parse("-x").is_err());
+        assert!(SourceId::parse("a_b").is_err());
+        assert!(SourceId::parse("").is_err());
+        assert!(SourceId::parse(&"a".repeat(65)).is_err());
+    }
+}

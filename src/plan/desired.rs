@@ -1,0 +1,103 @@
+//! What should exist in PTV, item by item: the resolved, normalised payload and its
+//! fingerprint. Defaults that depend on other items (a channel's area) are resolved here
+//! so that a change to them changes the fingerprint.
+
+use crate::fingerprint::fingerprint;
+use crate::model::{
+    ApiVersion, Area, Channel, Connection, ItemKind, Organization, Service, SourceId,
+};
+use crate::validate::Validated;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A desired item, borrowed from the validated snapshot.
+#[derive(Debug, Clone, Copy)]
+pub enum DesiredRef<'a> {
+    Organization(&'a Organization),
+    Channel(&'a Channel),
+    Service(&'a Service),
+    Connections(&'a SourceId, &'a [Connection]),
+}
+
+impl DesiredRef<'_> {
+    #[must_use]
+    pub fn kind(&self) -> ItemKind {
+        match self {
+            DesiredRef::Organization(_) => ItemKind::Organization,
+            DesiredRef::Channel(_) => ItemKind::Channel,
+            DesiredRef::Service(_) => ItemKind::Service,
+            DesiredRef::Connections(..) => ItemKind::Connections,
+        }
+    }
+}
+
+/// The payload we fingerprint, diff and store as "last pushed".
+#[must_use]
+pub fn payload(v: &Validated, item: DesiredRef<'_>, main_area: Option<&Area>) -> Value {
+    match item {
+        DesiredRef::Organization(o) => serde_json::to_value(o),
+        DesiredRef::Service(s) => serde_json::to_value(s),
+        DesiredRef::Channel(c) => {
+            if c.area.is_some() {
+                serde_json::to_value(c)
+            } else {
+                let mut resolved = c.clone();
+                resolved.area = match &c.organization {
+                    Some(o) => v
+                        .organizations
+                        .get(o)
+                        .and_then(Organization::effective_area),
+                    None => main_area.cloned(),
+                };
+                serde_json::to_value(&resolved)
+            }
+        }
+        DesiredRef::Connections(_, set) => {
+            let mut sorted: Vec<&Connection> = set.iter().collect();
+            sorted.sort_by(|a, b| a.channel.cmp(&b.channel));
+            serde_json::to_value(sorted)
+        }
+    }
+    .expect("model types always serialise")
+}
+
+#[must_use]
+pub fn fingerprint_of(
+    api: ApiVersion,
+    v: &Validated,
+    item: DesiredRef<'_>,
+    main_area: Option<&Area>,
+) -> String {
+    fingerprint(api, &payload(v, item, main_area))
+}
+
+/// All desired items in dependency order: organisations parent first, then channels,
+/// services and connection sets.
+#[must_use]
+pub fn in_order(v: &Validated) -> Vec<DesiredRef<'_>> {
+    let mut out = Vec::with_capacity(v.valid_count() + v.connections.len());
+    let mut depth: BTreeMap<&SourceId, usize> = BTreeMap::new();
+    for o in v.organizations.values() {
+        let mut d = 0;
+        let mut cur = o.parent.as_ref();
+        while let Some(p) = cur {
+            d += 1;
+            cur = v.organizations.get(p).and_then(|x| x.parent.as_ref());
+            if d > v.organizations.len() {
+                break;
+            }
+        }
+        depth.insert(&o.id, d);
+    }
+    let mut orgs: Vec<&Organization> = v.organizations.values().collect();
+    orgs.sort_by_key(|o| (depth[&o.id], &o.id));
+    out.extend(orgs.into_iter().map(DesiredRef::Organization));
+    out.extend(v.channels.values().map(DesiredRef::Channel));
+    out.extend(v.services.values().map(DesiredRef::Service));
+    out.extend(
+        v.connections
+            .iter()
+            .map(|(id, set)| DesiredRef::Connections(id, set.as_slice())),
+    );
+    out
+}

@@ -1,0 +1,340 @@
+//! The planner: a pure function from (validated snapshot, prior state) to the ordered list
+//! of steps that makes PTV equal to the source.
+
+mod desired;
+
+pub use desired::{DesiredRef, fingerprint_of, in_order, payload};
+
+use crate::fingerprint::changed_paths;
+use crate::model::{ApiVersion, Area, ItemKind};
+use crate::validate::Validated;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// What PTV holds for an item, as far as the state store knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Remote {
+    Absent,
+    Live,
+    Archived,
+}
+
+/// The planner's view of one stored item.
+#[derive(Debug, Clone)]
+pub struct Prior {
+    pub kind: ItemKind,
+    pub source_id: String,
+    pub remote: Remote,
+    pub fingerprint: Option<String>,
+    pub payload: Option<serde_json::Value>,
+    pub protected: bool,
+    /// A terminal or needs-a-person failure: the fingerprint that failed and when.
+    pub failure: Option<PriorFailure>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PriorFailure {
+    pub fingerprint: Option<String>,
+    pub at: DateTime<Utc>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Restore,
+    Archive,
+    Unchanged,
+    /// Invalid in the source: not sent, not archived.
+    Invalid,
+    /// Failed terminally before with this same content: waits for a change, the cool-down
+    /// or `--full`.
+    Held,
+    /// Gone from the source but protected: kept in PTV.
+    Protected,
+}
+
+impl Action {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Restore => "restore",
+            Action::Archive => "archive",
+            Action::Unchanged => "unchanged",
+            Action::Invalid => "invalid",
+            Action::Held => "held",
+            Action::Protected => "protected",
+        }
+    }
+    /// Does the step write to PTV?
+    #[must_use]
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Update | Action::Restore | Action::Archive
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub action: Action,
+    pub kind: ItemKind,
+    pub id: String,
+    /// Changed field paths for updates (from the last pushed payload).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub api: ApiVersion,
+    pub main_area: Option<Area>,
+    /// Re-send every item, failed ones included.
+    pub full: bool,
+    /// How long a terminal failure waits before the same content is tried again.
+    pub retry_after: chrono::Duration,
+    pub now: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    #[must_use]
+    pub fn count(&self, action: Action) -> usize {
+        self.steps.iter().filter(|s| s.action == action).count()
+    }
+    #[must_use]
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.action.writes())
+    }
+    /// Counts per (kind, action), for the summary table.
+    #[must_use]
+    pub fn counts(&self) -> BTreeMap<(ItemKind, Action), usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.steps {
+            *m.entry((s.kind, s.action)).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+#[must_use]
+pub fn plan(v: &Validated, prior: &[Prior], opts: &PlanOptions) -> Plan {
+    let now = opts.now.unwrap_or_else(Utc::now);
+    let by_key: HashMap<(ItemKind, &str), &Prior> = prior
+        .iter()
+        .map(|p| ((p.kind, p.source_id.as_str()), p))
+        .collect();
+    let mut steps = Vec::new();
+
+    for item in in_order(v) {
+        let kind = item.kind();
+        let id = match item {
+            DesiredRef::Organization(o) => o.id.as_str(),
+            DesiredRef::Channel(c) => c.id.as_str(),
+            DesiredRef::Service(s) => s.id.as_str(),
+            DesiredRef::Connections(id, _) => id.as_str(),
+        };
+        let p = by_key.get(&(kind, id)).copied();
+        if let DesiredRef::Connections(_, set) = item
+            && set.is_empty()
+            && p.is_none_or(|p| {
+                p.payload
+                    .as_ref()
+                    .is_none_or(|x| x.as_array().is_some_and(Vec::is_empty))
+            })
+        {
+            continue; // never had connections and has none: nothing to say
+        }
+        let body = payload(v, item, opts.main_area.as_ref());
+        let fp = crate::fingerprint::fingerprint(opts.api, &body);
+        let held = p.and_then(|p| p.failure.as_ref()).is_some_and(|f| {
+            !opts.full
+                && f.fingerprint.as_deref() == Some(fp.as_str())
+                && now - f.at < opts.retry_after
+        });
+        let mut step = Step {
+            action: Action::Unchanged,
+            kind,
+            id: id.to_owned(),
+            changed: Vec::new(),
+            reason: None,
+            fingerprint: Some(fp.clone()),
+        };
+        step.action = match p.map_or(Remote::Absent, |p| p.remote) {
+            _ if held => {
+                step.reason = p
+                    .and_then(|p| p.failure.as_ref())
+                    .map(|f| f.message.clone());
+                Action::Held
+            }
+            Remote::Absent => Action::Create,
+            Remote::Archived => Action::Restore,
+            Remote::Live => {
+                let p = p.expect("live implies a stored row");
+                if p.fingerprint.as_deref() == Some(fp.as_str())
+                    && !opts.full
+                    && p.failure.is_none()
+                {
+                    Action::Unchanged
+                } else {
+                    if let Some(old) = &p.payload {
+                        step.changed = changed_paths(old, &body);
+                    }
+                    if step.changed.is_empty()
+                        && p.fingerprint.as_deref() == Some(fp.as_str())
+                        && !opts.full
+                    {
+                        Action::Unchanged
+                    } else {
+                        Action::Update
+                    }
+                }
+            }
+        };
+        steps.push(step);
+    }
+
+    for ((kind, id), findings) in &v.invalid {
+        let reason = findings.first().map(|f| {
+            if f.path.is_empty() {
+                f.message.clone()
+            } else {
+                format!("{}: {}", f.path, f.message)
+            }
+        });
+        steps.push(Step {
+            action: Action::Invalid,
+            kind: *kind,
+            id: id.clone(),
+            changed: Vec::new(),
+            reason,
+            fingerprint: None,
+        });
+    }
+
+    // Archives: live items gone from the source, in reverse dependency order.
+    let mut gone: Vec<&Prior> = prior
+        .iter()
+        .filter(|p| p.remote == Remote::Live && p.kind != ItemKind::Connections)
+        .filter(|p| !v.present.contains(&(p.kind, p.source_id.clone())))
+        .collect();
+    gone.sort_by_key(|p| {
+        (
+            archive_rank(p.kind),
+            org_depth_desc(p, prior),
+            p.source_id.clone(),
+        )
+    });
+    for p in gone {
+        steps.push(Step {
+            action: if p.protected {
+                Action::Protected
+            } else {
+                Action::Archive
+            },
+            kind: p.kind,
+            id: p.source_id.clone(),
+            changed: Vec::new(),
+            reason: p.protected.then(|| "protected: kept in PTV".to_owned()),
+            fingerprint: p.fingerprint.clone(),
+        });
+    }
+    Plan { steps }
+}
+
+fn archive_rank(kind: ItemKind) -> u8 {
+    match kind {
+        ItemKind::Connections => 0,
+        ItemKind::Service => 1,
+        ItemKind::Channel => 2,
+        ItemKind::Organization => 3,
+    }
+}
+
+/// Deeper organisations first, reading the parent chain from the last pushed payloads.
+fn org_depth_desc(p: &Prior, prior: &[Prior]) -> std::cmp::Reverse<usize> {
+    if p.kind != ItemKind::Organization {
+        return std::cmp::Reverse(0);
+    }
+    let parent_of = |id: &str| {
+        prior
+            .iter()
+            .find(|q| q.kind == ItemKind::Organization && q.source_id == id)
+            .and_then(|q| q.payload.as_ref())
+            .and_then(|pl| pl.get("parent"))
+            .and_then(|x| x.as_str().map(str::to_owned))
+    };
+    let mut depth = 0;
+    let mut cur = parent_of(&p.source_id);
+    while let Some(c) = cur {
+        depth += 1;
+        if depth > 16 {
+            break;
+        }
+        cur = parent_of(&c);
+    }
+    std::cmp::Reverse(depth)
+}
+
+/// The archive guard's verdict for one organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GuardLimits {
+    /// Trip when more than this many archives are planned…
+    pub max_items: usize,
+    /// …and they are more than this share (percent) of the live items.
+    pub max_percent: f64,
+}
+
+impl Default for GuardLimits {
+    fn default() -> Self {
+        GuardLimits {
+            max_items: 10,
+            max_percent: 20.0,
+        }
+    }
+}
+
+/// `Some(reason)` when the archive phase must be skipped.
+#[must_use]
+pub fn guard_trips(
+    plan: &Plan,
+    snapshot_items: usize,
+    live_items: usize,
+    limits: GuardLimits,
+) -> Option<String> {
+    let archives = plan.count(Action::Archive);
+    if archives == 0 {
+        return None;
+    }
+    if snapshot_items == 0 {
+        return Some(format!(
+            "the source snapshot is empty but {archives} items would be archived; check the source, or run with --allow-mass-archive if this is intended"
+        ));
+    }
+    let share = if live_items == 0 {
+        100.0
+    } else {
+        archives as f64 * 100.0 / live_items as f64
+    };
+    (archives > limits.max_items && share > limits.max_percent).then(|| {
+        format!(
+            "{archives} archives ({share:.0} % of {live_items} live items) exceed the guard (more than {} items and more than {} %); check the source, or run with --allow-mass-archive",
+            limits.max_items, limits.max_percent
+        )
+    })
+}

@@ -1,0 +1,158 @@
+//! State shared by every request of one simulator. Each lock is held only for a
+//! bounded, synchronous piece of work and never across an `.await`.
+
+use super::auth::Auth;
+use super::config::{Faults, SimConfig};
+use super::faults::Plan;
+use super::stats::SimStats;
+use super::store::{Catalogue, Entity, PublishingStatus, SimKind};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+struct FaultState {
+    faults: Faults,
+    rng: fastrand::Rng,
+}
+
+impl FaultState {
+    fn new(faults: Faults) -> Self {
+        let rng = faults
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        FaultState { faults, rng }
+    }
+}
+
+pub(crate) struct Shared {
+    pub auth: Auth,
+    pub api_keys: HashSet<String>,
+    catalogue: Mutex<Catalogue>,
+    stats: Mutex<SimStats>,
+    faults: Mutex<FaultState>,
+    in_flight: Mutex<HashMap<String, usize>>,
+}
+
+impl Shared {
+    pub fn new(config: SimConfig) -> Self {
+        let mut catalogue = Catalogue::default();
+        for org in &config.organizations {
+            let names: BTreeMap<String, String> = org
+                .languages
+                .iter()
+                .map(|lang| (lang.clone(), org.name.clone()))
+                .collect();
+            let body = json!({
+                "id": org.id,
+                "organizationType": org.organization_type,
+                "areaType": org.area_type,
+                "municipality": org.municipality,
+                "organizationNames": org.languages.iter()
+                    .map(|l| json!({"type": "Name", "language": l, "value": org.name}))
+                    .collect::<Vec<_>>(),
+                "publishingStatus": "Published",
+            });
+            catalogue.put(Entity {
+                kind: SimKind::Organization,
+                id: org.id,
+                org: None,
+                source: None,
+                external: None,
+                status: PublishingStatus::Published,
+                versions: 1,
+                names,
+                languages: org.languages.clone(),
+                area_type: Some(org.area_type.clone()),
+                visible_for_all: true,
+                body,
+                api: "seed",
+                connections: Vec::new(),
+                locked_by: None,
+            });
+        }
+        Shared {
+            auth: Auth::new(config.users, config.token_lifetime, config.token_style),
+            api_keys: config.api_keys.into_iter().collect(),
+            catalogue: Mutex::new(catalogue),
+            stats: Mutex::new(SimStats::default()),
+            faults: Mutex::new(FaultState::new(config.faults)),
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn catalogue(&self) -> MutexGuard<'_, Catalogue> {
+        self.catalogue.lock().expect("catalogue poisoned")
+    }
+
+    pub fn stats(&self) -> MutexGuard<'_, SimStats> {
+        self.stats.lock().expect("stats poisoned")
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().expect("faults poisoned") = FaultState::new(faults);
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().expect("faults poisoned").faults.clone()
+    }
+
+    /// Rolls the dice for one request. Error and drop rolls happen only for writes
+    /// when `may_fail` is set, so reads and logins never 5xx.
+    pub fn plan(&self, write: bool, may_fail: bool) -> Plan {
+        let mut state = self.faults.lock().expect("faults poisoned");
+        let FaultState { faults, rng } = &mut *state;
+        let mut plan = Plan {
+            latency: faults.latency,
+            max_in_flight: faults.max_in_flight,
+            rate_limited: faults.rate_limit_rate > 0.0 && rng.f64() < faults.rate_limit_rate,
+            ..Plan::default()
+        };
+        if write && may_fail {
+            if faults.error_rate > 0.0 && rng.f64() < faults.error_rate {
+                plan.error = Some(rng.f64() < faults.lost_response_share);
+            } else if faults.drop_rate > 0.0 && rng.f64() < faults.drop_rate {
+                plan.drop = Some(rng.f64() < faults.drop_after_apply_share);
+            }
+        }
+        plan
+    }
+
+    /// Counts a request of `user` in; answers how many of theirs are now in flight.
+    pub fn enter(&self, user: &str) -> usize {
+        let now = {
+            let mut map = self.in_flight.lock().expect("in-flight poisoned");
+            let n = map.entry(user.to_owned()).or_default();
+            *n += 1;
+            *n
+        };
+        let mut stats = self.stats();
+        stats.max_in_flight = stats.max_in_flight.max(now);
+        now
+    }
+
+    pub fn leave(&self, user: &str) {
+        let mut map = self.in_flight.lock().expect("in-flight poisoned");
+        if let Some(n) = map.get_mut(user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(user);
+            }
+        }
+    }
+
+    pub fn fault(&self, kind: &str) {
+        self.stats().fault(kind);
+    }
+
+    pub fn record(&self, method: &str, template: String, status: u16) {
+        *self
+            .stats()
+            .requests
+            .entry((method.to_owned(), template, status))
+            .or_default() += 1;
+    }
+
+    pub fn write_applied(&self) {
+        self.stats().writes_applied += 1;
+    }
+}

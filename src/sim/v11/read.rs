@@ -1,0 +1,107 @@
+//! v11 reads: anonymous and published-only, except the restricted `active` reads
+//! (reference §2.3, §3, §9.1).
+
+use super::check::parse_guid;
+use super::write::render;
+use crate::sim::auth::{Bearer, Caller};
+use crate::sim::error::ApiError;
+use crate::sim::state::Shared;
+use crate::sim::store::{PublishingStatus, SimKind};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Full-entity lists page by 100 (reference §9.1).
+pub(crate) const PAGE_SIZE: usize = 100;
+
+/// The caller of an anonymous read. A bearer that is not even a JWT breaks PTV's
+/// pipeline before authorisation, so it answers 500 (reference §2.3).
+pub(crate) fn reader(bearer: &Bearer) -> Result<Option<Caller>, ApiError> {
+    match bearer {
+        Bearer::Malformed => Err(ApiError::Server(format!(
+            "An unexpected error occurred. Trace id: {}",
+            uuid::Uuid::new_v4().simple()
+        ))),
+        Bearer::Active(c) => Ok(Some(c.clone())),
+        Bearer::Absent | Bearer::Inactive => Ok(None),
+    }
+}
+
+fn visible(status: PublishingStatus, active: bool) -> bool {
+    match status {
+        PublishingStatus::Published | PublishingStatus::Modified => true,
+        PublishingStatus::Draft => active,
+        PublishingStatus::Deleted => false,
+    }
+}
+
+/// GET by id. `active` reads need a token and also show drafts.
+pub(crate) fn one(
+    shared: &Shared,
+    bearer: &Bearer,
+    raw_id: &str,
+    kind_ok: impl Fn(SimKind) -> bool,
+    label: &str,
+    active: bool,
+) -> Result<Value, ApiError> {
+    let caller = reader(bearer)?;
+    if active && caller.is_none() {
+        return Err(ApiError::Unauthorized);
+    }
+    let id = parse_guid(raw_id).ok_or_else(|| ApiError::bad_guid("id"))?;
+    let cat = shared.catalogue();
+    match cat.get(id) {
+        Some(e) if kind_ok(e.kind) && visible(e.status, active) => {
+            Ok(render(&cat, e, caller.as_ref()))
+        }
+        _ => Err(ApiError::NotFound(format!(
+            "{label} with id '{id}' not found."
+        ))),
+    }
+}
+
+/// `list/organization?organizationId=&page=`: published full entities, 100 a page.
+pub(crate) fn by_organization(
+    shared: &Shared,
+    bearer: &Bearer,
+    query: &HashMap<String, String>,
+    kind_ok: impl Fn(SimKind) -> bool,
+) -> Result<Value, ApiError> {
+    let caller = reader(bearer)?;
+    let query: HashMap<String, &String> =
+        query.iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
+    let org = query
+        .get("organizationid")
+        .and_then(|s| parse_guid(s))
+        .ok_or_else(|| ApiError::bad_guid("organizationId"))?;
+    let page: i64 = match query.get("page") {
+        None => 1,
+        Some(p) => p
+            .parse()
+            .map_err(|_| ApiError::field("page", format!("The value '{p}' is not valid.")))?,
+    };
+    if page < 0 {
+        return Err(ApiError::field(
+            "page",
+            "The page number cannot be negative value.",
+        ));
+    }
+    let page = page.max(1) as usize;
+    let cat = shared.catalogue();
+    let items: Vec<_> = cat
+        .children(org)
+        .filter(|e| kind_ok(e.kind) && visible(e.status, false))
+        .collect();
+    let page_count = items.len().div_ceil(PAGE_SIZE);
+    let list: Vec<Value> = items
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|e| render(&cat, e, caller.as_ref()))
+        .collect();
+    Ok(json!({
+        "pageNumber": page,
+        "pageSize": PAGE_SIZE,
+        "pageCount": page_count,
+        "itemList": if list.is_empty() { Value::Null } else { Value::Array(list) },
+    }))
+}

@@ -1,0 +1,561 @@
+//! Validation of a snapshot against everything checkable locally.
+//!
+//! Policy for dependents of invalid items (documented in the README):
+//! - an invalid item is never sent and never archived (it is still in the source);
+//! - sub-organisations, services and channels of an invalid organisation are held back
+//!   too (`depends-on-invalid`): they cannot be placed under an organisation we cannot send;
+//! - a service whose connections name an unknown or invalid channel is still sent, but its
+//!   connection set is held back whole (PTV keeps the connections it has), because sending
+//!   the set without that channel would *remove* a connection that may exist.
+
+mod finding;
+mod rules;
+
+pub use finding::{Finding, FindingKind, Severity};
+
+use crate::model::{
+    ApiVersion, Area, Channel, ChannelType, Connection, Item, ItemKind, Lang, Organization,
+    Service, SourceId,
+};
+use crate::source::Snapshot;
+use rules::Ck;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// PTV's organisation hierarchy limit is 5 levels; the main organisation is one of them.
+const MAX_SOURCE_DEPTH: usize = 4;
+
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    pub api: ApiVersion,
+    /// The main organisation's area: the widest a top-level item may have.
+    pub main_area: Option<Area>,
+}
+
+pub type Key = (ItemKind, String);
+
+/// The valid part of a snapshot, plus everything known about the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Validated {
+    pub organizations: BTreeMap<SourceId, Organization>,
+    pub services: BTreeMap<SourceId, Service>,
+    pub channels: BTreeMap<SourceId, Channel>,
+    /// Connection sets of valid services that may be sent (service id → set).
+    pub connections: BTreeMap<SourceId, Vec<Connection>>,
+    /// Every item the source holds, valid or not: none of these is ever archived.
+    pub present: BTreeSet<Key>,
+    /// Items (including connection sets) that are not sent, with their error findings.
+    pub invalid: BTreeMap<Key, Vec<Finding>>,
+    pub findings: Vec<Finding>,
+    pub files: HashMap<Key, String>,
+}
+
+impl Validated {
+    #[must_use]
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+    #[must_use]
+    pub fn warnings(&self) -> usize {
+        self.findings.len() - self.errors()
+    }
+    #[must_use]
+    pub fn valid_count(&self) -> usize {
+        self.organizations.len() + self.services.len() + self.channels.len()
+    }
+}
+
+struct Run<'a> {
+    opts: &'a ValidateOptions,
+    findings: Vec<Finding>,
+    files: HashMap<Key, String>,
+}
+
+impl Run<'_> {
+    fn ck<'b>(&'b mut self, kind: ItemKind, id: &'b str, file: &'b str) -> Ck<'b> {
+        Ck {
+            item_kind: kind,
+            id,
+            file,
+            out: &mut self.findings,
+        }
+    }
+    fn file(&self, kind: ItemKind, id: &str) -> String {
+        // A connection set lives in its service's document.
+        let kind = if kind == ItemKind::Connections {
+            ItemKind::Service
+        } else {
+            kind
+        };
+        self.files
+            .get(&(kind, id.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn err(&mut self, kind: ItemKind, id: &str, fk: FindingKind, path: &str, msg: String) {
+        let file = self.file(kind, id);
+        self.ck(kind, id, &file).err(fk, path, msg);
+    }
+}
+
+#[must_use]
+pub fn validate(snapshot: &Snapshot, opts: &ValidateOptions) -> Validated {
+    let mut run = Run {
+        opts,
+        findings: Vec::new(),
+        files: HashMap::new(),
+    };
+    let mut present = BTreeSet::new();
+    let mut items: BTreeMap<Key, Item> = BTreeMap::new();
+    let mut dup: BTreeSet<Key> = BTreeSet::new();
+
+    for doc in &snapshot.documents {
+        let key = (doc.kind, doc.id.to_string());
+        let file = doc.origin.to_string();
+        if !present.insert(key.clone()) {
+            let first = run.files.get(&key).cloned().unwrap_or_default();
+            run.ck(doc.kind, doc.id.as_str(), &file).err(
+                FindingKind::DuplicateId,
+                "id",
+                format!("{} id '{}' is also used in {first}; ids must be unique per kind, so neither is sent", doc.kind, doc.id),
+            );
+            dup.insert(key);
+            continue;
+        }
+        run.files.insert(key.clone(), file.clone());
+        match &doc.item {
+            Ok(item) => {
+                items.insert(key, item.clone());
+            }
+            Err(issue) => {
+                run.ck(doc.kind, doc.id.as_str(), &file).err(
+                    FindingKind::Parse,
+                    issue.path.clone(),
+                    issue.message.clone(),
+                );
+            }
+        }
+    }
+    for key in &dup {
+        items.remove(key);
+    }
+
+    let api = opts.api;
+    for ((kind, id), item) in &items {
+        let file = run.file(*kind, id);
+        let mut ck = run.ck(*kind, id, &file);
+        match item {
+            Item::Organization(o) => rules::organization(&mut ck, o, api),
+            Item::Service(s) => rules::service(&mut ck, s, api),
+            Item::Channel(c) => rules::channel(&mut ck, c, api),
+        }
+    }
+
+    let mut orgs = BTreeMap::new();
+    let mut services = BTreeMap::new();
+    let mut channels = BTreeMap::new();
+    for item in items.into_values() {
+        match item {
+            Item::Organization(o) => {
+                orgs.insert(o.id.clone(), o);
+            }
+            Item::Service(s) => {
+                services.insert(s.id.clone(), s);
+            }
+            Item::Channel(c) => {
+                channels.insert(c.id.clone(), c);
+            }
+        }
+    }
+
+    references(&mut run, &orgs, &services, &channels);
+    unique_names(&mut run, &services, &channels);
+
+    // Anything with an error finding (or a duplicate/parse failure) is invalid.
+    let mut invalid: BTreeMap<Key, Vec<Finding>> = BTreeMap::new();
+    for f in &run.findings {
+        if f.severity == Severity::Error {
+            invalid
+                .entry((f.item_kind, f.id.clone()))
+                .or_default()
+                .push(f.clone());
+        }
+    }
+    for key in &present {
+        if !invalid.contains_key(key)
+            && !orgs.contains_key(key.1.as_str())
+            && !services.contains_key(key.1.as_str())
+            && !channels.contains_key(key.1.as_str())
+        {
+            invalid.entry(key.clone()).or_default();
+        }
+    }
+    dependents(&mut run, &mut invalid, &orgs, &services, &channels);
+
+    let is_invalid = |k: ItemKind, id: &SourceId| invalid.contains_key(&(k, id.to_string()));
+    orgs.retain(|id, _| !is_invalid(ItemKind::Organization, id));
+    channels.retain(|id, _| !is_invalid(ItemKind::Channel, id));
+    services.retain(|id, _| !is_invalid(ItemKind::Service, id));
+    let connections = services
+        .iter()
+        .filter(|(id, _)| !is_invalid(ItemKind::Connections, id))
+        .map(|(id, s)| (id.clone(), s.connections.clone()))
+        .collect();
+
+    run.findings.sort_by(|a, b| {
+        (a.item_kind, &a.id, a.severity, &a.path).cmp(&(b.item_kind, &b.id, b.severity, &b.path))
+    });
+    Validated {
+        organizations: orgs,
+        services,
+        channels,
+        connections,
+        present,
+        invalid,
+        findings: run.findings,
+        files: run.files,
+    }
+}
+
+/// The area and languages of the organisation an item belongs to (`None` = the main one).
+fn owner_area(
+    orgs: &BTreeMap<SourceId, Organization>,
+    owner: Option<&SourceId>,
+    main: Option<&Area>,
+) -> Option<Area> {
+    match owner {
+        Some(id) => orgs.get(id).and_then(Organization::effective_area),
+        None => main.cloned(),
+    }
+}
+
+fn area_fits(run: &mut Run<'_>, kind: ItemKind, id: &str, area: &Area, owner: Option<&Area>) {
+    if let Some(owner) = owner
+        && area.area_type.breadth() > owner.area_type.breadth()
+    {
+        run.err(
+            kind,
+            id,
+            FindingKind::AreaTooWide,
+            "area.type",
+            format!(
+                "{:?} is wider than its organisation's {:?} (PTV: \"Area information type … is too wide\"); narrow it",
+                area.area_type, owner.area_type
+            ),
+        );
+    }
+}
+
+fn languages_covered(
+    run: &mut Run<'_>,
+    kind: ItemKind,
+    id: &str,
+    langs: &[Lang],
+    owner: Option<&Organization>,
+) {
+    let Some(org) = owner else { return };
+    for lang in langs {
+        if !org.language_versions.contains_key(lang) {
+            run.err(
+                kind,
+                id,
+                FindingKind::LanguageMissing,
+                &format!("languageVersions.{lang}"),
+                format!(
+                    "organisation '{}' has no '{lang}' language version; PTV refuses to publish an item in a language its organisation lacks",
+                    org.id
+                ),
+            );
+        }
+    }
+}
+
+fn references(
+    run: &mut Run<'_>,
+    orgs: &BTreeMap<SourceId, Organization>,
+    services: &BTreeMap<SourceId, Service>,
+    channels: &BTreeMap<SourceId, Channel>,
+) {
+    let main_area = run.opts.main_area.clone();
+    for o in orgs.values() {
+        let id = o.id.as_str();
+        if let Some(p) = &o.parent {
+            if orgs.contains_key(p) {
+                // Walk up: a cycle or too deep a chain is an error on this organisation.
+                let mut seen = BTreeSet::from([o.id.clone()]);
+                let mut cur = Some(p.clone());
+                let mut depth = 1;
+                while let Some(c) = cur {
+                    if !seen.insert(c.clone()) {
+                        run.err(
+                            ItemKind::Organization,
+                            id,
+                            FindingKind::Cycle,
+                            "parent",
+                            format!("parent chain loops back through '{c}'; break the cycle"),
+                        );
+                        break;
+                    }
+                    depth += 1;
+                    cur = orgs.get(&c).and_then(|x| x.parent.clone());
+                }
+                if depth > MAX_SOURCE_DEPTH {
+                    run.err(
+                        ItemKind::Organization,
+                        id,
+                        FindingKind::TooDeep,
+                        "parent",
+                        format!(
+                            "{depth} levels below the main organisation; PTV allows 5 levels in all"
+                        ),
+                    );
+                }
+                let parent_area = orgs.get(p).and_then(Organization::effective_area);
+                if let Some(a) = o.effective_area() {
+                    area_fits(run, ItemKind::Organization, id, &a, parent_area.as_ref());
+                }
+            } else {
+                run.err(
+                    ItemKind::Organization,
+                    id,
+                    FindingKind::UnknownReference,
+                    "parent",
+                    format!("parent organisation '{p}' is not in the source"),
+                );
+            }
+        }
+    }
+    for s in services.values() {
+        let id = s.id.as_str();
+        if let Some(org) = &s.organization
+            && !orgs.contains_key(org)
+        {
+            run.err(
+                ItemKind::Service,
+                id,
+                FindingKind::UnknownReference,
+                "organization",
+                format!("organisation '{org}' is not in the source"),
+            );
+        }
+        let owner = owner_area(orgs, s.organization.as_ref(), main_area.as_ref());
+        area_fits(run, ItemKind::Service, id, &s.area, owner.as_ref());
+        let langs: Vec<Lang> = s.language_versions.keys().copied().collect();
+        languages_covered(
+            run,
+            ItemKind::Service,
+            id,
+            &langs,
+            s.organization.as_ref().and_then(|o| orgs.get(o)),
+        );
+        for (i, c) in s.connections.iter().enumerate() {
+            let path = format!("connections[{i}].channel");
+            let Some(ch) = channels.get(&c.channel) else {
+                let msg = format!(
+                    "channel '{}' is not in the source (or is invalid); the connection set is held back until it is",
+                    c.channel
+                );
+                run.err(
+                    ItemKind::Connections,
+                    id,
+                    FindingKind::UnknownReference,
+                    &path,
+                    msg,
+                );
+                continue;
+            };
+            if ch.organization != s.organization && !ch.visible_for_all {
+                run.err(ItemKind::Connections, id, FindingKind::NotAllowed, &path, format!("channel '{}' belongs to another organisation and is not visibleForAll; PTV refuses the connection", c.channel));
+            }
+            if !c.service_hours.is_empty() && ch.channel_type != ChannelType::ServiceLocation {
+                run.err(
+                    ItemKind::Connections,
+                    id,
+                    FindingKind::NotAllowed,
+                    &format!("connections[{i}].serviceHours"),
+                    "PTV takes connection hours for ServiceLocation channels only".into(),
+                );
+            }
+        }
+    }
+    for c in channels.values() {
+        let id = c.id.as_str();
+        if let Some(org) = &c.organization
+            && !orgs.contains_key(org)
+        {
+            run.err(
+                ItemKind::Channel,
+                id,
+                FindingKind::UnknownReference,
+                "organization",
+                format!("organisation '{org}' is not in the source"),
+            );
+        }
+        if let Some(a) = &c.area {
+            let owner = owner_area(orgs, c.organization.as_ref(), main_area.as_ref());
+            area_fits(run, ItemKind::Channel, id, a, owner.as_ref());
+        }
+        let langs: Vec<Lang> = c.language_versions.keys().copied().collect();
+        languages_covered(
+            run,
+            ItemKind::Channel,
+            id,
+            &langs,
+            c.organization.as_ref().and_then(|o| orgs.get(o)),
+        );
+    }
+}
+
+/// PTV keeps service names unique per organisation and channel names per organisation and
+/// channel type. The first item in id order keeps the name; the others are refused.
+fn unique_names(
+    run: &mut Run<'_>,
+    services: &BTreeMap<SourceId, Service>,
+    channels: &BTreeMap<SourceId, Channel>,
+) {
+    let mut seen: HashMap<(Option<SourceId>, Option<ChannelType>, Lang, String), SourceId> =
+        HashMap::new();
+    let mut dupes = Vec::new();
+    for s in services.values() {
+        for (lang, v) in &s.language_versions {
+            let key = (
+                s.organization.clone(),
+                None,
+                *lang,
+                v.name.as_str().to_lowercase(),
+            );
+            if let Some(first) = seen.get(&key) {
+                dupes.push((ItemKind::Service, s.id.clone(), *lang, first.clone()));
+            } else {
+                seen.insert(key, s.id.clone());
+            }
+        }
+    }
+    for c in channels.values() {
+        for (lang, v) in &c.language_versions {
+            let key = (
+                c.organization.clone(),
+                Some(c.channel_type),
+                *lang,
+                v.name.as_str().to_lowercase(),
+            );
+            if let Some(first) = seen.get(&key) {
+                dupes.push((ItemKind::Channel, c.id.clone(), *lang, first.clone()));
+            } else {
+                seen.insert(key, c.id.clone());
+            }
+        }
+    }
+    for (kind, id, lang, first) in dupes {
+        run.err(
+            kind,
+            id.as_str(),
+            FindingKind::DuplicateName,
+            &format!("languageVersions.{lang}.name"),
+            format!(
+                "'{first}' already has this name in its organisation; PTV requires unique names"
+            ),
+        );
+    }
+}
+
+fn dependents(
+    run: &mut Run<'_>,
+    invalid: &mut BTreeMap<Key, Vec<Finding>>,
+    orgs: &BTreeMap<SourceId, Organization>,
+    services: &BTreeMap<SourceId, Service>,
+    channels: &BTreeMap<SourceId, Channel>,
+) {
+    let bad_org = |invalid: &BTreeMap<Key, Vec<Finding>>, o: &Option<SourceId>| {
+        o.as_ref()
+            .filter(|o| invalid.contains_key(&(ItemKind::Organization, o.to_string())))
+            .cloned()
+    };
+    let mark = |run: &mut Run<'_>,
+                invalid: &mut BTreeMap<Key, Vec<Finding>>,
+                kind: ItemKind,
+                id: &SourceId,
+                path: &str,
+                msg: String| {
+        let key = (kind, id.to_string());
+        if invalid.contains_key(&key) {
+            return false;
+        }
+        let before = run.findings.len();
+        run.err(kind, id.as_str(), FindingKind::DependsOnInvalid, path, msg);
+        invalid.insert(key, run.findings[before..].to_vec());
+        true
+    };
+    // Sub-organisations to a fixpoint: an invalid organisation holds back its whole subtree.
+    loop {
+        let mut changed = false;
+        for o in orgs.values() {
+            if let Some(p) = bad_org(invalid, &o.parent) {
+                changed |= mark(
+                    run,
+                    invalid,
+                    ItemKind::Organization,
+                    &o.id,
+                    "parent",
+                    format!("parent organisation '{p}' is invalid; fix it first"),
+                );
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for s in services.values() {
+        if let Some(p) = bad_org(invalid, &s.organization) {
+            mark(
+                run,
+                invalid,
+                ItemKind::Service,
+                &s.id,
+                "organization",
+                format!("organisation '{p}' is invalid; fix it first"),
+            );
+        }
+    }
+    for c in channels.values() {
+        if let Some(p) = bad_org(invalid, &c.organization) {
+            mark(
+                run,
+                invalid,
+                ItemKind::Channel,
+                &c.id,
+                "organization",
+                format!("organisation '{p}' is invalid; fix it first"),
+            );
+        }
+    }
+    for s in services.values() {
+        if invalid.contains_key(&(ItemKind::Service, s.id.to_string())) {
+            invalid
+                .entry((ItemKind::Connections, s.id.to_string()))
+                .or_default();
+            continue;
+        }
+        for (i, c) in s.connections.iter().enumerate() {
+            if channels.contains_key(&c.channel)
+                && invalid.contains_key(&(ItemKind::Channel, c.channel.to_string()))
+            {
+                let key = (ItemKind::Connections, s.id.to_string());
+                if invalid.contains_key(&key) {
+                    break;
+                }
+                let file = run.file(ItemKind::Service, s.id.as_str());
+                let before = run.findings.len();
+                run.ck(ItemKind::Connections, s.id.as_str(), &file).warn(
+                    FindingKind::DependsOnInvalid,
+                    format!("connections[{i}].channel"),
+                    format!("channel '{}' is invalid; the service is sent but its connection set is held back until the channel is fixed", c.channel),
+                );
+                invalid.insert(key, run.findings[before..].to_vec());
+                break;
+            }
+        }
+    }
+}
