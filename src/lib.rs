@@ -6,6 +6,7 @@
 pub mod fingerprint;
 pub mod model;
 pub mod plan;
+pub mod ptv;
 pub mod secret;
 pub mod sim;
 pub mod source;

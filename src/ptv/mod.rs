@@ -1,0 +1,171 @@
+//! The PTV client: tokens, transport, retries and typed errors, and one adapter per
+//! import API version behind the version-neutral [`PtvApi`] trait the sync engine calls.
+//!
+//! # Contract of the adapters
+//!
+//! - `create` is *safe*: when the outcome of a create is unknown (timeout, dropped
+//!   connection, 5xx) or PTV says the sourceId / externalId already exists, the adapter
+//!   never posts blindly again. It looks the item up and adopts it
+//!   (`Written::adopted = true`). On v11 the lookup is a PUT of the same full body by
+//!   sourceId, which also **restores an archived item** (PTV restores a `Deleted` item
+//!   that receives `Published`); so `create` always leaves the item existing, published
+//!   and carrying our body, and the engine needs no special case. On v12 an item found
+//!   only in the archive is restored by a PUT of the full body before returning.
+//!   Only when nothing can be found does `create` post again (within the retry budget).
+//! - `find` is read-only: it tells the engine whether an item with this sourceId /
+//!   externalId (or, for v12 channels, organisation + type + Finnish name) exists, and
+//!   whether it is archived, so that the engine can `restore` rather than `create`.
+//! - `update`, `restore` and `archive` send the full body (v11 adds `publishingStatus`).
+//! - `set_connections` writes the full desired set of a service's connections.
+//! - Every error is a [`PtvError`] whose [`PtvError::class`] tells the engine whether to
+//!   give up, retry in a later run, or ask a person.
+
+mod auth;
+mod client;
+pub mod error;
+mod retry;
+pub mod v11;
+pub mod v12;
+
+use crate::model::{ApiVersion, ChannelType, ItemKind};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+pub use client::PtvClientConfig;
+pub use error::{ErrorClass, PtvError};
+pub use retry::RetryPolicy;
+
+/// One item write, already mapped to the target version's wire shape.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub kind: ItemKind,
+    pub channel_type: Option<ChannelType>,
+    /// PTV `sourceId` (v11) / `externalId` (v12), namespaced, with generation suffix.
+    pub source_id: String,
+    /// PTV id of the responsible organisation (for a sub-organisation: its parent).
+    pub organization_ptv_id: String,
+    /// Finnish name: v12 channels have no externalId, so they are found by name.
+    pub name_fi: Option<String>,
+    /// Version-specific body from `v11::map` / `v12::map`, without `publishingStatus`.
+    pub body: serde_json::Value,
+}
+
+/// The full desired connection set of one service.
+#[derive(Debug, Clone)]
+pub struct ConnectionsWrite {
+    pub service_ptv_id: String,
+    pub service_source_id: String,
+    /// Version-specific relation bodies, each naming the channel's PTV id.
+    pub desired: Vec<serde_json::Value>,
+    pub desired_channel_ids: Vec<String>,
+    /// The channel ids written last time (v12 removes the ones no longer desired).
+    pub previous_channel_ids: Vec<String>,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub ptv_id: String,
+    /// Status of the last request.
+    pub http_status: u16,
+    /// Hex SHA-256 of the last request body sent (empty when no request had a body).
+    pub body_sha256: String,
+    /// The create was resolved by finding the existing item.
+    pub adopted: bool,
+    /// HTTP requests made, retries and lookups included.
+    pub requests: u32,
+}
+
+/// What `find` looks for.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub kind: ItemKind,
+    pub channel_type: Option<ChannelType>,
+    pub source_id: String,
+    pub organization_ptv_id: String,
+    pub name_fi: Option<String>,
+}
+
+impl Lookup {
+    #[must_use]
+    pub fn of(w: &Write) -> Self {
+        Lookup {
+            kind: w.kind,
+            channel_type: w.channel_type,
+            source_id: w.source_id.clone(),
+            organization_ptv_id: w.organization_ptv_id.clone(),
+            name_fi: w.name_fi.clone(),
+        }
+    }
+}
+
+/// An existing PTV item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub ptv_id: String,
+    /// Archived (`Deleted`): restore it with [`PtvApi::restore`] instead of creating.
+    pub archived: bool,
+}
+
+/// The version-neutral PTV API the sync engine calls.
+#[async_trait::async_trait]
+pub trait PtvApi: Send + Sync {
+    fn version(&self) -> ApiVersion;
+    /// Safe create; see the module documentation.
+    async fn create(&self, w: &Write) -> Result<Written, PtvError>;
+    async fn update(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    /// v11: PUT of the full body, `Published`, on an archived item; v12: PUT of the full body.
+    async fn restore(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    /// v11: PUT of the full last body with `publishingStatus: Deleted`; v12: DELETE.
+    async fn archive(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    /// Writes the full connection set of a service.
+    async fn set_connections(&self, c: &ConnectionsWrite) -> Result<Written, PtvError>;
+    /// Read-only lookup for safe creates; `None` when nothing matches.
+    async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError>;
+    /// The item as PTV holds it (latest version where the API offers it), `None` if unknown.
+    async fn read(
+        &self,
+        kind: ItemKind,
+        channel_type: Option<ChannelType>,
+        ptv_id: &str,
+    ) -> Result<Option<serde_json::Value>, PtvError>;
+    /// Expiry of the current token, for `status` and metrics.
+    fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
+    /// Logins made so far.
+    fn logins(&self) -> u64;
+}
+
+/// Builds the adapter for the configured API version. `global` caps requests in
+/// flight across all organisations.
+pub fn connect(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Arc<dyn PtvApi>, PtvError> {
+    Ok(match cfg.api_version {
+        ApiVersion::V11 => Arc::new(v11::V11Client::new(cfg, global)?),
+        ApiVersion::V12 => Arc::new(v12::V12Client::new(cfg, global)?),
+    })
+}
+
+/// "service espoo-service-x (PTV id …)", for messages.
+pub(crate) fn describe(
+    kind: ItemKind,
+    channel_type: Option<ChannelType>,
+    source_id: &str,
+    ptv_id: Option<&str>,
+) -> String {
+    let what = match channel_type {
+        Some(t) if kind == ItemKind::Channel => format!("{t} channel"),
+        _ => kind.to_string(),
+    };
+    match ptv_id {
+        Some(id) => format!("{what} {source_id} (PTV id {id})"),
+        None => format!("{what} {source_id}"),
+    }
+}
+
+/// Extracts the PTV id from a write answer (`id` on v11, `contentId` on v12).
+pub(crate) fn id_of(body: &serde_json::Value) -> Option<String> {
+    ["id", "contentId"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(serde_json::Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
