@@ -6,3 +6,4 @@
 pub mod model;
 pub mod secret;
 pub mod sim;
+pub mod store;
