@@ -3,11 +3,8 @@
 //!
 //! Data flows source → model → validate → plan → apply → ptv → store.
 
-pub mod fingerprint;
 pub mod model;
-pub mod plan;
 pub mod ptv;
 pub mod secret;
 pub mod sim;
-pub mod source;
-pub mod validate;
+pub mod store;
