@@ -1,3 +1,4 @@
 //! One integration-test binary (one link instead of one per file).
 
+mod client;
 mod sim;
