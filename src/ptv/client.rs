@@ -205,12 +205,15 @@ pub(crate) fn build_http(cfg: &PtvClientConfig) -> Result<reqwest::Client, PtvEr
     }
     if let Some(path) = &cfg.extra_ca_pem {
         let pem = read_pem("CA bundle", path)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            PtvError::config(format!(
-                "CA bundle {} holds no usable PEM certificate: {e}",
-                path.display()
-            ))
-        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                PtvError::config(format!(
+                    "CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ))
+            })?;
         b = b.tls_certs_merge(certs);
     }
     b.build()

@@ -1,4 +1,5 @@
 //! One integration-test binary (one link instead of one per file).
 
+mod client;
 mod sim;
 mod store;

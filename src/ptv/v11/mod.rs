@@ -92,7 +92,9 @@ fn written(ptv_id: String, reply: &Reply, trace: &Trace, adopted: bool) -> Writt
 }
 
 impl V11Client {
-    pub(crate) fn new(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Self, PtvError> {
+    /// The adapter alone (`ptv::connect` picks it by version); `global` caps requests in
+    /// flight across organisations.
+    pub fn new(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Self, PtvError> {
         let main_organization_id = cfg.main_organization_id.clone();
         let retry = cfg.retry.clone();
         Ok(V11Client {

@@ -87,7 +87,9 @@ fn uuid_in(text: &str) -> Option<String> {
 }
 
 impl V12Client {
-    pub(crate) fn new(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Self, PtvError> {
+    /// The adapter alone (`ptv::connect` picks it by version); `global` caps requests in
+    /// flight across organisations.
+    pub fn new(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Self, PtvError> {
         let main_organization_id = cfg.main_organization_id.clone();
         let retry = cfg.retry.clone();
         Ok(V12Client {
