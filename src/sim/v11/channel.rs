@@ -1,6 +1,6 @@
 //! The five v11 service-channel in-models (reference §7.4, rule 15 of §12).
 
-use super::check::{Check, ListSpec, is_source_id, non_null};
+use super::check::{Check, ListSpec, non_null};
 use super::fields;
 use super::service::summary_differs;
 use super::write::{Ctx, Extract, names_of, required_languages};
@@ -48,9 +48,6 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx, kind: Channel
     let org = check.guid(body, "organizationId", "organizationId");
     if non_null(body, "organizationId").is_none() {
         check.required("organizationId");
-    }
-    if let Some(sid) = check.string(body, "sourceId", "sourceId") {
-        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
     }
     let typed = kind == ChannelType::ServiceLocation;
     let mut names = check.localized(

@@ -53,9 +53,6 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx) -> Extract {
         check.add("Organization", "User has no rights to create this entity!");
     }
     let parent = check.guid(body, "parentOrganizationId", "parentOrganizationId");
-    if let Some(sid) = check.string(body, "sourceId", "sourceId") {
-        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
-    }
     let kind = check.enumeration(body, "organizationType", "organizationType", &TYPES, true);
     if let Some(code) = check.string(body, "businessCode", "businessCode") {
         check.pattern(

@@ -313,6 +313,9 @@ pub(crate) fn write(
     let source_id = check
         .string(&request, "sourceId", "sourceId")
         .map(str::to_owned);
+    if let Some(sid) = &source_id {
+        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
+    }
     let Some(status) = status else {
         return Err(ApiError::Invalid(check.errors));
     };

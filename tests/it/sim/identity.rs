@@ -194,3 +194,16 @@ async fn channel_put_by_source_id_uses_channel_wording() {
         "Service channel with source id 'missing' not found.",
     );
 }
+
+#[tokio::test]
+async fn rule_02_source_id_in_a_put_body_is_checked_too() {
+    let sim = Sim::start().await;
+    let id = sim.service("A", "a").await;
+    let a = sim
+        .put(
+            &format!("/api/v11/Service/{id}"),
+            &json!({"publishingStatus": "Published", "sourceId": "a/b"}),
+        )
+        .await;
+    assert_400_key(&a, "SourceId");
+}

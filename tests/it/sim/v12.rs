@@ -261,3 +261,147 @@ async fn v12_channel_list_by_organisation() {
     assert_eq!(a.body["totalItems"], 2);
     assert_eq!(a.body["page"], 1);
 }
+
+fn v12_sub_org(parent: Uuid, name: &str, external_id: &str) -> Value {
+    json!({
+        "externalId": external_id,
+        "parentOrganizationContentId": parent,
+        "organizationType": "State",
+        "businessId": "1234567-8",
+        "eInvoiceAddresses": [],
+        "contactAddresses": {"foreignAddresses": [], "postOfficeBoxAddresses": [], "streetAddresses": []},
+        "location": {"foreignAddresses": [], "streetAddresses": [], "otherAddresses": []},
+        "oid": null,
+        "area": {"areaType": "WholeCountry"},
+        "languageVersions": {"fi": {
+            "name": name,
+            "alternativeName": null,
+            "isAlternativeNamePrimary": false,
+            "description": null,
+            "summary": "Alaorganisaatio",
+            "contactEmails": [],
+            "contactWebPages": [],
+            "contactPhoneNumbers": []
+        }}
+    })
+}
+
+fn v12_eservice(org: Uuid, name: &str) -> Value {
+    json!({
+        "organizationContentId": org,
+        "allowedConnectionType": "AllOrganizations",
+        "serviceLanguages": ["fi"],
+        "area": {"areaType": "WholeCountry"},
+        "electronicSignature": {"type": "NotRequired"},
+        "electronicIdentification": "Required",
+        "languageVersions": {"fi": {
+            "name": name,
+            "summary": "Asioi verkossa",
+            "description": "Verkkoasiointi.",
+            "accessibilityClassificationLevel": "Unknown",
+            "webAddress": {"url": "https://asiointi.example.fi/", "name": "Asiointi"},
+            "attachmentLinks": [],
+            "supportEmails": [],
+            "supportPhoneNumbers": []
+        }}
+    })
+}
+
+#[tokio::test]
+async fn v12_sub_organisation_create_and_archive_order() {
+    let sim = Sim::start().await;
+    let a = sim
+        .post(
+            "/api/v12/organization",
+            &v12_sub_org(sim.org, "Virasto", "org-1"),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let org = Uuid::parse_str(a.body["contentId"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        sim.handle.entity(org).unwrap().organization_id,
+        Some(sim.org)
+    );
+    let svc = sim
+        .post(
+            "/api/v12/service",
+            &v12_service(org, "Viraston palvelu", "s"),
+        )
+        .await;
+    assert_eq!(svc.status, 201, "{}", svc.text);
+    let org_path = format!("/api/v12/organization/{org}");
+    let refused = sim
+        .call(Method::DELETE, &org_path, Some(&sim.token), None)
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    let svc_path = format!(
+        "/api/v12/service/{}",
+        svc.body["contentId"].as_str().unwrap()
+    );
+    assert_eq!(
+        sim.call(Method::DELETE, &svc_path, Some(&sim.token), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        sim.call(Method::DELETE, &org_path, Some(&sim.token), None)
+            .await
+            .status,
+        204
+    );
+    let found = sim
+        .get("/api/v12/organization/search?externalId=org-1")
+        .await;
+    assert_eq!(found.body["totalItems"], 0);
+    let archived = sim.get("/api/v12/organization/archived").await;
+    assert_eq!(archived.body["totalItems"], 1);
+}
+
+#[tokio::test]
+async fn v12_e_service_channel_create_update_and_type_path() {
+    let sim = Sim::start().await;
+    let a = sim
+        .post(
+            "/api/v12/service-channel/e-service",
+            &v12_eservice(sim.org, "Verkkoasiointi"),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id = Uuid::parse_str(a.body["contentId"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        sim.handle.entity(id).unwrap().kind,
+        SimKind::Channel(ptv_sync::model::ChannelType::EService)
+    );
+    let dup = sim
+        .post(
+            "/api/v12/service-channel/e-service",
+            &v12_eservice(sim.org, "Verkkoasiointi"),
+        )
+        .await;
+    assert_eq!(dup.status, 400, "{}", dup.text);
+    let put = sim
+        .put(
+            &format!("/api/v12/service-channel/e-service/{id}"),
+            &v12_eservice(sim.org, "Uusi nimi"),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let wrong_type = sim
+        .put(
+            &format!("/api/v12/service-channel/web-page/{id}"),
+            &v12_eservice(sim.org, "X"),
+        )
+        .await;
+    assert_eq!(
+        wrong_type.status, 400,
+        "the body is not a web-page body: {}",
+        wrong_type.text
+    );
+    assert_eq!(
+        sim.get(&format!("/api/v11/ServiceChannel/{id}"))
+            .await
+            .status,
+        200
+    );
+}
