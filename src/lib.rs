@@ -3,8 +3,12 @@
 //!
 //! Data flows source → model → validate → plan → apply → ptv → store.
 
+pub mod fingerprint;
 pub mod model;
+pub mod plan;
 pub mod ptv;
 pub mod secret;
 pub mod sim;
+pub mod source;
 pub mod store;
+pub mod validate;
