@@ -93,6 +93,11 @@ pub enum StoreError {
     #[error("single-writer lock file {} does not exist; start the daemon once, or run this command as the daemon's user", path.display())]
     LockFileMissing { path: PathBuf },
 
+    #[error(
+        "the single-writer lock of organisation {org} was lost ({reason}); stop writing to PTV for it and take the lock again"
+    )]
+    LockLost { org: String, reason: String },
+
     #[error("invalid value for the state database: {0}")]
     Invalid(String),
 }
