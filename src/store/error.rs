@@ -59,7 +59,7 @@ pub enum StoreError {
     )]
     Migrate { target: String, reason: String },
 
-    #[error("state database: {op} failed: {source}")]
+    #[error("state database: {op} failed: {source}{}", query_hint(.source))]
     Query {
         op: String,
         #[source]
@@ -93,6 +93,11 @@ pub enum StoreError {
     #[error("single-writer lock file {} does not exist; start the daemon once, or run this command as the daemon's user", path.display())]
     LockFileMissing { path: PathBuf },
 
+    #[error(
+        "the single-writer lock of organisation {org} was lost ({reason}); stop writing to PTV for it and take the lock again"
+    )]
+    LockLost { org: String, reason: String },
+
     #[error("invalid value for the state database: {0}")]
     Invalid(String),
 }
@@ -120,5 +125,47 @@ pub(crate) fn io_hint(kind: std::io::ErrorKind) -> &'static str {
         }
         std::io::ErrorKind::StorageFull => "the disk is full; free some space",
         _ => "check the path and its permissions",
+    }
+}
+
+/// What to do about a failed query, where the error says enough to tell.
+fn query_hint(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::PoolTimedOut => {
+            "; no database connection became free in time: the database is overloaded or unreachable"
+        }
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+            "; the connection to the database failed: check that the server is reachable"
+        }
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // Primary result code; extended codes keep it in the low byte.
+                match code.parse::<i32>().map(|c| c & 0xff) {
+                    Ok(5 | 6) => {
+                        "; another process held the state database's write lock for more than 5 s: look for a stuck ptv-sync command"
+                    }
+                    Ok(8) => {
+                        "; the state database is read-only for this user: run as the daemon's user or use `sudo -u ptv-sync`"
+                    }
+                    Ok(13) => "; the disk is full: free some space",
+                    _ => "",
+                }
+            } else {
+                // PostgreSQL SQLSTATE.
+                match code {
+                    "42501" => {
+                        "; the PostgreSQL role lacks a privilege on the state tables: grant it or use the daemon's role"
+                    }
+                    "53100" => "; the database server's disk is full",
+                    "57P01" | "57P02" | "57P03" => {
+                        "; the database server is shutting down or restarting: retry shortly"
+                    }
+                    _ => "",
+                }
+            }
+        }
+        _ => "",
     }
 }

@@ -39,6 +39,33 @@ impl OrgLock {
         &self.org
     }
 
+    /// Confirms that the lock is still held. On `PostgreSQL` the lock lives as long as its
+    /// dedicated session: if the connection broke, the lock is gone and another instance
+    /// may hold it now, so this fails with [`StoreError::LockLost`] and the caller must
+    /// stop writing. Call it before each run. On `SQLite` the lock cannot be lost.
+    pub async fn check(&mut self) -> Result<(), StoreError> {
+        let lost = |reason: String| StoreError::LockLost {
+            org: self.org.clone(),
+            reason,
+        };
+        let result = match &mut self.inner {
+            Some(Inner::Sqlite { .. }) => return Ok(()),
+            Some(Inner::Postgres { conn, .. }) => {
+                sqlx::query("SELECT 1").execute(&mut **conn).await
+            }
+            None => return Err(lost("its connection failed earlier".to_owned())),
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // The session is unusable; drop it so that the server frees whatever it may
+                // still hold.
+                self.inner = None;
+                Err(lost(e.to_string()))
+            }
+        }
+    }
+
     /// Frees the lock now and reports whether that worked. On `PostgreSQL` a failure still
     /// frees the lock, since the session is closed either way.
     pub async fn release(mut self) -> Result<(), StoreError> {

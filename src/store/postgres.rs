@@ -30,6 +30,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITER_LOCK_NS: &str = "ptv-sync:";
 const AUDIT_LOCK_NS: &str = "ptv-sync-audit:";
 
+/// `application_name` of lock sessions, so that operators can find them in
+/// `pg_stat_activity` (and terminate one to force a fail-over).
+pub const LOCK_APPLICATION_NAME: &str = "ptv-sync-lock";
+
 const ITEM_COLUMNS: &str = "org, kind, source_id, ptv_scope, ptv_source_id, generation, ptv_id, \
      remote, fingerprint, payload, status, last_error, attempts, protected, first_pushed_at, \
      last_pushed_at, last_touched_at";
@@ -631,12 +635,14 @@ impl StateStore for PostgresStore {
         let op = || format!("take the single-writer lock of organisation {org}");
         // A connection of its own, outside the pool: the lock lives exactly as long as
         // this session.
-        let mut conn = PgConnection::connect_with(&self.options)
-            .await
-            .map_err(|e| StoreError::Connect {
-                url: self.display.clone(),
-                reason: scrub_password(self.url.expose_secret(), &e.to_string()),
-            })?;
+        let options = self.options.clone().application_name(LOCK_APPLICATION_NAME);
+        let mut conn =
+            PgConnection::connect_with(&options)
+                .await
+                .map_err(|e| StoreError::Connect {
+                    url: self.display.clone(),
+                    reason: scrub_password(self.url.expose_secret(), &e.to_string()),
+                })?;
         let key = codec::lock_key(WRITER_LOCK_NS, org);
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(key)

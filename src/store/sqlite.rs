@@ -386,10 +386,14 @@ impl SqliteStore {
         if slot.is_some() {
             return Ok(true);
         }
+        // flock(2) needs no write access: a command run as another user with read access
+        // to the state directory can still take the lock without creating anything.
+        let create = self.mode == OpenMode::CreateIfMissing;
         let file = OpenOptions::new()
-            .create(self.mode == OpenMode::CreateIfMissing)
+            .read(true)
+            .write(create)
+            .create(create)
             .truncate(false)
-            .write(true)
             .open(&self.lock_path)
             .map_err(|source| {
                 if source.kind() == std::io::ErrorKind::NotFound {

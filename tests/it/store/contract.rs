@@ -905,3 +905,82 @@ pub async fn ping_and_backend(fx: Fixture) {
     let expected = if fx.is_sqlite() { "sqlite" } else { "postgres" };
     assert_eq!(fx.store.backend(), expected);
 }
+
+pub async fn lock_check_detects_a_lost_lock(fx: Fixture) {
+    let holder = fx.open_again(OpenMode::CreateIfMissing).await;
+    let other = fx.open_again(OpenMode::MustExist).await;
+    let mut lock = holder.lock_org("a").await.unwrap().expect("free lock");
+    lock.check().await.unwrap();
+    if fx.is_sqlite() {
+        // A file lock cannot be lost while the process lives.
+        assert!(other.lock_org("a").await.unwrap().is_none());
+        return;
+    }
+    // An operator (or a network failure) ends the lock session of this database.
+    let kill = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = '{}' AND datname = current_database()",
+        ptv_sync::store::LOCK_APPLICATION_NAME
+    );
+    fx.exec("SELECT 1", &kill).await;
+    let err = lock.check().await.unwrap_err();
+    assert!(matches!(err, StoreError::LockLost { .. }), "{err}");
+    assert!(err.to_string().contains("stop writing"), "{err}");
+    assert!(lock.check().await.is_err(), "stays lost");
+    let taken = eventually(|| other.lock_org("a")).await;
+    taken.release().await.unwrap();
+    lock.release().await.unwrap();
+}
+
+/// Recomputes the documented encoding (see `src/store/audit.rs`) independently of the
+/// store: a change of the encoding would make old chains unverifiable.
+fn documented_hash(e: &ptv_sync::store::AuditEntry) -> String {
+    use sha2::{Digest, Sha256};
+    fn s(h: &mut Sha256, v: &str) {
+        h.update(u32::try_from(v.len()).unwrap().to_be_bytes());
+        h.update(v.as_bytes());
+    }
+    fn o(h: &mut Sha256, v: Option<&str>) {
+        match v {
+            None => h.update([0]),
+            Some(v) => {
+                h.update([1]);
+                s(h, v);
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(e.prev_hash.as_bytes());
+    s(&mut h, "ptv-sync-audit-v1");
+    h.update(e.at.timestamp_micros().to_be_bytes());
+    s(&mut h, &e.org);
+    s(&mut h, &e.actor);
+    s(&mut h, e.action.as_str());
+    s(&mut h, e.kind.as_str());
+    s(&mut h, &e.source_id);
+    o(&mut h, e.ptv_id.as_deref());
+    match e.http_status {
+        None => h.update([0]),
+        Some(code) => {
+            h.update([1]);
+            h.update(code.to_be_bytes());
+        }
+    }
+    o(&mut h, e.body_sha256.as_deref());
+    hex::encode(h.finalize())
+}
+
+pub async fn audit_hash_follows_the_documented_encoding(fx: Fixture) {
+    let s = &fx.store;
+    let first = s.append_audit(&audit("a", t(0, 123_456), 1)).await.unwrap();
+    let mut bare = audit("a", t(1, 0), 2);
+    bare.ptv_id = None;
+    bare.http_status = None;
+    bare.body_sha256 = None;
+    let second = s.append_audit(&bare).await.unwrap();
+    for e in [&first, &second] {
+        assert_eq!(e.hash, documented_hash(e));
+        assert_eq!(e.hash, e.computed_hash());
+    }
+    assert_eq!(second.prev_hash, first.hash);
+}

@@ -50,6 +50,8 @@ contract_tests!(
     org_state_round_trips_and_upserts,
     lock_org_is_exclusive,
     lock_org_is_freed_on_drop,
+    lock_check_detects_a_lost_lock,
+    audit_hash_follows_the_documented_encoding,
     must_exist_opens_a_current_database,
     must_exist_refuses_outdated_or_newer_schema,
     put_items_writes_ten_thousand_rows,

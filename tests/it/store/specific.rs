@@ -1,8 +1,10 @@
 //! Backend-specific behaviour outside the shared contract: `SQLite` opening rules and
 //! tuning, URL redaction, migrations kept in step.
 
+use ptv_sync::model::ItemKind;
 use ptv_sync::store::{
-    MIGRATION_FILES, OpenMode, SqliteStore, StateStore, StoreError, StoreTarget, open, redact_url,
+    AuditEntry, GENESIS_HASH, ItemAction, MIGRATION_FILES, OpenMode, SqliteStore, StateStore,
+    StoreError, StoreTarget, open, redact_url,
 };
 use secrecy::SecretString;
 use std::path::Path;
@@ -242,4 +244,70 @@ fn columns(sql: &str) -> Vec<String> {
         }
     }
     out
+}
+
+fn entry(actor: &str, source_id: &str, ptv_id: Option<&str>, status: Option<u16>) -> AuditEntry {
+    AuditEntry {
+        seq: 1,
+        at: chrono::DateTime::from_timestamp_micros(1_790_000_000_000_000).unwrap(),
+        org: "o".into(),
+        actor: actor.into(),
+        action: ItemAction::Create,
+        kind: ItemKind::Service,
+        source_id: source_id.into(),
+        ptv_id: ptv_id.map(Into::into),
+        http_status: status,
+        body_sha256: None,
+        prev_hash: GENESIS_HASH.into(),
+        hash: String::new(),
+    }
+}
+
+proptest::proptest! {
+    /// Moving the boundary between adjacent fields changes the hash: the encoding is
+    /// unambiguous.
+    #[test]
+    fn audit_hash_is_unambiguous(text in "[a-z]{0,12}", cut_a in 0usize..13, cut_b in 0usize..13) {
+        let (cut_a, cut_b) = (cut_a.min(text.len()), cut_b.min(text.len()));
+        let a = entry(&text[..cut_a], &text[cut_a..], None, None);
+        let b = entry(&text[..cut_b], &text[cut_b..], None, None);
+        proptest::prop_assert_eq!(cut_a == cut_b, a.computed_hash() == b.computed_hash());
+    }
+
+    /// Every field enters the hash, including absent versus empty optional fields.
+    #[test]
+    fn audit_hash_covers_every_field(actor in "[a-z]{1,8}", status in proptest::option::of(0u16..600)) {
+        let base = entry(&actor, "s", None, status);
+        let h = base.computed_hash();
+        let mut changed = vec![
+            entry(&actor, "s", Some(""), status),
+            entry(&format!("{actor}x"), "s", None, status),
+            entry(&actor, "s", None, status.map(|s| s + 1).or(Some(0))),
+        ];
+        let mut later = base.clone();
+        later.at += chrono::Duration::microseconds(1);
+        changed.push(later);
+        let mut other_org = base.clone();
+        other_org.org = "p".into();
+        changed.push(other_org);
+        let mut other_prev = base.clone();
+        other_prev.prev_hash = "1".repeat(64);
+        changed.push(other_prev);
+        let mut other_action = base.clone();
+        other_action.action = ItemAction::Update;
+        changed.push(other_action);
+        let mut other_kind = base.clone();
+        other_kind.kind = ItemKind::Channel;
+        changed.push(other_kind);
+        let mut body = base.clone();
+        body.body_sha256 = Some(String::new());
+        changed.push(body);
+        for c in changed {
+            proptest::prop_assert_ne!(&h, &c.computed_hash());
+        }
+        // `seq` is storage order only.
+        let mut reseq = base.clone();
+        reseq.seq = 99;
+        proptest::prop_assert_eq!(h, reseq.computed_hash());
+    }
 }
