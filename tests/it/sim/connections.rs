@@ -191,3 +191,18 @@ async fn service_post_with_service_channels_connects_them() {
         c.to_string()
     );
 }
+
+#[tokio::test]
+async fn rule_09_connection_descriptions_are_at_most_500() {
+    let sim = Sim::start().await;
+    let s = sim.service("S", "s").await;
+    let c = sim.echannel("C", "c").await;
+    let a = sim
+        .put(
+            &format!("/api/v11/Connection/serviceId/{s}"),
+            &json!({"channelRelations": [{"serviceChannelId": c, "description": [
+                {"type": "Description", "language": "fi", "value": "d".repeat(501)}]}]}),
+        )
+        .await;
+    assert_400_key(&a, "ChannelRelations[0].Description[0].Value");
+}
