@@ -77,6 +77,7 @@ pub(crate) async fn api(
         user,
     };
     if !plan.latency.is_zero() {
+        shared.fault("latency");
         tokio::time::sleep(plan.latency).await;
     }
     let response = if plan.max_in_flight.is_some_and(|max| in_flight > max) {
@@ -120,6 +121,7 @@ pub(crate) async fn login(State(shared): State<Arc<Shared>>, req: Request, next:
     let method = req.method().clone();
     let plan = shared.plan(false, true);
     if !plan.latency.is_zero() {
+        shared.fault("latency");
         tokio::time::sleep(plan.latency).await;
     }
     let response = if plan.rate_limited {

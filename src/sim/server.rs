@@ -115,21 +115,28 @@ fn canonical(mut req: Request<Body>) -> Request<Body> {
         return req;
     }
     let segments: Vec<&str> = path.split('/').collect();
-    let rewritten = v11::ROUTES.iter().find_map(|route| {
-        let template: Vec<&str> = route.split('/').collect();
-        let matches = template.len() == segments.len()
-            && template
-                .iter()
-                .zip(&segments)
-                .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s));
-        matches.then(|| {
-            template
-                .iter()
-                .zip(&segments)
-                .map(|(t, s)| if t.starts_with('{') { *s } else { *t })
-                .collect::<Vec<_>>()
-                .join("/")
+    // The template matching the most literal segments wins, as in routing:
+    // `/servicechannel/echannel` is the EChannel create, not a read by id.
+    let best = v11::ROUTES
+        .iter()
+        .filter_map(|route| {
+            let template: Vec<&str> = route.split('/').collect();
+            let matches = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s));
+            let literals = template.iter().filter(|t| !t.starts_with('{')).count();
+            matches.then_some((literals, template))
         })
+        .max_by_key(|(literals, _)| *literals);
+    let rewritten = best.map(|(_, template)| {
+        template
+            .iter()
+            .zip(&segments)
+            .map(|(t, s)| if t.starts_with('{') { *s } else { *t })
+            .collect::<Vec<_>>()
+            .join("/")
     });
     if let Some(new_path) = rewritten.filter(|p| p != path) {
         let path_and_query = match req.uri().query() {

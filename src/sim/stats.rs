@@ -16,7 +16,8 @@ pub struct SimStats {
     pub failed_logins: u64,
     /// The most requests of one user in flight at once.
     pub max_in_flight: usize,
-    /// `error`, `lost_response`, `rate_limit`, `in_flight`, `drop`, `drop_after_apply`.
+    /// `error`, `lost_response`, `rate_limit`, `in_flight`, `drop`, `drop_after_apply`,
+    /// `latency`.
     pub faults_injected: BTreeMap<String, u64>,
     /// Writes that changed the catalogue, lost responses included.
     pub writes_applied: u64,

@@ -212,13 +212,21 @@ pub(crate) fn add(
             ));
             continue;
         };
+        let status = match cat.get(service) {
+            Some(s) if s.kind == SimKind::Service => s.status,
+            _ => {
+                messages.push(format!("Service with id '{service_ref}' not found!"));
+                continue;
+            }
+        };
         if let Err(e) = connectable_service(&cat, &caller, service) {
             messages.push(match e {
-                ApiError::NotFound(m) if m.starts_with("Service with id") => format!(
-                    "Publishing status for service '{service}' is Modified. You cannot update service!"
+                ApiError::NotFound(_) if !matches!(status, PublishingStatus::Draft | PublishingStatus::Published) => format!(
+                    "Publishing status for service '{service}' is {}. You cannot update service!",
+                    status.as_str()
                 ),
                 ApiError::NotFound(m) | ApiError::Server(m) => m,
-                other => format!("{other:?}"),
+                _ => format!("Service with id '{service_ref}' not found!"),
             });
             continue;
         }

@@ -205,3 +205,28 @@ async fn channel_put_through_another_type_path_is_404() {
         .await;
     assert_eq!(a.status, 200, "{}", a.text);
 }
+
+#[tokio::test]
+async fn lower_case_channel_routes_reach_the_typed_endpoints() {
+    let sim = Sim::start().await;
+    let a = sim
+        .post(
+            "/api/v11/servicechannel/echannel",
+            &echannel(sim.org, "E", "e"),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = sim
+        .put(
+            "/api/v11/SERVICECHANNEL/EChannel/SOURCEID/e",
+            &json!({"publishingStatus": "Published"}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(
+        sim.handle
+            .stats()
+            .count("POST", "/api/v11/ServiceChannel/EChannel"),
+        1
+    );
+}

@@ -191,3 +191,38 @@ async fn service_post_with_service_channels_connects_them() {
         c.to_string()
     );
 }
+
+#[tokio::test]
+async fn rule_09_connection_descriptions_are_at_most_500() {
+    let sim = Sim::start().await;
+    let s = sim.service("S", "s").await;
+    let c = sim.echannel("C", "c").await;
+    let a = sim
+        .put(
+            &format!("/api/v11/Connection/serviceId/{s}"),
+            &json!({"channelRelations": [{"serviceChannelId": c, "description": [
+                {"type": "Description", "language": "fi", "value": "d".repeat(501)}]}]}),
+        )
+        .await;
+    assert_400_key(&a, "ChannelRelations[0].Description[0].Value");
+}
+
+#[tokio::test]
+async fn rule_17_post_connection_reports_a_modified_service_in_its_message() {
+    let sim = Sim::start().await;
+    let s = sim.service("S", "s").await;
+    let c = sim.echannel("C", "c").await;
+    sim.handle.set_modified(s);
+    let a = sim
+        .post(
+            "/api/v11/Connection",
+            &json!([{"serviceId": s, "serviceChannelId": c}]),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        a.body[0],
+        format!("Publishing status for service '{s}' is Modified. You cannot update service!")
+    );
+    assert!(sim.handle.entity(s).unwrap().connections.is_empty());
+}

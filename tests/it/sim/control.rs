@@ -147,3 +147,45 @@ fn config_round_trips_through_json_with_millisecond_durations() {
     assert_eq!(back.users, config.users);
     assert_eq!(back.token_lifetime, config.token_lifetime);
 }
+
+#[tokio::test]
+async fn serve_cli_serves_the_given_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (config, user, _) = SimConfig::single_org();
+    let server = tokio::spawn(ptv_sync::sim::serve_cli(port, config));
+    let base = format!("http://127.0.0.1:{port}");
+    let mut answered = None;
+    for _ in 0..50 {
+        if let Ok(r) = reqwest::get(format!("{base}/_sim/health")).await {
+            answered = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(answered, Some(reqwest::StatusCode::OK));
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/auth/api-login"))
+        .json(&json!({"username": user.username, "password": user.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    server.abort();
+}
+
+#[tokio::test]
+async fn latency_is_added_and_recorded() {
+    let sim = Sim::start().await;
+    sim.handle.set_faults(Faults {
+        latency: std::time::Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    sim.get(&format!("/api/v11/Organization/{}", sim.org)).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(sim.handle.stats().faults("latency"), 1);
+}

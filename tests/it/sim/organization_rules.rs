@@ -113,3 +113,19 @@ async fn organisation_get_shows_published_only() {
         404
     );
 }
+
+#[tokio::test]
+async fn rule_09_url_and_email_lengths_and_formats() {
+    let sim = Sim::start().await;
+    let mut body = sub_org(sim.org, "Ala", "o");
+    body["emails"] = json!([{"language": "fi", "value": format!("{}@kunta.fi", "a".repeat(95))}]);
+    body["webPages"] = json!([{"language": "fi", "value": "Koti", "url": format!("https://kunta.fi/{}", "p".repeat(490))}]);
+    let a = sim.post("/api/v11/Organization", &body).await;
+    assert_400_key(&a, "Emails[0].Value");
+    assert_400_key(&a, "WebPages[0].Url");
+    body["emails"] = json!([{"language": "fi", "value": "not an email"}]);
+    body["webPages"] = json!([{"language": "fi", "value": "Koti", "url": "kunta.fi"}]);
+    let a = sim.post("/api/v11/Organization", &body).await;
+    assert_400_key(&a, "Emails[0].Value");
+    assert_400_key(&a, "WebPages[0].Url");
+}

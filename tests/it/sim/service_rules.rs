@@ -324,3 +324,13 @@ async fn list_by_organisation_pages_published_services_by_100() {
     assert_eq!(second.body["itemList"].as_array().unwrap().len(), 1);
     assert_eq!(sim.get(&format!("{path}&page=-1")).await.status, 400);
 }
+
+#[tokio::test]
+async fn rule_07_main_responsible_organisation_must_be_the_users_own() {
+    let sim = Sim::start().await;
+    let a = post(&sim, &service(uuid::Uuid::new_v4(), "A", "a")).await;
+    assert_eq!(
+        a.body["MainResponsibleOrganization"],
+        json!(["Record not found or user does not have rights for it!"])
+    );
+}
