@@ -2,6 +2,7 @@
 //! simulator (a whole PTV with its rules and faults).
 
 mod errors;
+mod mapping;
 mod safe_create;
 mod secrets;
 mod tokens;
