@@ -5,6 +5,7 @@ mod errors;
 mod mapping;
 mod safe_create;
 mod secrets;
+mod simulator;
 mod tokens;
 mod transport;
 
