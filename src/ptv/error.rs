@@ -612,10 +612,13 @@ mod tests {
 
     #[test]
     fn redactor_scrubs_every_occurrence() {
-        let r = Redactor::default().with("s3cr3t-token").with("abc");
+        let r = Redactor::default()
+            .with("s3cr3t-token")
+            .with("xyz")
+            .with("");
         assert_eq!(
-            r.scrub("a s3cr3t-token b s3cr3t-token abc"),
-            "a [redacted] b [redacted] abc"
+            r.scrub("a s3cr3t-token b s3cr3t-token xyz"),
+            "a [redacted] b [redacted] [redacted]"
         );
     }
 }
