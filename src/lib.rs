@@ -10,4 +10,5 @@ pub mod ptv;
 pub mod secret;
 pub mod sim;
 pub mod source;
+pub mod store;
 pub mod validate;

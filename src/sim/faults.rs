@@ -70,14 +70,15 @@ pub(crate) async fn api(
         .caller()
         .map_or_else(|| "anonymous".to_owned(), super::auth::Caller::owner_key);
     let plan = shared.plan(is_write(&method), true);
-    if !plan.latency.is_zero() {
-        tokio::time::sleep(plan.latency).await;
-    }
+    // Counted in before the added latency: a slow request holds its slot, as in PTV.
     let in_flight = shared.enter(&user);
     let _guard = InFlight {
         shared: shared.clone(),
         user,
     };
+    if !plan.latency.is_zero() {
+        tokio::time::sleep(plan.latency).await;
+    }
     let response = if plan.max_in_flight.is_some_and(|max| in_flight > max) {
         shared.fault("in_flight");
         ApiError::TooMany.into_response()

@@ -110,6 +110,10 @@ async fn serve_connection(stream: TcpStream, router: Router) {
 /// Rewrites the literal segments of a v11 path to the route table's spelling.
 fn canonical(mut req: Request<Body>) -> Request<Body> {
     let path = req.uri().path();
+    let lowered_prefix = path.get(..9).map(str::to_ascii_lowercase);
+    if !matches!(lowered_prefix.as_deref(), Some("/api/v11/" | "/api/auth")) {
+        return req;
+    }
     let segments: Vec<&str> = path.split('/').collect();
     let rewritten = v11::ROUTES.iter().find_map(|route| {
         let template: Vec<&str> = route.split('/').collect();

@@ -1,6 +1,6 @@
 //! The five v11 service-channel in-models (reference §7.4, rule 15 of §12).
 
-use super::check::{Check, ListSpec, is_source_id, non_null};
+use super::check::{Check, ListSpec, non_null};
 use super::fields;
 use super::service::summary_differs;
 use super::write::{Ctx, Extract, names_of, required_languages};
@@ -48,9 +48,6 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx, kind: Channel
     let org = check.guid(body, "organizationId", "organizationId");
     if non_null(body, "organizationId").is_none() {
         check.required("organizationId");
-    }
-    if let Some(sid) = check.string(body, "sourceId", "sourceId") {
-        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
     }
     let typed = kind == ChannelType::ServiceLocation;
     let mut names = check.localized(
@@ -140,41 +137,7 @@ fn require_each(check: &mut Check, key: &str, found: &[String], languages: &BTre
 
 fn type_specific(check: &mut Check, body: &Value, kind: ChannelType, languages: &BTreeSet<String>) {
     match kind {
-        ChannelType::EService => {
-            let pages = fields::web_pages(check, body, "webPage", true);
-            require_each(check, "webPage", &pages, languages);
-            let access = fields::accessibility(check, body, "accessibilityClassification");
-            require_each(check, "accessibilityClassification", &access, languages);
-            if check
-                .boolean(body, "requiresAuthentication", "requiresAuthentication")
-                .is_none()
-            {
-                check.required("requiresAuthentication");
-            }
-            let signed =
-                check.boolean(body, "requiresSignature", "requiresSignature") == Some(true);
-            let quantity = match non_null(body, "signatureQuantity") {
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            };
-            match quantity {
-                None if signed => {
-                    check.add(
-                        "SignatureQuantity",
-                        "The field is required when 'RequiresSignature' has value 'True'.",
-                    );
-                }
-                Some(q) => {
-                    let ok = q
-                        .strip_prefix(|c: char| ('1'..='9').contains(&c))
-                        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
-                    check.pattern("signatureQuantity", &q, ok, r"^[1-9]\d*$");
-                }
-                None => {}
-            }
-            fields::objects_ok(check, body, "attachments");
-        }
+        ChannelType::EService => echannel(check, body, languages),
         ChannelType::WebPage => {
             let pages = fields::web_pages(check, body, "webPage", true);
             require_each(check, "webPage", &pages, languages);
@@ -187,83 +150,118 @@ fn type_specific(check: &mut Check, body: &Value, kind: ChannelType, languages: 
             require_each(check, "phoneNumbers", &phones, languages);
             fields::web_pages(check, body, "webPage", true);
         }
-        ChannelType::PrintableForm => {
-            let mut found = Vec::new();
-            for (path, item) in check.objects(body, "channelUrls", "channelUrls") {
-                check.enumeration(
-                    item,
-                    "type",
-                    &format!("{path}.type"),
-                    &["PDF", "DOC", "Excel", "rtf", "odt"],
-                    true,
-                );
-                if let Some(url) = check.required_string(item, "value", &format!("{path}.value")) {
-                    check.url(&format!("{path}.value"), url);
-                }
-                if let Some(l) =
-                    check.required_string(item, "language", &format!("{path}.language"))
-                {
-                    check.language(&format!("{path}.language"), l);
-                    found.push(l.to_owned());
-                }
-            }
-            require_each(check, "channelUrls", &found, languages);
-            for (path, item) in check.objects(body, "formIdentifier", "formIdentifier") {
-                if let Some(v) = check.string(item, "value", &format!("{path}.value")) {
-                    check.max_len(&format!("{path}.value"), v, 100, "FormIdentifier");
-                }
-            }
-            for (path, item) in check.objects(body, "deliveryAddresses", "deliveryAddresses") {
-                check.enumeration(
-                    item,
-                    "subType",
-                    &format!("{path}.subType"),
-                    &["Street", "PostOfficeBox", "NoAddress"],
-                    true,
-                );
-                for (rpath, r) in
-                    check.objects(item, "formReceiver", &format!("{path}.formReceiver"))
-                {
-                    if let Some(v) = check.string(r, "value", &format!("{rpath}.value")) {
-                        check.max_len(&format!("{rpath}.value"), v, 100, "FormReceiver");
-                    }
-                }
-            }
-        }
-        ChannelType::ServiceLocation => {
-            let display = check.objects(body, "displayNameType", "displayNameType");
-            if display.is_empty() {
-                check.required("displayNameType");
-            }
-            for (path, item) in display {
-                check.enumeration(
-                    item,
-                    "type",
-                    &format!("{path}.type"),
-                    &["Name", "AlternativeName"],
-                    true,
-                );
-                check.required_string(item, "language", &format!("{path}.language"));
-            }
-            let kinds = fields::addresses(
-                check,
-                body,
-                "addresses",
-                &[
-                    ("Location", &["Single", "Other", "Abroad"]),
-                    ("Postal", &["Street", "PostOfficeBox", "Abroad"]),
-                ],
+        ChannelType::PrintableForm => printable_form(check, body, languages),
+        ChannelType::ServiceLocation => service_location(check, body),
+    }
+}
+
+fn echannel(check: &mut Check, body: &Value, languages: &BTreeSet<String>) {
+    let pages = fields::web_pages(check, body, "webPage", true);
+    require_each(check, "webPage", &pages, languages);
+    let access = fields::accessibility(check, body, "accessibilityClassification");
+    require_each(check, "accessibilityClassification", &access, languages);
+    if check
+        .boolean(body, "requiresAuthentication", "requiresAuthentication")
+        .is_none()
+    {
+        check.required("requiresAuthentication");
+    }
+    let signed = check.boolean(body, "requiresSignature", "requiresSignature") == Some(true);
+    let quantity = match non_null(body, "signatureQuantity") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    match quantity {
+        None if signed => {
+            check.add(
+                "SignatureQuantity",
+                "The field is required when 'RequiresSignature' has value 'True'.",
             );
-            if !kinds.iter().any(|k| k == "Location") {
-                check.add(
-                    "Addresses",
-                    "Addresses - Required value 'Location' was not found!",
-                );
-            }
-            fields::phones(check, body, "phoneNumbers", None);
-            fields::phones(check, body, "faxNumbers", None);
-            fields::emails(check, body, "emails");
-            fields::web_pages(check, body, "webPages", false);
+        }
+        Some(q) => {
+            let ok = q
+                .strip_prefix(|c: char| ('1'..='9').contains(&c))
+                .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+            check.pattern("signatureQuantity", &q, ok, r"^[1-9]\d*$");
+        }
+        None => {}
+    }
+    fields::objects_ok(check, body, "attachments");
+}
+
+fn printable_form(check: &mut Check, body: &Value, languages: &BTreeSet<String>) {
+    let mut found = Vec::new();
+    for (path, item) in check.objects(body, "channelUrls", "channelUrls") {
+        check.enumeration(
+            item,
+            "type",
+            &format!("{path}.type"),
+            &["PDF", "DOC", "Excel", "rtf", "odt"],
+            true,
+        );
+        if let Some(url) = check.required_string(item, "value", &format!("{path}.value")) {
+            check.url(&format!("{path}.value"), url);
+        }
+        if let Some(l) = check.required_string(item, "language", &format!("{path}.language")) {
+            check.language(&format!("{path}.language"), l);
+            found.push(l.to_owned());
         }
     }
+    require_each(check, "channelUrls", &found, languages);
+    for (path, item) in check.objects(body, "formIdentifier", "formIdentifier") {
+        if let Some(v) = check.string(item, "value", &format!("{path}.value")) {
+            check.max_len(&format!("{path}.value"), v, 100, "FormIdentifier");
+        }
+    }
+    for (path, item) in check.objects(body, "deliveryAddresses", "deliveryAddresses") {
+        check.enumeration(
+            item,
+            "subType",
+            &format!("{path}.subType"),
+            &["Street", "PostOfficeBox", "NoAddress"],
+            true,
+        );
+        for (rpath, r) in check.objects(item, "formReceiver", &format!("{path}.formReceiver")) {
+            if let Some(v) = check.string(r, "value", &format!("{rpath}.value")) {
+                check.max_len(&format!("{rpath}.value"), v, 100, "FormReceiver");
+            }
+        }
+    }
+}
+
+fn service_location(check: &mut Check, body: &Value) {
+    let display = check.objects(body, "displayNameType", "displayNameType");
+    if display.is_empty() {
+        check.required("displayNameType");
+    }
+    for (path, item) in display {
+        check.enumeration(
+            item,
+            "type",
+            &format!("{path}.type"),
+            &["Name", "AlternativeName"],
+            true,
+        );
+        check.required_string(item, "language", &format!("{path}.language"));
+    }
+    let kinds = fields::addresses(
+        check,
+        body,
+        "addresses",
+        &[
+            ("Location", &["Single", "Other", "Abroad"]),
+            ("Postal", &["Street", "PostOfficeBox", "Abroad"]),
+        ],
+    );
+    if !kinds.iter().any(|k| k == "Location") {
+        check.add(
+            "Addresses",
+            "Addresses - Required value 'Location' was not found!",
+        );
+    }
+    fields::phones(check, body, "phoneNumbers", None);
+    fields::phones(check, body, "faxNumbers", None);
+    fields::emails(check, body, "emails");
+    fields::web_pages(check, body, "webPages", false);
 }

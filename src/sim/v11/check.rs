@@ -31,11 +31,17 @@ fn lower_first(s: &str) -> String {
     })
 }
 
+/// `serviceNames[0].value` → `ServiceNames[0].Value`, as ASP.NET model-state keys.
 pub(crate) fn pascal(path: &str) -> String {
-    let mut chars = path.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().chain(chars).collect::<String>()
-    })
+    path.split('.')
+        .map(|segment| {
+            let mut chars = segment.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_uppercase().chain(chars).collect::<String>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// One entry of a localized list.

@@ -1,6 +1,6 @@
 //! The v11 organisation in-model (reference §7.3, rule 14 of §12).
 
-use super::check::{Check, ListSpec, digits, is_business_code, is_source_id, non_null};
+use super::check::{Check, ListSpec, Loc, digits, is_business_code, is_source_id, non_null};
 use super::fields;
 use super::write::{Ctx, Extract, names_of, required_languages};
 use serde_json::Value;
@@ -53,9 +53,6 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx) -> Extract {
         check.add("Organization", "User has no rights to create this entity!");
     }
     let parent = check.guid(body, "parentOrganizationId", "parentOrganizationId");
-    if let Some(sid) = check.string(body, "sourceId", "sourceId") {
-        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
-    }
     let kind = check.enumeration(body, "organizationType", "organizationType", &TYPES, true);
     if let Some(code) = check.string(body, "businessCode", "businessCode") {
         check.pattern(
@@ -93,33 +90,7 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx) -> Extract {
     if descriptions.is_empty() {
         check.required("organizationDescriptions");
     }
-    let display = check.objects(body, "displayNameType", "displayNameType");
-    if display.is_empty() {
-        check.required("displayNameType");
-    }
-    for (path, item) in display {
-        let t = check.enumeration(
-            item,
-            "type",
-            &format!("{path}.type"),
-            &["Name", "AlternativeName"],
-            true,
-        );
-        let l = check.required_string(item, "language", &format!("{path}.language"));
-        if let (Some(t), Some(l)) = (t, l) {
-            if !names
-                .iter()
-                .any(|n| n.language == l && n.kind.as_deref() == Some(t))
-            {
-                check.add(
-                    super::check::pascal(&path),
-                    format!(
-                        "Required value with type '{t}' was not found with language code '{l}'!"
-                    ),
-                );
-            }
-        }
-    }
+    display_names(check, body, &names);
     let email_langs = fields::emails(check, body, "emails");
     let phone_langs = fields::phones(check, body, "phoneNumbers", None);
     let page_langs = fields::web_pages(check, body, "webPages", false);
@@ -204,4 +175,35 @@ fn area<'a>(check: &mut Check, body: &'a Value, kind: Option<&str>) -> Option<&'
         );
     }
     area_type
+}
+
+/// Each display-name choice must name an existing name (reference §7.3).
+fn display_names(check: &mut Check, body: &Value, names: &[Loc]) {
+    let display = check.objects(body, "displayNameType", "displayNameType");
+    if display.is_empty() {
+        check.required("displayNameType");
+    }
+    for (path, item) in display {
+        let t = check.enumeration(
+            item,
+            "type",
+            &format!("{path}.type"),
+            &["Name", "AlternativeName"],
+            true,
+        );
+        let l = check.required_string(item, "language", &format!("{path}.language"));
+        if let (Some(t), Some(l)) = (t, l) {
+            if !names
+                .iter()
+                .any(|n| n.language == l && n.kind.as_deref() == Some(t))
+            {
+                check.add(
+                    super::check::pascal(&path),
+                    format!(
+                        "Required value with type '{t}' was not found with language code '{l}'!"
+                    ),
+                );
+            }
+        }
+    }
 }

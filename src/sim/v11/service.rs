@@ -1,6 +1,6 @@
 //! The v11 service in-model (reference §7.2, rules 7, 8, 9, 10, 11, 12 of §12).
 
-use super::check::{Check, ListSpec, Loc, is_source_id, non_null};
+use super::check::{Check, ListSpec, Loc, non_null};
 use super::fields::{self, LIFE_EVENT_PREFIXES, TARGET_GROUP_PREFIXES};
 use super::write::{Ctx, Extract, names_of, required_languages};
 use crate::sim::store::PublishingStatus;
@@ -81,9 +81,6 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx) -> Extract {
         &["Chargeable", "FreeOfCharge"],
         false,
     );
-    if let Some(sid) = check.string(body, "sourceId", "sourceId") {
-        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
-    }
 
     let names = check.localized(body, "serviceNames", &NAMES);
     let descriptions = check.localized(body, "serviceDescriptions", &DESCRIPTIONS);

@@ -313,80 +313,121 @@ pub(crate) fn write(
     let source_id = check
         .string(&request, "sourceId", "sourceId")
         .map(str::to_owned);
+    if let Some(sid) = &source_id {
+        check.pattern("sourceId", sid, is_source_id(sid), "^[A-Za-z0-9-.]*$");
+    }
     let Some(status) = status else {
         return Err(ApiError::Invalid(check.errors));
     };
 
     let mut cat = shared.catalogue();
-    let id = if post {
-        let extract = family.validate(&mut check, &request, &Ctx { post, status });
-        check.finish()?;
-        let connections = extract.connections.clone().unwrap_or_default();
-        connection_targets(&cat, &caller, family, extract.org, &connections)?;
-        let change = Change {
-            kind: family.kind(),
-            org: extract.org,
-            names: extract.names,
-            languages: extract.languages,
-            area_type: extract.area_type,
-            visible_for_all: extract.visible_for_all,
-            body: strip(&request, family.flags()),
-            status,
-            connections: (family == Family::Service).then_some(connections.clone()),
-        };
-        let id = engine::create(&mut cat, &caller, change, source_id, None, "v11")
-            .map_err(|r| refusal(family, r))?;
-        if matches!(family, Family::Channel(_)) {
-            for service in connections {
-                if let Some(s) = cat.get(service) {
-                    let mut set = s.connections.clone();
-                    if !set.contains(&id) {
-                        set.push(id);
-                    }
-                    engine::set_connections(&mut cat, service, set);
-                }
-            }
-        }
-        id
+    let (id, applied) = if post {
+        (
+            create(
+                &mut cat, &caller, family, &request, check, status, source_id,
+            )?,
+            true,
+        )
     } else {
-        let id = match (target, path_id) {
-            (_, Some(id)) => id,
-            (Target::Source(sid), _) => {
-                engine::by_source(&cat, &caller, family.kind().scope(), sid)
-                    .map_err(|r| refusal(family, r))?
-            }
-            _ => unreachable!("a PUT has a GUID or a sourceId"),
-        };
-        let current = engine::writable(&cat, &caller, id, |k| k == family.kind())
-            .map_err(|r| refusal(family, r))?
-            .clone();
-        let transition =
-            engine::transition(current.status, status).map_err(|r| refusal(family, r))?;
-        if transition == Transition::Nothing {
-            return Ok(render(&cat, &current, Some(&caller)));
-        }
-        let mut merged = merge(&current.body, &request, family.flags());
-        merged["publishingStatus"] = json!(status.as_str());
-        let extract = family.validate(&mut check, &merged, &Ctx { post, status });
-        check.finish()?;
-        let change = Change {
-            kind: current.kind,
-            org: current.org,
-            names: extract.names,
-            languages: extract.languages,
-            area_type: extract.area_type,
-            visible_for_all: extract.visible_for_all,
-            body: merged,
-            status,
-            connections: None,
-        };
-        engine::update(&mut cat, &caller, id, change, transition, source_id, "v11")
-            .map_err(|r| refusal(family, r))?;
-        id
+        update(
+            &mut cat, &caller, family, target, path_id, &request, check, status, source_id,
+        )?
     };
     let entity = cat.get(id).expect("just written");
     let answer = render(&cat, entity, Some(&caller));
     drop(cat);
-    shared.write_applied();
+    if applied {
+        shared.write_applied();
+    }
     Ok(answer)
+}
+
+/// A POST: validate the body, check connection targets, create.
+fn create(
+    cat: &mut Catalogue,
+    caller: &Caller,
+    family: Family,
+    request: &Value,
+    mut check: Check,
+    status: PublishingStatus,
+    source_id: Option<String>,
+) -> Result<Uuid, ApiError> {
+    let post = true;
+    let extract = family.validate(&mut check, request, &Ctx { post, status });
+    check.finish()?;
+    let connections = extract.connections.clone().unwrap_or_default();
+    connection_targets(cat, caller, family, extract.org, &connections)?;
+    let change = Change {
+        kind: family.kind(),
+        org: extract.org,
+        names: extract.names,
+        languages: extract.languages,
+        area_type: extract.area_type,
+        visible_for_all: extract.visible_for_all,
+        body: strip(request, family.flags()),
+        status,
+        connections: (family == Family::Service).then_some(connections.clone()),
+    };
+    let id = engine::create(cat, caller, change, source_id, None, "v11")
+        .map_err(|r| refusal(family, r))?;
+    if matches!(family, Family::Channel(_)) {
+        for service in connections {
+            if let Some(s) = cat.get(service) {
+                let mut set = s.connections.clone();
+                if !set.contains(&id) {
+                    set.push(id);
+                }
+                engine::set_connections(cat, service, set);
+            }
+        }
+    }
+    Ok(id)
+}
+
+/// A PUT: resolve the target, check rights, lock and status, merge, validate, update.
+/// Answers the id, and whether anything changed.
+#[allow(clippy::too_many_arguments)]
+fn update(
+    cat: &mut Catalogue,
+    caller: &Caller,
+    family: Family,
+    target: &Target,
+    path_id: Option<Uuid>,
+    request: &Value,
+    mut check: Check,
+    status: PublishingStatus,
+    source_id: Option<String>,
+) -> Result<(Uuid, bool), ApiError> {
+    let post = false;
+    let id = match (target, path_id) {
+        (_, Some(id)) => id,
+        (Target::Source(sid), _) => engine::by_source(cat, caller, family.kind().scope(), sid)
+            .map_err(|r| refusal(family, r))?,
+        _ => unreachable!("a PUT has a GUID or a sourceId"),
+    };
+    let current = engine::writable(cat, caller, id, |k| k == family.kind())
+        .map_err(|r| refusal(family, r))?
+        .clone();
+    let transition = engine::transition(current.status, status).map_err(|r| refusal(family, r))?;
+    if transition == Transition::Nothing {
+        return Ok((id, false));
+    }
+    let mut merged = merge(&current.body, request, family.flags());
+    merged["publishingStatus"] = json!(status.as_str());
+    let extract = family.validate(&mut check, &merged, &Ctx { post, status });
+    check.finish()?;
+    let change = Change {
+        kind: current.kind,
+        org: current.org,
+        names: extract.names,
+        languages: extract.languages,
+        area_type: extract.area_type,
+        visible_for_all: extract.visible_for_all,
+        body: merged,
+        status,
+        connections: None,
+    };
+    engine::update(cat, caller, id, change, transition, source_id, "v11")
+        .map_err(|r| refusal(family, r))?;
+    Ok((id, true))
 }

@@ -304,8 +304,9 @@ fn archive(
     let caller = writer(bearer, instance)?;
     let id = content_id(raw_id, instance)?;
     let mut cat = shared.catalogue();
+    let label_kind = cat.get(id).map_or(SimKind::Service, |e| e.kind);
     let current = engine::writable(&cat, &caller, id, kind_ok)
-        .map_err(|r| refusal(r, SimKind::Service, instance))?
+        .map_err(|r| refusal(r, label_kind, instance))?
         .clone();
     let kind = current.kind;
     let transition = engine::transition(current.status, PublishingStatus::Deleted)

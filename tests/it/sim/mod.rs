@@ -1,1 +1,15 @@
+//! The PTV simulator, exercised over HTTP. Tests named `rule_NN_…` show rule NN of
+//! `reference.md` §12.
 
+mod auth;
+mod channel_rules;
+mod connections;
+mod control;
+mod faults;
+mod identity;
+mod lifecycle;
+mod organization_rules;
+mod put_semantics;
+mod service_rules;
+mod support;
+mod v12;

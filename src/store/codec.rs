@@ -1,0 +1,368 @@
+//! Conversions between records and column values shared by both backends.
+
+use super::audit::{GENESIS_HASH, HashedFields, chain_hash};
+use super::error::StoreError;
+use super::types::{
+    AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState,
+    RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
+};
+use crate::model::ItemKind;
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+
+/// Timestamps are stored with microsecond precision on both backends.
+#[must_use]
+pub(crate) fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+/// `SQLite` text form: RFC 3339, UTC, exactly six fractional digits, so that text order
+/// is time order.
+#[must_use]
+pub(crate) fn time_text(t: DateTime<Utc>) -> String {
+    trunc(t).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn opt_time_text(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(time_text)
+}
+
+pub(crate) fn parse_time(s: &str, what: &dyn Fn() -> String) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::corrupt(format!("{}: timestamp {s:?}: {e}", what())))
+}
+
+pub(crate) fn parse_opt_time(
+    s: Option<&str>,
+    what: &dyn Fn() -> String,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    s.map(|s| parse_time(s, what)).transpose()
+}
+
+/// Parses a stored enumeration name with the type's `parse`.
+pub(crate) fn parse_enum<T>(
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+    column: &str,
+    what: &dyn Fn() -> String,
+) -> Result<T, StoreError> {
+    parse(s).ok_or_else(|| StoreError::corrupt(format!("{}: unknown {column} {s:?}", what())))
+}
+
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
+    // Serialising a `Value` cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+pub(crate) fn parse_json(
+    s: &str,
+    column: &str,
+    what: &dyn Fn() -> String,
+) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(format!("{}: {column}: {e}", what())))
+}
+
+pub(crate) fn error_text(e: &ItemError) -> String {
+    let mut e = e.clone();
+    e.at = trunc(e.at);
+    // A struct of strings, maps and a timestamp always serialises.
+    serde_json::to_string(&e).unwrap_or_else(|_| "null".to_owned())
+}
+
+pub(crate) fn parse_error(s: &str, what: &dyn Fn() -> String) -> Result<ItemError, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(format!("{}: last_error: {e}", what())))
+}
+
+pub(crate) fn http_status_from_db(
+    v: Option<i32>,
+    what: &dyn Fn() -> String,
+) -> Result<Option<u16>, StoreError> {
+    v.map(|v| {
+        u16::try_from(v).map_err(|_| StoreError::corrupt(format!("{}: http_status {v}", what())))
+    })
+    .transpose()
+}
+
+/// Keeps the last of records with the same key, preserving first-occurrence order of
+/// keys; a multi-row upsert may not touch one row twice.
+pub(crate) fn dedup_last<'a, T, K: std::hash::Hash + Eq>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let mut index: std::collections::HashMap<K, usize> =
+        std::collections::HashMap::with_capacity(items.len());
+    let mut out: Vec<&T> = Vec::with_capacity(items.len());
+    for it in items {
+        match index.entry(key(it)) {
+            std::collections::hash_map::Entry::Occupied(o) => out[*o.get()] = it,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(out.len());
+                out.push(it);
+            }
+        }
+    }
+    out
+}
+
+/// An `items` row with backend-specific types already decoded.
+pub(crate) struct RawItem {
+    pub org: String,
+    pub kind: String,
+    pub source_id: String,
+    pub ptv_source_id: String,
+    pub generation: i32,
+    pub ptv_id: Option<String>,
+    pub remote: String,
+    pub fingerprint: Option<String>,
+    pub payload: Option<String>,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub attempts: i32,
+    pub protected: bool,
+    pub first_pushed_at: Option<DateTime<Utc>>,
+    pub last_pushed_at: Option<DateTime<Utc>>,
+    pub last_touched_at: DateTime<Utc>,
+}
+
+impl RawItem {
+    pub(crate) fn into_record(self) -> Result<ItemRecord, StoreError> {
+        let what = || format!("item {}/{}/{}", self.org, self.kind, self.source_id);
+        Ok(ItemRecord {
+            kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
+            remote: parse_enum(&self.remote, RemoteState::parse, "remote", &what)?,
+            status: parse_enum(&self.status, ItemStatus::parse, "status", &what)?,
+            payload: self
+                .payload
+                .as_deref()
+                .map(|p| parse_json(p, "payload", &what))
+                .transpose()?,
+            last_error: self
+                .last_error
+                .as_deref()
+                .map(|e| parse_error(e, &what))
+                .transpose()?,
+            org: self.org,
+            source_id: self.source_id,
+            ptv_source_id: self.ptv_source_id,
+            generation: self.generation,
+            ptv_id: self.ptv_id,
+            fingerprint: self.fingerprint,
+            attempts: self.attempts,
+            protected: self.protected,
+            first_pushed_at: self.first_pushed_at,
+            last_pushed_at: self.last_pushed_at,
+            last_touched_at: self.last_touched_at,
+        })
+    }
+}
+
+/// A `runs` row with backend-specific types already decoded.
+pub(crate) struct RawRun {
+    pub id: i64,
+    pub org: String,
+    pub trigger: String,
+    pub actor: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: String,
+    pub counts: String,
+    pub dry_run: bool,
+}
+
+impl RawRun {
+    pub(crate) fn into_record(self) -> Result<RunRecord, StoreError> {
+        let what = || format!("run {} of organisation {}", self.id, self.org);
+        Ok(RunRecord {
+            trigger: parse_enum(&self.trigger, RunTrigger::parse, "trigger", &what)?,
+            outcome: parse_enum(&self.outcome, RunOutcome::parse, "outcome", &what)?,
+            counts: parse_json(&self.counts, "counts", &what)?,
+            id: self.id,
+            org: self.org,
+            actor: self.actor,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            dry_run: self.dry_run,
+        })
+    }
+}
+
+/// A `run_items` row.
+pub(crate) struct RawRunItem {
+    pub run_id: i64,
+    pub kind: String,
+    pub source_id: String,
+    pub action: String,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+impl RawRunItem {
+    pub(crate) fn into_record(self) -> Result<RunItem, StoreError> {
+        let what = || {
+            format!(
+                "item {}/{} of run {}",
+                self.kind, self.source_id, self.run_id
+            )
+        };
+        Ok(RunItem {
+            kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
+            action: parse_enum(&self.action, ItemAction::parse, "action", &what)?,
+            outcome: parse_enum(&self.outcome, RunItemOutcome::parse, "outcome", &what)?,
+            source_id: self.source_id,
+            error: self.error,
+        })
+    }
+}
+
+/// An `audit` row with backend-specific types already decoded.
+pub(crate) struct RawAudit {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub org: String,
+    pub actor: String,
+    pub action: String,
+    pub kind: String,
+    pub source_id: String,
+    pub ptv_id: Option<String>,
+    pub http_status: Option<i32>,
+    pub body_sha256: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl RawAudit {
+    pub(crate) fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        let what = || format!("audit entry {} of organisation {}", self.seq, self.org);
+        Ok(AuditEntry {
+            action: parse_enum(&self.action, ItemAction::parse, "action", &what)?,
+            kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
+            http_status: http_status_from_db(self.http_status, &what)?,
+            seq: self.seq,
+            at: self.at,
+            org: self.org,
+            actor: self.actor,
+            source_id: self.source_id,
+            ptv_id: self.ptv_id,
+            body_sha256: self.body_sha256,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// A stable 64-bit advisory-lock key for `namespace` + `name` (first 8 bytes of SHA-256).
+pub(crate) fn lock_key(namespace: &str, name: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(namespace.as_bytes())
+        .chain_update(name.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Builds the hash of a new audit entry on top of `prev` (the chain head, if any).
+pub(crate) fn new_audit_hash(
+    entry: &NewAuditEntry,
+    prev: Option<String>,
+) -> (DateTime<Utc>, String, String) {
+    let at = trunc(entry.at);
+    let prev = prev.unwrap_or_else(|| GENESIS_HASH.to_owned());
+    let hash = chain_hash(&prev, &HashedFields::of_new(entry, at.timestamp_micros()));
+    (at, prev, hash)
+}
+
+/// Validates what the store cannot express in column types.
+pub(crate) fn check_item(rec: &ItemRecord) -> Result<(), StoreError> {
+    if rec.generation < 0 || rec.attempts < 0 {
+        return Err(StoreError::Invalid(format!(
+            "item {}: generation ({}) and attempts ({}) must not be negative",
+            rec.key(),
+            rec.generation,
+            rec.attempts
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_org_state(s: &OrgState) -> Result<(), StoreError> {
+    if s.guard_trips < 0 {
+        return Err(StoreError::Invalid(format!(
+            "organisation {}: guard_trips ({}) must not be negative",
+            s.org, s.guard_trips
+        )));
+    }
+    Ok(())
+}
+
+/// Maps a failed item write: a unique violation can only be the PTV sourceId index,
+/// since the primary key is handled by the upsert.
+pub(crate) fn item_write_error(
+    key: String,
+    scope: Option<&str>,
+    ptv_source_id: &str,
+    e: sqlx::Error,
+) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        return StoreError::SourceIdConflict {
+            key,
+            scope: scope.unwrap_or("-").to_owned(),
+            ptv_source_id: ptv_source_id.to_owned(),
+        };
+    }
+    StoreError::Query {
+        op: format!("save item {key}"),
+        source: e,
+    }
+}
+
+/// For a failed batch write, names the first pair of records of the batch that hold the
+/// same PTV sourceId, or falls back to a generic description.
+pub(crate) fn batch_write_error(recs: &[&ItemRecord], e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let mut seen = std::collections::HashMap::new();
+        for r in recs {
+            if let Some(scope) = r.ptv_scope()
+                && let Some(first) =
+                    seen.insert((r.org.as_str(), scope, r.ptv_source_id.as_str()), r.key())
+            {
+                return StoreError::SourceIdConflict {
+                    key: format!("{} (also {first} in this batch)", r.key()),
+                    scope: scope.to_owned(),
+                    ptv_source_id: r.ptv_source_id.clone(),
+                };
+            }
+        }
+        return StoreError::SourceIdConflict {
+            key: format!("of a batch of {}", recs.len()),
+            scope: "-".to_owned(),
+            ptv_source_id: "(held by a stored item)".to_owned(),
+        };
+    }
+    StoreError::Query {
+        op: format!("save a batch of {} items", recs.len()),
+        source: e,
+    }
+}
+
+/// Maps a failed run-item insert: a foreign-key violation means the run does not exist.
+pub(crate) fn run_item_error(run_id: i64, e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_foreign_key_violation()
+    {
+        return StoreError::RunNotFound { run_id };
+    }
+    StoreError::Query {
+        op: format!("record an item of run {run_id}"),
+        source: e,
+    }
+}
+
+/// Rows per multi-row upsert statement: 17 parameters each, below `SQLite`'s 32,766 and
+/// `PostgreSQL`'s 65,535 parameter limits.
+pub(crate) const BATCH_ROWS: usize = 1000;

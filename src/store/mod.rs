@@ -1,0 +1,141 @@
+//! The state store: what ptv-sync knows about each item in PTV, its runs, an append-only
+//! hash-chained audit log of every write to PTV, and per-organisation bookkeeping.
+//!
+//! One trait, [`StateStore`], two implementations: [`SqliteStore`] (a file in the state
+//! directory; the default) and [`PostgresStore`] (for several instances with fail-over).
+//! Both pass the same contract test suite (`tests/it/store`). Every method is one short
+//! transaction at most; the engine never holds a transaction across an HTTP call.
+//!
+//! Single writer: the daemon takes [`StateStore::lock_org`] before it syncs an
+//! organisation; a second instance (or a CLI `run`) gets `None` and must not write to
+//! PTV for that organisation.
+
+mod audit;
+mod codec;
+mod error;
+mod lock;
+mod migrations;
+mod postgres;
+mod sqlite;
+mod target;
+mod types;
+
+pub use audit::{GENESIS_HASH, sha256_hex};
+pub use error::StoreError;
+pub use lock::OrgLock;
+pub use migrations::MIGRATION_FILES;
+pub use postgres::{LOCK_APPLICATION_NAME, PostgresStore};
+pub use sqlite::SqliteStore;
+pub use target::{OpenMode, StoreTarget, redact_url};
+pub use types::{
+    AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, ErrorClass, ItemAction, ItemError,
+    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, RemoteState, RunItem, RunItemOutcome,
+    RunOutcome, RunRecord, RunTrigger, ptv_scope,
+};
+
+use crate::model::ItemKind;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Persistent state of ptv-sync. Implementations are cheap to share (`Arc<dyn StateStore>`)
+/// and safe to call from many tasks.
+#[async_trait]
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    /// All items of an organisation, ordered by kind and source id.
+    async fn items(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError>;
+
+    async fn item(
+        &self,
+        org: &str,
+        kind: ItemKind,
+        source_id: &str,
+    ) -> Result<Option<ItemRecord>, StoreError>;
+
+    /// Inserts or replaces the row of (org, kind, source id). Fails with
+    /// [`StoreError::SourceIdConflict`] if another row of the organisation holds the same
+    /// PTV sourceId in the same namespace.
+    async fn put_item(&self, rec: &ItemRecord) -> Result<(), StoreError>;
+
+    /// [`put_item`](Self::put_item) for many records in one transaction; of records with the
+    /// same key the last wins.
+    async fn put_items(&self, recs: &[ItemRecord]) -> Result<(), StoreError>;
+
+    /// Whether any row of the organisation (any status) holds `ptv_source_id` in the PTV
+    /// sourceId namespace `ptv_scope` (see [`ptv_scope`]).
+    async fn source_id_taken(
+        &self,
+        org: &str,
+        ptv_scope: &str,
+        ptv_source_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets the never-archive flag; returns whether the row exists.
+    async fn set_protected(
+        &self,
+        org: &str,
+        kind: ItemKind,
+        source_id: &str,
+        protected: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a run as `Running`; returns its id.
+    async fn begin_run(&self, run: &NewRun) -> Result<i64, StoreError>;
+
+    async fn record_run_item(&self, run_id: i64, item: &RunItem) -> Result<(), StoreError>;
+
+    /// Sets the outcome, counts and `finished_at` (now) of a run.
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        outcome: RunOutcome,
+        counts: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The latest runs of an organisation, newest first.
+    async fn last_runs(&self, org: &str, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// The items of a run, in the order recorded.
+    async fn run_items(&self, run_id: i64) -> Result<Vec<RunItem>, StoreError>;
+
+    /// Appends to the organisation's audit chain; race-free against concurrent appends.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
+
+    /// Entries with `at >= since`, all organisations, in `seq` order.
+    async fn audit_since(&self, since: DateTime<Utc>) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Recomputes the chain of one organisation or of all; reports the first broken entry.
+    /// Each chain starts at its oldest remaining entry, whose `prev_hash` is trusted (see
+    /// the retention note in `audit.rs`).
+    async fn verify_audit(&self, org: Option<&str>) -> Result<AuditVerification, StoreError>;
+
+    /// Retention: deletes, per organisation, the entries older than `before` that precede
+    /// its first entry at or after `before` (so chains lose a prefix, never a middle part).
+    /// Returns how many entries were deleted.
+    async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn org_state(&self, org: &str) -> Result<Option<OrgState>, StoreError>;
+
+    async fn put_org_state(&self, s: &OrgState) -> Result<(), StoreError>;
+
+    /// A round trip to the database, for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Takes the single-writer lock of an organisation, or returns `None` if another
+    /// holder (another process, or another task of this one) has it. Held until the guard
+    /// is released or dropped; freed by the OS / `PostgreSQL` if the process dies.
+    async fn lock_org(&self, org: &str) -> Result<Option<OrgLock>, StoreError>;
+
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+}
+
+/// Opens the state database. [`OpenMode::CreateIfMissing`] creates the directory and
+/// database and migrates; [`OpenMode::MustExist`] creates and migrates nothing and
+/// fails if the database is missing or its schema is not this version's.
+pub async fn open(target: &StoreTarget, mode: OpenMode) -> Result<Arc<dyn StateStore>, StoreError> {
+    match target {
+        StoreTarget::Sqlite { path } => Ok(Arc::new(SqliteStore::open(path, mode).await?)),
+        StoreTarget::Postgres { url } => Ok(Arc::new(PostgresStore::open(url, mode).await?)),
+    }
+}

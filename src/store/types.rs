@@ -1,0 +1,362 @@
+//! The records the state store holds. Enumerations are stored as their `snake_case` names
+//! (the same strings serde uses), so a row can be read by hand with `sqlite3`/`psql`.
+
+use crate::model::ItemKind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Declares a closed, string-backed enumeration with `as_str`/`parse`/`Display` that
+/// agree with its serde names.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            #[must_use]
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// What PTV holds for an item, as far as we know.
+    pub enum RemoteState {
+        /// Nothing in PTV (never pushed, or the create did not go through).
+        Absent => "absent",
+        /// Published (or draft) and not archived.
+        Live => "live",
+        /// Archived (deleted) in PTV.
+        Archived => "archived",
+    }
+}
+
+string_enum! {
+    /// The outcome of the last attempt on an item.
+    pub enum ItemStatus {
+        Active => "active",
+        Archived => "archived",
+        Failed => "failed",
+        /// Waiting for something else (e.g. a channel the service links to failed).
+        Blocked => "blocked",
+    }
+}
+
+string_enum! {
+    /// How an error should be handled.
+    pub enum ErrorClass {
+        /// Will fail the same way until the source data changes.
+        Terminal => "terminal",
+        /// Worth retrying (network, 5xx, 429).
+        Transient => "transient",
+        /// A person must act (permissions, a PTV-side conflict).
+        NeedsPerson => "needs_person",
+    }
+}
+
+string_enum! {
+    /// What started a run.
+    pub enum RunTrigger {
+        Schedule => "schedule",
+        Resync => "resync",
+        Demo => "demo",
+        Freshness => "freshness",
+        Manual => "manual",
+    }
+}
+
+string_enum! {
+    /// How a run ended. `Running` until `finish_run`.
+    pub enum RunOutcome {
+        Ok => "ok",
+        Partial => "partial",
+        GuardTripped => "guard_tripped",
+        Failed => "failed",
+        Running => "running",
+    }
+}
+
+string_enum! {
+    /// A write to PTV (audit) or a planned action on an item (run items).
+    pub enum ItemAction {
+        Create => "create",
+        Update => "update",
+        Restore => "restore",
+        Archive => "archive",
+        Connections => "connections",
+        Adopt => "adopt",
+    }
+}
+
+string_enum! {
+    /// What happened to one item in a run.
+    pub enum RunItemOutcome {
+        Ok => "ok",
+        Failed => "failed",
+        Blocked => "blocked",
+        /// Not attempted (dry run, guard tripped, run cancelled).
+        Skipped => "skipped",
+    }
+}
+
+/// The PTV sourceId namespace of a kind: organisations, services and channels (all channel
+/// types together) each have their own; connections have none.
+#[must_use]
+pub fn ptv_scope(kind: ItemKind) -> Option<&'static str> {
+    match kind {
+        ItemKind::Organization => Some("organization"),
+        ItemKind::Service => Some("service"),
+        ItemKind::Channel => Some("channel"),
+        ItemKind::Connections => None,
+    }
+}
+
+/// The error of an item's last failed attempt. Stored as JSON text in `items.last_error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    pub class: ErrorClass,
+    pub message: String,
+    /// Field path → messages, as PTV reports validation errors.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// Fingerprint of the payload that failed.
+    pub fingerprint: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One row per (organisation name, kind, source id).
+///
+/// Timestamps are stored with microsecond precision on both backends; finer parts are
+/// truncated on write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRecord {
+    pub org: String,
+    pub kind: ItemKind,
+    pub source_id: String,
+    /// PTV sourceId / v12 externalId, including any generation suffix.
+    pub ptv_source_id: String,
+    /// 0 = base sourceId; n = `"<base>.g<n>"`, taken when an archived item still holds the base.
+    pub generation: i32,
+    /// v11 GUID / v12 contentId.
+    pub ptv_id: Option<String>,
+    pub remote: RemoteState,
+    /// Fingerprint of what PTV holds (last successful push).
+    pub fingerprint: Option<String>,
+    /// Last pushed (version-neutral) payload.
+    pub payload: Option<serde_json::Value>,
+    pub status: ItemStatus,
+    pub last_error: Option<ItemError>,
+    /// Consecutive failed attempts.
+    pub attempts: i32,
+    /// Never archive.
+    pub protected: bool,
+    pub first_pushed_at: Option<DateTime<Utc>>,
+    pub last_pushed_at: Option<DateTime<Utc>>,
+    pub last_touched_at: DateTime<Utc>,
+}
+
+impl ItemRecord {
+    /// A record for an item not yet in PTV: generation 0 with the base sourceId
+    /// `source_id`, nothing pushed, status `Active`.
+    #[must_use]
+    pub fn new(org: &str, kind: ItemKind, source_id: &str, now: DateTime<Utc>) -> Self {
+        ItemRecord {
+            org: org.to_owned(),
+            kind,
+            source_id: source_id.to_owned(),
+            ptv_source_id: source_id.to_owned(),
+            generation: 0,
+            ptv_id: None,
+            remote: RemoteState::Absent,
+            fingerprint: None,
+            payload: None,
+            status: ItemStatus::Active,
+            last_error: None,
+            attempts: 0,
+            protected: false,
+            first_pushed_at: None,
+            last_pushed_at: None,
+            last_touched_at: now,
+        }
+    }
+
+    /// The PTV sourceId namespace of this record's kind, see [`ptv_scope`].
+    #[must_use]
+    pub fn ptv_scope(&self) -> Option<&'static str> {
+        ptv_scope(self.kind)
+    }
+
+    /// `org/kind/source_id`, for messages.
+    #[must_use]
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.org, self.kind, self.source_id)
+    }
+}
+
+/// A run about to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    pub org: String,
+    pub trigger: RunTrigger,
+    /// Who started it: `"daemon"`, or the user of a CLI command.
+    pub actor: String,
+    pub started_at: DateTime<Utc>,
+    pub dry_run: bool,
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub id: i64,
+    pub org: String,
+    pub trigger: RunTrigger,
+    pub actor: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: RunOutcome,
+    /// Per action and outcome, as the engine reports them (`{}` while running).
+    pub counts: serde_json::Value,
+    pub dry_run: bool,
+}
+
+/// What happened to one item in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunItem {
+    pub kind: ItemKind,
+    pub source_id: String,
+    pub action: ItemAction,
+    pub outcome: RunItemOutcome,
+    pub error: Option<String>,
+}
+
+/// An audit entry to append. `prev_hash` and `hash` are computed by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub at: DateTime<Utc>,
+    pub org: String,
+    pub actor: String,
+    pub action: ItemAction,
+    pub kind: ItemKind,
+    pub source_id: String,
+    pub ptv_id: Option<String>,
+    pub http_status: Option<u16>,
+    /// Lower-case hex SHA-256 of the request body sent to PTV, see [`super::sha256_hex`].
+    pub body_sha256: Option<String>,
+}
+
+/// An audit entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub org: String,
+    pub actor: String,
+    pub action: ItemAction,
+    pub kind: ItemKind,
+    pub source_id: String,
+    pub ptv_id: Option<String>,
+    pub http_status: Option<u16>,
+    pub body_sha256: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Why a chain is broken at an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditBreakKind {
+    /// The entry's fields no longer hash to its stored `hash`: the row was changed.
+    HashMismatch { stored: String, computed: String },
+    /// The entry's `prev_hash` is not the previous entry's `hash`: an entry before it was
+    /// removed, inserted or reordered.
+    ChainMismatch { expected: String, found: String },
+}
+
+/// The first broken entry found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditBreak {
+    pub seq: i64,
+    pub org: String,
+    pub kind: AuditBreakKind,
+}
+
+impl fmt::Display for AuditBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            AuditBreakKind::HashMismatch { .. } => write!(
+                f,
+                "audit entry {} of organisation {} was modified after it was written",
+                self.seq, self.org
+            ),
+            AuditBreakKind::ChainMismatch { .. } => write!(
+                f,
+                "audit chain of organisation {} is broken before entry {}: an entry was removed, inserted or reordered",
+                self.org, self.seq
+            ),
+        }
+    }
+}
+
+/// Result of [`super::StateStore::verify_audit`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditVerification {
+    /// Entries checked (up to and including the broken one, if any).
+    pub entries: u64,
+    /// Organisations whose chains were checked.
+    pub orgs: u64,
+    /// The first broken entry (lowest seq), if any.
+    pub broken: Option<AuditBreak>,
+}
+
+impl AuditVerification {
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// Per-organisation bookkeeping of the engine and daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgState {
+    pub org: String,
+    pub last_run_id: Option<i64>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// How many runs the safety guard stopped.
+    pub guard_trips: i32,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
+impl OrgState {
+    #[must_use]
+    pub fn new(org: &str) -> Self {
+        OrgState {
+            org: org.to_owned(),
+            last_run_id: None,
+            last_success_at: None,
+            last_run_at: None,
+            guard_trips: 0,
+            token_expires_at: None,
+            next_run_at: None,
+        }
+    }
+}
