@@ -12,7 +12,7 @@
 //! and then reuse the fresh token. The password is re-read from its `SecretSource` at
 //! every login and dropped right after the request is built.
 
-use super::error::{PtvError, Redactor, truncate};
+use super::error::{PtvError, Redactor, shown, truncate};
 use super::retry::RetryPolicy;
 use crate::secret::SecretSource;
 use chrono::{DateTime, Utc};
@@ -143,7 +143,11 @@ impl TokenManager {
     }
 
     fn login_item(&self) -> String {
-        format!("login of organisation {} at {}", self.org, self.token_url)
+        format!(
+            "login of organisation {} at {}",
+            self.org,
+            shown(&self.token_url)
+        )
     }
 
     async fn login(&self) -> Result<(SecretString, Option<DateTime<Utc>>), PtvError> {
@@ -181,7 +185,7 @@ impl TokenManager {
         let request = self.http.post(self.token_url.clone()).json(&body);
         drop(body);
         drop(password);
-        tracing::debug!(org = %self.org, url = %self.token_url, "logging in to PTV");
+        tracing::debug!(org = %self.org, url = %shown(&self.token_url), "logging in to PTV");
         let response = request.send().await.map_err(|e| PtvError::Transient {
             item: self.login_item(),
             status: None,

@@ -3,7 +3,7 @@
 //! classification. The version adapters build calls; this module sends them.
 
 use super::auth::{TokenManager, TokenSettings};
-use super::error::{Answer, PtvError, Redactor, classify, truncate};
+use super::error::{Answer, PtvError, Redactor, classify, shown, truncate};
 use super::retry::{Limiter, RetryPolicy, parse_retry_after};
 use crate::model::{ApiVersion, ItemKind};
 use crate::secret::SecretSource;
@@ -163,13 +163,14 @@ pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
 }
 
 fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
+    let shown_url = shown(url);
     match url.scheme() {
         "http" if production => Err(PtvError::config(format!(
-            "{what} {url} uses plain http://, which is refused in production; use https://"
+            "{what} {shown_url} uses plain http://, which is refused in production; use https://"
         ))),
         "https" | "http" => Ok(()),
         other => Err(PtvError::config(format!(
-            "{what} {url} has scheme {other}; use https://"
+            "{what} {shown_url} has scheme {other}; use https://"
         ))),
     }
 }
@@ -284,7 +285,7 @@ impl Transport {
         let mut url = self.base.clone();
         {
             let mut segs = url.path_segments_mut().map_err(|()| {
-                PtvError::config(format!("api_base {} cannot take a path", self.base))
+                PtvError::config(format!("api_base {} cannot take a path", shown(&self.base)))
             })?;
             segs.pop_if_empty();
             for s in &call.path {

@@ -428,6 +428,15 @@ pub fn translate_v12_path(path: &str) -> String {
     }
 }
 
+/// A URL for messages and logs: without user info (`user:password@`) or query.
+pub(crate) fn shown(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.to_string()
+}
+
 /// Scrubs known secret values out of text before it is kept in an error or logged.
 #[derive(Default)]
 pub(crate) struct Redactor {
@@ -436,8 +445,8 @@ pub(crate) struct Redactor {
 
 impl Redactor {
     pub(crate) fn with(mut self, secret: &str) -> Self {
-        // Very short values would redact ordinary words; real secrets are long.
-        if secret.len() >= 6 {
+        // Any non-empty secret, however short: a mangled message beats a leaked one.
+        if !secret.is_empty() {
             self.secrets.push(secret.to_owned());
         }
         self
@@ -596,11 +605,20 @@ mod tests {
     }
 
     #[test]
+    fn shown_urls_drop_credentials_and_query() {
+        let u = url::Url::parse("https://user:pw@example.fi/api/auth/api-login?key=k").unwrap();
+        assert_eq!(shown(&u), "https://example.fi/api/auth/api-login");
+    }
+
+    #[test]
     fn redactor_scrubs_every_occurrence() {
-        let r = Redactor::default().with("s3cr3t-token").with("abc");
+        let r = Redactor::default()
+            .with("s3cr3t-token")
+            .with("xyz")
+            .with("");
         assert_eq!(
-            r.scrub("a s3cr3t-token b s3cr3t-token abc"),
-            "a [redacted] b [redacted] abc"
+            r.scrub("a s3cr3t-token b s3cr3t-token xyz"),
+            "a [redacted] b [redacted] [redacted]"
         );
     }
 }

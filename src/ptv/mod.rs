@@ -107,6 +107,14 @@ pub struct Found {
     pub archived: bool,
 }
 
+/// A body mapped from the model, and what the target version cannot carry (reported
+/// per item as "not sent", a warning: nothing is dropped silently).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    pub body: serde_json::Value,
+    pub not_sent: Vec<String>,
+}
+
 /// The version-neutral PTV API the sync engine calls.
 #[async_trait::async_trait]
 pub trait PtvApi: Send + Sync {

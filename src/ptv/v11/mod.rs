@@ -1,6 +1,8 @@
 //! The v11 adapter: `/api/v11/...` paths, `publishingStatus` added to every body, PUT by
 //! GUID, PUT by sourceId for recovery only, archive by `publishingStatus: Deleted`.
 
+pub mod map;
+
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
 use super::{

@@ -2,6 +2,7 @@
 //! official request schemas, paths and statuses from [`routes`] (the one module that
 //! holds every assumption about v12 writes).
 
+pub mod map;
 pub mod routes;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};

@@ -2,8 +2,10 @@
 //! simulator (a whole PTV with its rules and faults).
 
 mod errors;
+mod mapping;
 mod safe_create;
 mod secrets;
+mod simulator;
 mod tokens;
 mod transport;
 
