@@ -66,7 +66,8 @@ pub struct ConnectionsWrite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub ptv_id: String,
-    /// Status of the last request.
+    /// Status of the last request; 0 when nothing needed sending (a v12 connection set
+    /// that did not change), 404 for a v12 archive of an item already archived.
     pub http_status: u16,
     /// Hex SHA-256 of the last request body sent (empty when no request had a body).
     pub body_sha256: String,
