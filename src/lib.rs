@@ -1,8 +1,13 @@
 //! ptv-sync keeps an organisation's organisations, services and service channels in the
 //! Finnish Service Catalogue (PTV) in step with its own source system.
 //!
-//! Data flows source → model → validate → plan → apply → ptv → store.
+//! Data flows source → model → validate → plan → apply → ptv → store; `daemon` schedules
+//! it, `cli` is the command line, `sim` is the faithful PTV everything is tested against.
 
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod fingerprint;
 pub mod model;
 pub mod plan;
@@ -11,4 +16,7 @@ pub mod secret;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod sync;
+pub mod synth;
+pub mod telemetry;
 pub mod validate;

@@ -2,6 +2,7 @@
 //! strictly parsed (unknown keys are errors) and normalised once, at the edge.
 
 mod common;
+mod identity;
 mod items;
 mod kind;
 mod text;
@@ -10,6 +11,7 @@ pub use common::{
     Area, AreaType, Email, Lang, LangMap, OpeningHours, Phone, PhoneChargeType, PhoneType,
     ServiceHours, ServiceHoursType, WebPage, Weekday,
 };
+pub use identity::ptv_source_id;
 pub use items::{
     Accessibility, AccessibilityLevel, Address, AddressType, Channel, ChannelLang, Connection,
     FormType, FormUrl, FundingType, Item, Organization, OrganizationLang, OrganizationType,

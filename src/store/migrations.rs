@@ -1,34 +1,12 @@
-//! Migrations built into the binary, one directory per backend with the same file names.
-//!
-//! They are embedded with `include_str!` rather than `sqlx::migrate!` (which needs sqlx's
-//! `macros` feature and its compile-time cost); the checksums are computed exactly as
-//! `sqlx::migrate!` and `sqlx migrate` compute them, so the `_sqlx_migrations` table is
-//! interchangeable with the sqlx CLI's.
+//! Migrations built into the binary with `sqlx::migrate!`, one directory per backend
+//! with the same file names (a test keeps them in step).
 
 use super::error::StoreError;
-use futures::future::BoxFuture;
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use std::borrow::Cow;
+use sqlx::migrate::{Migration, Migrator};
 use std::collections::BTreeMap;
 
-/// Declares the migration files, in order. Add new files to both directories and here.
-macro_rules! embedded {
-    ($($version:literal, $file:literal;)+) => {
-        /// File names of the migrations, identical under `migrations/sqlite` and
-        /// `migrations/postgres`.
-        pub const MIGRATION_FILES: &[&str] = &[$($file),+];
-
-        const SQLITE: &[(i64, &str, &str)] =
-            &[$(($version, $file, include_str!(concat!("../../migrations/sqlite/", $file)))),+];
-        const POSTGRES: &[(i64, &str, &str)] =
-            &[$(($version, $file, include_str!(concat!("../../migrations/postgres/", $file)))),+];
-    };
-}
-
-embedded! {
-    1, "0001_initial.sql";
-}
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Backend {
@@ -36,43 +14,34 @@ pub(crate) enum Backend {
     Postgres,
 }
 
-#[derive(Debug)]
-struct Embedded(Backend);
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
-        Box::pin(async move { Ok(migrations(self.0)) })
+fn migrations(backend: Backend) -> &'static [Migration] {
+    match backend {
+        Backend::Sqlite => SQLITE.migrations.as_ref(),
+        Backend::Postgres => POSTGRES.migrations.as_ref(),
     }
 }
 
-fn migrations(backend: Backend) -> Vec<Migration> {
-    let files = match backend {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
+/// File names of the migrations, identical under `migrations/sqlite` and
+/// `migrations/postgres`, as `<version>_<description>.sql`.
+#[must_use]
+pub fn migration_files(backend_dir: &str) -> Vec<String> {
+    let backend = if backend_dir == "postgres" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
     };
-    files
+    migrations(backend)
         .iter()
-        .map(|(version, file, sql)| {
-            let description = file
-                .trim_end_matches(".sql")
-                .split_once('_')
-                .map_or(*file, |(_, d)| d)
-                .replace('_', " ");
-            Migration::new(
-                *version,
-                Cow::Owned(description),
-                MigrationType::Simple,
-                Cow::Borrowed(*sql),
-                false,
-            )
-        })
+        .map(|m| format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_")))
         .collect()
 }
 
-pub(crate) async fn migrator(backend: Backend) -> Result<Migrator, StoreError> {
-    Migrator::new(Embedded(backend))
-        .await
-        .map_err(|e| StoreError::Invalid(format!("built-in migrations: {e}")))
+#[allow(clippy::unused_async)] // async to keep the callers' shape; the migrator is static
+pub(crate) async fn migrator(backend: Backend) -> Result<&'static Migrator, StoreError> {
+    Ok(match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    })
 }
 
 /// Compares what the database has applied (`version → (checksum, success)`) with the
@@ -93,7 +62,7 @@ pub(crate) fn check_applied(
         });
     }
     let mut pending = Vec::new();
-    for m in &known {
+    for m in known {
         match applied.get(&m.version) {
             Some((checksum, true)) if checksum.as_slice() == m.checksum.as_ref() => {}
             Some((_, true)) => {

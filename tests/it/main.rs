@@ -1,5 +1,12 @@
 //! One integration-test binary (one link instead of one per file).
 
+mod cli;
 mod client;
+mod config;
+mod daemon;
+mod engine;
+mod plan;
 mod sim;
 mod store;
+mod support;
+mod validate;

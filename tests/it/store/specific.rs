@@ -3,8 +3,8 @@
 
 use ptv_sync::model::ItemKind;
 use ptv_sync::store::{
-    AuditEntry, GENESIS_HASH, ItemAction, MIGRATION_FILES, OpenMode, SqliteStore, StateStore,
-    StoreError, StoreTarget, open, redact_url,
+    AuditEntry, GENESIS_HASH, ItemAction, OpenMode, SqliteStore, StateStore, StoreError,
+    StoreTarget, migration_files, open, redact_url,
 };
 use secrecy::SecretString;
 use std::path::Path;
@@ -198,16 +198,20 @@ fn migration_directories_are_in_step() {
         names.sort();
         names
     };
-    let embedded: Vec<String> = MIGRATION_FILES.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(
         list("sqlite"),
-        embedded,
+        migration_files("sqlite"),
         "every SQLite migration is built in"
     );
     assert_eq!(
         list("postgres"),
-        embedded,
-        "PostgreSQL has the same migrations"
+        migration_files("postgres"),
+        "every PostgreSQL migration is built in"
+    );
+    assert_eq!(
+        list("sqlite"),
+        list("postgres"),
+        "both backends have the same migrations"
     );
 }
 
@@ -215,7 +219,8 @@ fn migration_directories_are_in_step() {
 #[test]
 fn migration_schemas_declare_the_same_columns() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for file in MIGRATION_FILES {
+    for file in migration_files("sqlite") {
+        let file = file.as_str();
         let sqlite = std::fs::read_to_string(root.join("sqlite").join(file)).unwrap();
         let postgres = std::fs::read_to_string(root.join("postgres").join(file)).unwrap();
         assert_eq!(columns(&sqlite), columns(&postgres), "{file}");

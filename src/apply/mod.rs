@@ -1,0 +1,908 @@
+//! The sync engine: turns a plan into PTV writes so that PTV ends up equal to the source,
+//! whatever fails on the way.
+//!
+//! - Steps run in dependency waves (organisations by depth, channels, services, connection
+//!   sets; archives in reverse); inside a wave they run concurrently, bounded.
+//! - Each item's row is committed right after PTV confirms it, and no transaction is ever
+//!   held across an HTTP call: a crash at any instant leaves a consistent store, and the
+//!   next run converges through the client's safe creates (lookup and adopt, never a
+//!   blind second POST).
+//! - Only items in the store (created or adopted by us) are ever archived.
+
+mod report;
+mod wire;
+
+pub use report::{ItemResult, Outcome, RunReport};
+
+use crate::config::OrgConfig;
+use crate::fingerprint::sha256_hex;
+use crate::model::{ChannelType, Item, ItemKind, SourceId, ptv_source_id};
+use crate::plan::{Action, Plan, Step, guard_trips};
+use crate::ptv::{ConnectionsWrite, PtvApi, PtvError, Write, Written};
+use crate::store::{
+    ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState,
+    RemoteState, RunItem, RunItemOutcome, RunOutcome, RunTrigger, StateStore,
+};
+use crate::validate::Validated;
+use chrono::Utc;
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Progress callbacks for the terminal (bars) or logs.
+pub trait Progress: Send + Sync {
+    fn planned(&self, total: usize);
+    fn done(&self, result: &ItemResult);
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub trigger: RunTrigger,
+    pub full: bool,
+    pub only: Option<Vec<ItemKind>>,
+    pub item: Option<String>,
+    pub dry_run: bool,
+    pub allow_mass_archive: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            trigger: RunTrigger::Manual,
+            full: false,
+            only: None,
+            item: None,
+            dry_run: false,
+            allow_mass_archive: false,
+        }
+    }
+}
+
+/// A failure that stops a run before any item is attempted.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("organisation {org}: {source}")]
+    Source {
+        org: String,
+        #[source]
+        source: crate::source::SourceError,
+    },
+    #[error("organisation {org}: state store: {source}")]
+    Store {
+        org: String,
+        #[source]
+        source: crate::store::StoreError,
+    },
+}
+
+pub struct Engine {
+    pub org: OrgConfig,
+    pub store: Arc<dyn StateStore>,
+    pub api: Arc<dyn PtvApi>,
+    /// "daemon", or the OS user who ran the command.
+    pub actor: String,
+    pub progress: Option<Arc<dyn Progress>>,
+    /// Cancelled on shutdown: the items in flight finish and are committed, no new ones start.
+    pub cancel: CancellationToken,
+}
+
+/// The working copy of the organisation's rows during a run.
+type Rows = Arc<Mutex<HashMap<(ItemKind, String), ItemRecord>>>;
+
+struct Ctx<'a> {
+    validated: &'a Validated,
+    rows: Rows,
+    run_id: Option<i64>,
+}
+
+impl Engine {
+    /// Reads the source, plans and applies. Returns `Err` only when nothing could be done.
+    pub async fn run(&self, opts: &RunOptions) -> Result<RunReport, RunError> {
+        let started = std::time::Instant::now();
+        let org = &self.org.name;
+        let store_err = |source| RunError::Store {
+            org: org.clone(),
+            source,
+        };
+        let (_, validated) = match crate::sync::read_source(&self.org).await {
+            Ok(v) => v,
+            Err(source) => {
+                if !opts.dry_run {
+                    self.record_failed_run(opts).await;
+                }
+                return Err(RunError::Source {
+                    org: org.clone(),
+                    source,
+                });
+            }
+        };
+        let records = self.store.items(org).await.map_err(store_err)?;
+        let now = Utc::now();
+        let mut plan = crate::sync::plan_for(&self.org, &validated, &records, opts.full, now);
+        plan.steps.retain(|s| selected(s, opts));
+        let live = crate::sync::live_items(&records);
+        let guard = if opts.allow_mass_archive {
+            None
+        } else {
+            guard_trips(&plan, validated.present.len(), live, self.org.guard)
+        };
+        if let Some(reason) = &guard {
+            tracing::warn!(organization = %org, "archive guard tripped: {reason}");
+            metrics::counter!("ptv_sync_guard_trips_total", "org" => org.clone()).increment(1);
+        }
+        let unchanged = plan.count(Action::Unchanged);
+        let invalid = plan.count(Action::Invalid);
+        let mut report = RunReport {
+            organization: org.clone(),
+            run_id: None,
+            dry_run: opts.dry_run,
+            outcome: RunOutcome::Ok,
+            guard: guard.clone(),
+            results: Vec::new(),
+            unchanged,
+            invalid,
+            duration_ms: 0,
+            plan: Plan::default(),
+        };
+        let work: Vec<Step> = plan
+            .steps
+            .iter()
+            .filter(|s| s.action.writes())
+            .cloned()
+            .collect();
+        if let Some(p) = &self.progress {
+            p.planned(work.len());
+        }
+        if opts.dry_run {
+            for s in &work {
+                let skipped = guard.is_some() && s.action == Action::Archive;
+                report.results.push(ItemResult {
+                    kind: s.kind,
+                    id: s.id.clone(),
+                    action: s.action,
+                    outcome: Outcome::Skipped,
+                    error: skipped.then(|| "archive guard".to_owned()),
+                });
+            }
+            report.plan = plan;
+            report.duration_ms = started.elapsed().as_millis();
+            return Ok(report);
+        }
+        let run_id = self
+            .store
+            .begin_run(&NewRun {
+                org: org.clone(),
+                trigger: opts.trigger,
+                actor: self.actor.clone(),
+                started_at: now,
+                dry_run: false,
+            })
+            .await
+            .map_err(store_err)?;
+        report.run_id = Some(run_id);
+        let rows: Rows = Arc::new(Mutex::new(
+            records
+                .into_iter()
+                .map(|r| ((r.kind, r.source_id.clone()), r))
+                .collect(),
+        ));
+        let ctx = Ctx {
+            validated: &validated,
+            rows,
+            run_id: Some(run_id),
+        };
+        for wave in waves(&work, &validated, &ctx.rows) {
+            let steps: Vec<&Step> = wave
+                .into_iter()
+                .filter(|s| !(guard.is_some() && s.action == Action::Archive))
+                .collect();
+            let concurrency = self.org.ptv.max_in_flight.max(1) * 2;
+            // Futures built up front: a closure inside the stream trips the compiler's
+            // higher-ranked lifetime check when the run is spawned.
+            let futures: Vec<_> = steps.into_iter().map(|s| self.step(&ctx, s)).collect();
+            let results: Vec<ItemResult> = futures::stream::iter(futures)
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            for r in &results {
+                if let Some(p) = &self.progress {
+                    p.done(r);
+                }
+                metrics::counter!("ptv_sync_items_total", "org" => org.clone(), "kind" => r.kind.as_str(), "action" => r.action.as_str(), "outcome" => r.outcome.as_str()).increment(1);
+            }
+            report.results.extend(results);
+        }
+        if guard.is_some() {
+            for s in work.iter().filter(|s| s.action == Action::Archive) {
+                report.results.push(ItemResult {
+                    kind: s.kind,
+                    id: s.id.clone(),
+                    action: s.action,
+                    outcome: Outcome::Skipped,
+                    error: Some("archive guard tripped".into()),
+                });
+            }
+        }
+        report.outcome = if report.failures().next().is_some()
+            || report
+                .results
+                .iter()
+                .any(|r| r.outcome == Outcome::Skipped && guard.is_none())
+        {
+            RunOutcome::Partial
+        } else if guard.is_some() {
+            RunOutcome::GuardTripped
+        } else {
+            RunOutcome::Ok
+        };
+        self.store
+            .finish_run(run_id, report.outcome, &report.counts_json())
+            .await
+            .map_err(store_err)?;
+        let mut state = self
+            .store
+            .org_state(org)
+            .await
+            .map_err(store_err)?
+            .unwrap_or_else(|| OrgState::new(org));
+        let finished = Utc::now();
+        state.last_run_id = Some(run_id);
+        state.last_run_at = Some(finished);
+        if !self.cancel.is_cancelled() || report.failures().next().is_none() {
+            state.last_success_at = Some(finished);
+        }
+        if guard.is_some() {
+            state.guard_trips += 1;
+        }
+        state.token_expires_at = self.api.token_expiry();
+        self.store.put_org_state(&state).await.map_err(store_err)?;
+        report.plan = plan;
+        report.duration_ms = started.elapsed().as_millis();
+        metrics::histogram!("ptv_sync_run_duration_seconds", "org" => org.clone())
+            .record(started.elapsed().as_secs_f64());
+        metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => org.clone())
+            .set(finished.timestamp() as f64);
+        Ok(report)
+    }
+
+    async fn record_failed_run(&self, opts: &RunOptions) {
+        let run = NewRun {
+            org: self.org.name.clone(),
+            trigger: opts.trigger,
+            actor: self.actor.clone(),
+            started_at: Utc::now(),
+            dry_run: false,
+        };
+        if let Ok(id) = self.store.begin_run(&run).await {
+            let _ = self
+                .store
+                .finish_run(
+                    id,
+                    RunOutcome::Failed,
+                    &serde_json::json!({"error": "source could not be read"}),
+                )
+                .await;
+        }
+    }
+
+    async fn step(&self, ctx: &Ctx<'_>, s: &Step) -> ItemResult {
+        let mut result = ItemResult {
+            kind: s.kind,
+            id: s.id.clone(),
+            action: s.action,
+            outcome: Outcome::Ok,
+            error: None,
+        };
+        if self.cancel.is_cancelled() {
+            result.outcome = Outcome::Skipped;
+            result.error = Some("shutting down".into());
+            return result;
+        }
+        let outcome = match s.action {
+            Action::Archive => self.archive(ctx, s).await,
+            Action::Create | Action::Update | Action::Restore
+                if s.kind == ItemKind::Connections =>
+            {
+                self.connections(ctx, s).await
+            }
+            Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
+            _ => Ok(()),
+        };
+        if let Err((o, msg)) = outcome {
+            result.outcome = o;
+            result.error = Some(msg);
+        }
+        if let Some(run_id) = ctx.run_id {
+            let item = RunItem {
+                kind: s.kind,
+                source_id: s.id.clone(),
+                action: store_action(s),
+                outcome: match result.outcome {
+                    Outcome::Ok => RunItemOutcome::Ok,
+                    Outcome::Failed => RunItemOutcome::Failed,
+                    Outcome::NeedsPerson | Outcome::Blocked => RunItemOutcome::Blocked,
+                    Outcome::Skipped => RunItemOutcome::Skipped,
+                },
+                error: result.error.clone(),
+            };
+            if let Err(e) = self.store.record_run_item(run_id, &item).await {
+                tracing::warn!("cannot record run item {} {}: {e}", s.kind, s.id);
+            }
+        }
+        result
+    }
+
+    fn row(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> ItemRecord {
+        let rows = ctx.rows.lock().expect("rows lock");
+        rows.get(&(kind, id.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| {
+                let mut r = ItemRecord::new(&self.org.name, kind, id, Utc::now());
+                r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
+                r
+            })
+    }
+
+    fn ptv_id_of(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: ItemKind,
+        id: Option<&SourceId>,
+    ) -> Result<String, String> {
+        let Some(id) = id else {
+            return Ok(self.org.main_organization_id.to_string());
+        };
+        let rows = ctx.rows.lock().expect("rows lock");
+        rows.get(&(kind, id.to_string()))
+            .filter(|r| r.remote == RemoteState::Live)
+            .and_then(|r| r.ptv_id.clone())
+            .ok_or_else(|| format!("waiting for {kind} '{id}', which is not in PTV yet"))
+    }
+
+    /// Commits a row: first in the store, then in the working copy.
+    async fn commit(&self, ctx: &Ctx<'_>, rec: ItemRecord) -> Result<(), (Outcome, String)> {
+        self.store
+            .put_item(&rec)
+            .await
+            .map_err(|e| (Outcome::Failed, format!("state store: {e}")))?;
+        ctx.rows
+            .lock()
+            .expect("rows lock")
+            .insert((rec.kind, rec.source_id.clone()), rec);
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        kind: ItemKind,
+        id: &str,
+        action: ItemAction,
+        ptv_id: Option<&str>,
+        status: u16,
+        body_sha: &str,
+    ) {
+        let entry = NewAuditEntry {
+            at: Utc::now(),
+            org: self.org.name.clone(),
+            actor: self.actor.clone(),
+            action,
+            kind,
+            source_id: id.to_owned(),
+            ptv_id: ptv_id.map(str::to_owned),
+            http_status: Some(status),
+            body_sha256: (!body_sha.is_empty()).then(|| body_sha.to_owned()),
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!("audit append failed for {kind} {id}: {e}");
+        }
+    }
+
+    /// Records a failed attempt on the row and turns the error into a result.
+    async fn fail(
+        &self,
+        ctx: &Ctx<'_>,
+        mut rec: ItemRecord,
+        s: &Step,
+        e: &PtvError,
+        action: ItemAction,
+    ) -> (Outcome, String) {
+        let class = match e.class() {
+            crate::ptv::ErrorClass::Terminal => ErrorClass::Terminal,
+            crate::ptv::ErrorClass::Transient => ErrorClass::Transient,
+            crate::ptv::ErrorClass::NeedsPerson => ErrorClass::NeedsPerson,
+        };
+        let message = e.to_string();
+        if let Some(status) = e.http_status() {
+            self.audit(s.kind, &s.id, action, rec.ptv_id.as_deref(), status, "")
+                .await;
+        }
+        rec.status = if class == ErrorClass::NeedsPerson {
+            ItemStatus::Blocked
+        } else {
+            ItemStatus::Failed
+        };
+        rec.last_error = Some(ItemError {
+            class,
+            message: message.clone(),
+            fields: e.fields().cloned().unwrap_or_default(),
+            fingerprint: s.fingerprint.clone(),
+            at: Utc::now(),
+        });
+        rec.attempts += 1;
+        rec.last_touched_at = Utc::now();
+        tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "{message}");
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
+        let outcome = if class == ErrorClass::NeedsPerson {
+            Outcome::NeedsPerson
+        } else {
+            Outcome::Failed
+        };
+        if let Err(err) = self.commit(ctx, rec).await {
+            return err;
+        }
+        (outcome, message)
+    }
+
+    async fn succeed(
+        &self,
+        ctx: &Ctx<'_>,
+        mut rec: ItemRecord,
+        s: &Step,
+        w: &Written,
+        action: ItemAction,
+        payload: Option<serde_json::Value>,
+    ) -> Result<(), (Outcome, String)> {
+        let now = Utc::now();
+        rec.ptv_id = Some(w.ptv_id.clone());
+        if action == ItemAction::Archive {
+            rec.remote = RemoteState::Archived;
+            rec.status = ItemStatus::Archived;
+        } else {
+            rec.remote = RemoteState::Live;
+            rec.status = ItemStatus::Active;
+            rec.fingerprint.clone_from(&s.fingerprint);
+            rec.payload = payload;
+            rec.first_pushed_at.get_or_insert(now);
+            rec.last_pushed_at = Some(now);
+        }
+        rec.last_error = None;
+        rec.attempts = 0;
+        rec.last_touched_at = now;
+        let audited = if w.adopted { ItemAction::Adopt } else { action };
+        // Commit first: the audit line describes a write that the store already reflects.
+        self.commit(ctx, rec).await?;
+        self.audit(
+            s.kind,
+            &s.id,
+            audited,
+            Some(&w.ptv_id),
+            w.http_status,
+            &w.body_sha256,
+        )
+        .await;
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
+        Ok(())
+    }
+
+    fn desired(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> Option<Item> {
+        let v = ctx.validated;
+        match kind {
+            ItemKind::Organization => v.organizations.get(id).cloned().map(Item::Organization),
+            ItemKind::Service => v.services.get(id).cloned().map(Item::Service),
+            ItemKind::Channel => v.channels.get(id).cloned().map(|mut c| {
+                if c.area.is_none() {
+                    c.area = match &c.organization {
+                        Some(o) => v
+                            .organizations
+                            .get(o)
+                            .and_then(crate::model::Organization::effective_area),
+                        None => self.org.main_area.clone(),
+                    };
+                }
+                Item::Channel(c)
+            }),
+            ItemKind::Connections => None,
+        }
+    }
+
+    /// The PTV id of the organisation an item hangs under.
+    fn owner_ptv_id(&self, ctx: &Ctx<'_>, item: &Item) -> Result<String, String> {
+        match item {
+            Item::Organization(o) => self.ptv_id_of(ctx, ItemKind::Organization, o.parent.as_ref()),
+            Item::Service(s) => {
+                self.ptv_id_of(ctx, ItemKind::Organization, s.organization.as_ref())
+            }
+            Item::Channel(c) => {
+                self.ptv_id_of(ctx, ItemKind::Organization, c.organization.as_ref())
+            }
+        }
+    }
+
+    fn write_for(
+        &self,
+        rec: &ItemRecord,
+        item: &Item,
+        owner: String,
+    ) -> Result<Write, (Outcome, String)> {
+        let body = wire::item_body(self.api.version(), item, &owner).map_err(|e| {
+            (
+                Outcome::Failed,
+                format!("cannot build the {} body: {e}", self.api.version()),
+            )
+        })?;
+        Ok(Write {
+            kind: item.kind(),
+            channel_type: match item {
+                Item::Channel(c) => Some(c.channel_type),
+                _ => None,
+            },
+            source_id: rec.ptv_source_id.clone(),
+            organization_ptv_id: owner,
+            name_fi: Some(item.display_name()),
+            body,
+        })
+    }
+
+    /// Picks the next free generation for an item whose sourceId PTV still holds.
+    async fn next_generation(&self, rec: &mut ItemRecord) -> Result<(), (Outcome, String)> {
+        let scope = rec.ptv_scope().unwrap_or("connection");
+        let mut g = rec.generation + 1;
+        loop {
+            let candidate = ptv_source_id(&self.org.source_id_prefix, rec.kind, &rec.source_id, g);
+            let taken = self
+                .store
+                .source_id_taken(&self.org.name, scope, &candidate)
+                .await
+                .map_err(|e| (Outcome::Failed, format!("state store: {e}")))?;
+            if !taken {
+                rec.generation = g;
+                rec.ptv_source_id = candidate;
+                rec.ptv_id = None;
+                rec.remote = RemoteState::Absent;
+                return Ok(());
+            }
+            g += 1;
+        }
+    }
+
+    async fn upsert(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), (Outcome, String)> {
+        let Some(item) = self.desired(ctx, s.kind, &s.id) else {
+            return Err((Outcome::Skipped, "no longer in the source".into()));
+        };
+        let owner = self
+            .owner_ptv_id(ctx, &item)
+            .map_err(|m| (Outcome::Blocked, m))?;
+        let payload = crate::plan::payload(
+            ctx.validated,
+            desired_ref(&item),
+            self.org.main_area.as_ref(),
+        );
+        let mut rec = self.row(ctx, s.kind, &s.id);
+
+        // A channel cannot change type in PTV: archive the old one, create afresh.
+        if s.action == Action::Update
+            && let (Item::Channel(c), Some(old)) = (&item, rec.payload.as_ref())
+            && let Some(old_type) = old
+                .get("channelType")
+                .and_then(|t| serde_json::from_value::<ChannelType>(t.clone()).ok())
+            && old_type != c.channel_type
+        {
+            if let Some(old_id) = rec.ptv_id.clone() {
+                let old_item: Option<Item> =
+                    serde_json::from_value(old.clone()).ok().map(Item::Channel);
+                if let Some(old_item) = old_item {
+                    let w = self.write_for(&rec, &old_item, owner.clone())?;
+                    match self.api.archive(&old_id, &w).await {
+                        Ok(wr) => {
+                            self.audit(
+                                s.kind,
+                                &s.id,
+                                ItemAction::Archive,
+                                Some(&wr.ptv_id),
+                                wr.http_status,
+                                &wr.body_sha256,
+                            )
+                            .await
+                        }
+                        Err(e) => {
+                            return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await);
+                        }
+                    }
+                }
+            }
+            self.next_generation(&mut rec).await?;
+            let w = self.write_for(&rec, &item, owner)?;
+            return match self.api.create(&w).await {
+                Ok(wr) => {
+                    self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                        .await
+                }
+                Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+            };
+        }
+
+        let (action, result) = match (s.action, rec.ptv_id.clone()) {
+            (Action::Update, Some(id)) => (
+                ItemAction::Update,
+                self.api
+                    .update(&id, &self.write_for(&rec, &item, owner.clone())?)
+                    .await,
+            ),
+            (Action::Restore, Some(id)) => (
+                ItemAction::Restore,
+                self.api
+                    .restore(&id, &self.write_for(&rec, &item, owner.clone())?)
+                    .await,
+            ),
+            _ => (
+                ItemAction::Create,
+                self.create_or_restore(&self.write_for(&rec, &item, owner.clone())?, &item)
+                    .await,
+            ),
+        };
+        match result {
+            Ok(w) => self.succeed(ctx, rec, s, &w, action, Some(payload)).await,
+            // PTV no longer has it (removed, or archived by someone else beyond restore):
+            // create it afresh under the next generation of its sourceId.
+            Err(PtvError::NotFound { .. }) if action != ItemAction::Create => {
+                tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "PTV no longer has this item; creating it again under a new sourceId generation");
+                self.next_generation(&mut rec).await?;
+                let w = self.write_for(&rec, &item, owner)?;
+                match self.api.create(&w).await {
+                    Ok(wr) => {
+                        self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                            .await
+                    }
+                    Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                }
+            }
+            Err(e) => Err(self.fail(ctx, rec, s, &e, action).await),
+        }
+    }
+
+    /// A create that finds our sourceId on an archived PTV item restores that item instead
+    /// (it is the same source item coming back).
+    async fn create_or_restore(&self, w: &Write, item: &Item) -> Result<Written, PtvError> {
+        match self.api.create(w).await {
+            Err(PtvError::Conflict { .. }) => {
+                match self.api.find(&crate::ptv::Lookup::of(w)).await? {
+                    Some(found) if found.archived => self.api.restore(&found.ptv_id, w).await,
+                    Some(found) => self.api.update(&found.ptv_id, w).await.map(|mut x| {
+                        x.adopted = true;
+                        x
+                    }),
+                    None => Err(PtvError::Conflict {
+                        item: format!("{} {}", item.kind(), item.id()),
+                        message:
+                            "PTV reports the sourceId as taken but no item can be found with it"
+                                .into(),
+                    }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn connections(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), (Outcome, String)> {
+        let Some(set) = ctx.validated.connections.get(s.id.as_str()) else {
+            return Err((Outcome::Skipped, "no longer in the source".into()));
+        };
+        let service = self
+            .ptv_id_of(
+                ctx,
+                ItemKind::Service,
+                Some(&SourceId::parse(&s.id).map_err(|m| (Outcome::Failed, m))?),
+            )
+            .map_err(|m| (Outcome::Blocked, m))?;
+        let mut targets = Vec::with_capacity(set.len());
+        for c in set {
+            let ch = self
+                .ptv_id_of(ctx, ItemKind::Channel, Some(&c.channel))
+                .map_err(|m| (Outcome::Blocked, m))?;
+            let ty = ctx
+                .validated
+                .channels
+                .get(&c.channel)
+                .map_or(ChannelType::WebPage, |x| x.channel_type);
+            targets.push((c, ch, ty));
+        }
+        let rec = self.row(ctx, ItemKind::Connections, &s.id);
+        let previous = previous_channel_ids(&rec);
+        let service_row = self.row(ctx, ItemKind::Service, &s.id);
+        let write = ConnectionsWrite {
+            service_ptv_id: service.clone(),
+            service_source_id: service_row.ptv_source_id.clone(),
+            desired: wire::connection_bodies(self.api.version(), &service, &targets),
+            desired_channel_ids: targets.iter().map(|t| t.1.clone()).collect(),
+            previous_channel_ids: previous,
+        };
+        let mut payload = crate::plan::payload(
+            ctx.validated,
+            crate::plan::DesiredRef::Connections(
+                &SourceId::parse(&s.id).map_err(|m| (Outcome::Failed, m))?,
+                set,
+            ),
+            None,
+        );
+        // Remember the channel PTV ids we set, for v12's removals next time.
+        if let serde_json::Value::Array(items) = &mut payload {
+            for (v, t) in items.iter_mut().zip(sorted_targets(&targets)) {
+                if let serde_json::Value::Object(m) = v {
+                    m.insert("channelPtvId".into(), serde_json::Value::String(t));
+                }
+            }
+        }
+        match self.api.set_connections(&write).await {
+            Ok(w) => {
+                self.succeed(ctx, rec, s, &w, ItemAction::Connections, Some(payload))
+                    .await
+            }
+            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Connections).await),
+        }
+    }
+
+    async fn archive(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), (Outcome, String)> {
+        let rec = self.row(ctx, s.kind, &s.id);
+        if rec.protected {
+            return Ok(());
+        }
+        let Some(ptv_id) = rec.ptv_id.clone() else {
+            return Err((
+                Outcome::Failed,
+                "no PTV id stored; nothing to archive".into(),
+            ));
+        };
+        let item: Option<Item> = rec.payload.clone().and_then(|p| match s.kind {
+            ItemKind::Organization => serde_json::from_value(p).ok().map(Item::Organization),
+            ItemKind::Service => serde_json::from_value(p).ok().map(Item::Service),
+            ItemKind::Channel => serde_json::from_value(p).ok().map(Item::Channel),
+            ItemKind::Connections => None,
+        });
+        let write = match item
+            .as_ref()
+            .map(|i| self.write_for(&rec, i, self.org.main_organization_id.to_string()))
+        {
+            Some(Ok(w)) => w,
+            Some(Err(_)) | None => Write {
+                kind: s.kind,
+                channel_type: None,
+                source_id: rec.ptv_source_id.clone(),
+                organization_ptv_id: self.org.main_organization_id.to_string(),
+                name_fi: None,
+                body: serde_json::json!({}),
+            },
+        };
+        let result = match self.api.archive(&ptv_id, &write).await {
+            // Already gone from PTV's live set: the archive is done.
+            Err(PtvError::NotFound { .. }) => Ok(Written {
+                ptv_id: ptv_id.clone(),
+                http_status: 404,
+                body_sha256: sha256_hex(b""),
+                adopted: false,
+                requests: 1,
+            }),
+            other => other,
+        };
+        match result {
+            Ok(w) => {
+                self.succeed(ctx, rec, s, &w, ItemAction::Archive, None)
+                    .await?;
+                if s.kind == ItemKind::Service {
+                    // The service's connection set goes with it; PTV needs no write for that.
+                    let mut conn = self.row(ctx, ItemKind::Connections, &s.id);
+                    if conn.remote == RemoteState::Live {
+                        conn.remote = RemoteState::Archived;
+                        conn.status = ItemStatus::Archived;
+                        conn.last_touched_at = Utc::now();
+                        self.commit(ctx, conn).await?;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+        }
+    }
+}
+
+fn sorted_targets(targets: &[(&crate::model::Connection, String, ChannelType)]) -> Vec<String> {
+    let mut t: Vec<(&SourceId, String)> = targets
+        .iter()
+        .map(|(c, id, _)| (&c.channel, id.clone()))
+        .collect();
+    t.sort_by(|a, b| a.0.cmp(b.0));
+    t.into_iter().map(|x| x.1).collect()
+}
+
+fn previous_channel_ids(rec: &ItemRecord) -> Vec<String> {
+    rec.payload
+        .as_ref()
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| {
+                    c.get("channelPtvId")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn desired_ref(item: &Item) -> crate::plan::DesiredRef<'_> {
+    match item {
+        Item::Organization(o) => crate::plan::DesiredRef::Organization(o),
+        Item::Service(s) => crate::plan::DesiredRef::Service(s),
+        Item::Channel(c) => crate::plan::DesiredRef::Channel(c),
+    }
+}
+
+fn store_action(s: &Step) -> ItemAction {
+    match (s.action, s.kind) {
+        (_, ItemKind::Connections) => ItemAction::Connections,
+        (Action::Update, _) => ItemAction::Update,
+        (Action::Restore, _) => ItemAction::Restore,
+        (Action::Archive, _) => ItemAction::Archive,
+        _ => ItemAction::Create,
+    }
+}
+
+fn selected(s: &Step, opts: &RunOptions) -> bool {
+    let kind_ok = opts.only.as_ref().is_none_or(|kinds| {
+        kinds.contains(&s.kind)
+            || (s.kind == ItemKind::Connections && kinds.contains(&ItemKind::Service))
+    });
+    let item_ok = opts.item.as_ref().is_none_or(|id| &s.id == id);
+    kind_ok && item_ok
+}
+
+/// Groups writing steps into waves whose members do not depend on each other.
+fn waves<'a>(work: &'a [Step], v: &Validated, rows: &Rows) -> Vec<Vec<&'a Step>> {
+    let depth_desired = |id: &str| {
+        let mut d = 0;
+        let mut cur = v.organizations.get(id).and_then(|o| o.parent.clone());
+        while let Some(p) = cur {
+            d += 1;
+            cur = v.organizations.get(&p).and_then(|o| o.parent.clone());
+            if d > 16 {
+                break;
+            }
+        }
+        d
+    };
+    let rows = rows.lock().expect("rows lock");
+    let depth_stored = |id: &str| {
+        let parent = |id: &str| {
+            rows.get(&(ItemKind::Organization, id.to_owned()))
+                .and_then(|r| r.payload.as_ref())
+                .and_then(|p| p.get("parent"))
+                .and_then(|x| x.as_str().map(str::to_owned))
+        };
+        let mut d = 0;
+        let mut cur = parent(id);
+        while let Some(p) = cur {
+            d += 1;
+            cur = parent(&p);
+            if d > 16 {
+                break;
+            }
+        }
+        d
+    };
+    let mut by_key: BTreeMap<(u8, i64), Vec<&Step>> = BTreeMap::new();
+    for s in work {
+        let key = match (s.action, s.kind) {
+            (Action::Archive, ItemKind::Service | ItemKind::Channel | ItemKind::Connections) => {
+                (5, 0)
+            }
+            (Action::Archive, ItemKind::Organization) => (6, -(depth_stored(&s.id) as i64)),
+            (_, ItemKind::Organization) => (0, depth_desired(&s.id) as i64),
+            (_, ItemKind::Channel) => (1, 0),
+            (_, ItemKind::Service) => (2, 0),
+            (_, ItemKind::Connections) => (3, 0),
+        };
+        by_key.entry(key).or_default().push(s);
+    }
+    by_key.into_values().collect()
+}

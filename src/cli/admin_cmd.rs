@@ -1,0 +1,127 @@
+//! `protect`/`unprotect` and `audit verify|export`.
+
+use super::exit;
+use crate::config::Config;
+use crate::model::ItemKind;
+use crate::store::OpenMode;
+use std::io::Write as _;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Kind {
+    Organization,
+    Service,
+    Channel,
+}
+
+impl From<Kind> for ItemKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Organization => ItemKind::Organization,
+            Kind::Service => ItemKind::Service,
+            Kind::Channel => ItemKind::Channel,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProtectArgs {
+    /// The organisation (configured name).
+    pub org: String,
+    pub kind: Kind,
+    /// The item's source id.
+    pub id: String,
+}
+
+pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Result<u8> {
+    super::selected(cfg, Some(&args.org))?;
+    let Some(store) = crate::sync::open_store(cfg, OpenMode::MustExist).await? else {
+        anyhow::bail!(
+            "no state database yet: nothing has been synced, so there is nothing to protect; run a sync first"
+        );
+    };
+    let kind = ItemKind::from(args.kind);
+    if !store.set_protected(&args.org, kind, &args.id, on).await? {
+        anyhow::bail!(
+            "{} {kind} '{}' is not in the state store (it was never synced); check the id with `ptv-sync status`",
+            args.org,
+            args.id
+        );
+    }
+    println!(
+        "{} {kind} {}: {}",
+        args.org,
+        args.id,
+        if on {
+            "protected: it will never be archived"
+        } else {
+            "no longer protected"
+        }
+    );
+    Ok(exit::OK)
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every hash chain; exit 1 if any entry was changed, removed or reordered.
+    Verify {
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Write entries as JSON lines to stdout.
+    Export {
+        /// RFC 3339 time or a date (YYYY-MM-DD); default: everything.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+pub async fn audit(cfg: &Config, cmd: &AuditCommand) -> anyhow::Result<u8> {
+    let Some(store) = crate::sync::open_store(cfg, OpenMode::MustExist).await? else {
+        anyhow::bail!("no state database yet: there is no audit log to read");
+    };
+    match cmd {
+        AuditCommand::Verify { org } => {
+            let v = store.verify_audit(org.as_deref()).await?;
+            match &v.broken {
+                None => {
+                    println!(
+                        "audit log OK: {} entries in {} chains verified",
+                        v.entries, v.orgs
+                    );
+                    Ok(exit::OK)
+                }
+                Some(b) => {
+                    println!("audit log BROKEN: {b}");
+                    Ok(exit::FAILURE)
+                }
+            }
+        }
+        AuditCommand::Export { since } => {
+            let since = match since.as_deref() {
+                None => chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                Some(s) => parse_since(s)?,
+            };
+            let mut out = std::io::stdout().lock();
+            for e in store.audit_since(since).await? {
+                let line = serde_json::json!({
+                    "seq": e.seq, "at": e.at, "organization": e.org, "actor": e.actor,
+                    "action": e.action.as_str(), "kind": e.kind, "source_id": e.source_id,
+                    "ptv_id": e.ptv_id, "http_status": e.http_status, "body_sha256": e.body_sha256,
+                    "prev_hash": e.prev_hash, "hash": e.hash,
+                });
+                writeln!(out, "{line}")?;
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn parse_since(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        anyhow::anyhow!("--since '{s}': write a date (2026-01-31) or an RFC 3339 time")
+    })?;
+    Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+}

@@ -1,0 +1,144 @@
+//! The command line: one binary, clap subcommands, exit codes that scripts can branch on.
+
+mod admin_cmd;
+mod demo_cmd;
+mod output;
+mod plan_cmd;
+mod resync_cmd;
+mod status_cmd;
+mod validate_cmd;
+
+use crate::config::{self, Config, OrgConfig};
+use crate::telemetry::{self, LogFormat};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ptv-sync",
+    version,
+    about = "Keeps an organisation's services in the Finnish Service Catalogue (PTV) in step with its source system"
+)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, env = "PTV_SYNC_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Log output: auto (journald under systemd, else human), human or json.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the source against PTV's rules; exit 1 on any error.
+    Validate(validate_cmd::Args),
+    /// Show what a sync would create, update, restore and archive, without touching PTV.
+    /// Exit 0: no changes, 2: changes, 1: error.
+    Plan(plan_cmd::Args),
+    /// Sync now: create, update, restore and archive so that PTV equals the source.
+    /// Exit 0: done, 2: done with item failures or an archive-guard trip, 1: fatal.
+    Resync(resync_cmd::Args),
+    /// Per organisation: last run, last success, items by state, items needing a person.
+    Status(status_cmd::Args),
+    /// Keep an item from ever being archived.
+    Protect(admin_cmd::ProtectArgs),
+    /// Undo `protect`.
+    Unprotect(admin_cmd::ProtectArgs),
+    /// The hash-chained audit log of every PTV write.
+    #[command(subcommand)]
+    Audit(admin_cmd::AuditCommand),
+    /// Run the daemon: scheduled syncs, health and metrics, admin endpoint for `resync`.
+    Run,
+    /// Run everything on embedded defaults: the PTV simulator, the example municipality,
+    /// two syncs. No configuration needed.
+    Demo(demo_cmd::Args),
+    /// Run the PTV simulator on loopback for people and scripts.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Token lifetime, e.g. 24h or 30s.
+    #[arg(long, default_value = "24h")]
+    pub token_lifetime: String,
+}
+
+/// Exit codes shared by commands.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    /// `plan`: there are changes. `resync`: done, with item failures or a guard trip.
+    pub const CHANGES: u8 = 2;
+}
+
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, "warn,ptv_sync=info");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate(args) => validate_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Plan(args) => plan_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,
+        Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
+        Command::Audit(cmd) => admin_cmd::audit(&load(&cli.config)?, &cmd).await,
+        Command::Demo(args) => demo_cmd::run(&args).await,
+        Command::Run => {
+            crate::daemon::run(&cli.config).await?;
+            Ok(exit::OK)
+        }
+        Command::Sim(args) => {
+            let (mut config, _, _) = crate::sim::SimConfig::single_org();
+            config.token_lifetime = crate::config::duration::parse(&args.token_lifetime)
+                .map_err(|e| anyhow::anyhow!("--token-lifetime: {e}"))?;
+            crate::sim::serve_cli(args.port, config).await?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+/// The organisations a command applies to: one by `--org`, or all.
+fn selected<'a>(cfg: &'a Config, org: Option<&str>) -> anyhow::Result<Vec<&'a OrgConfig>> {
+    match org {
+        Some(name) => cfg.org(name).map(|o| vec![o]).ok_or_else(|| {
+            let known: Vec<&str> = cfg.organizations.iter().map(|o| o.name.as_str()).collect();
+            anyhow::anyhow!(
+                "no organisation '{name}' in {}; configured: {}",
+                cfg.path.display(),
+                known.join(", ")
+            )
+        }),
+        None => Ok(cfg.organizations.iter().collect()),
+    }
+}

@@ -1,0 +1,326 @@
+use super::{exit, output, selected};
+use crate::apply::{Engine, ItemResult, Outcome, Progress, RunOptions, RunReport};
+use crate::config::Config;
+use crate::model::ItemKind;
+use crate::store::{OpenMode, RunOutcome, RunTrigger};
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    Organizations,
+    Services,
+    Channels,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this organisation (by its configured name).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Re-send every item, failed ones included.
+    #[arg(long)]
+    pub full: bool,
+    /// Only this kind of item (services include their connection sets).
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// Only the item with this source id.
+    #[arg(long)]
+    pub item: Option<String>,
+    /// Walk the same path and write nothing, to PTV or to the state store.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Lift the archive guard for this run.
+    #[arg(long)]
+    pub allow_mass_archive: bool,
+    /// The summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    #[must_use]
+    pub fn run_options(&self, trigger: RunTrigger) -> RunOptions {
+        RunOptions {
+            trigger,
+            full: self.full,
+            only: self.only.map(|o| {
+                vec![match o {
+                    Only::Organizations => ItemKind::Organization,
+                    Only::Services => ItemKind::Service,
+                    Only::Channels => ItemKind::Channel,
+                }]
+            }),
+            item: self.item.clone(),
+            dry_run: self.dry_run,
+            allow_mass_archive: self.allow_mass_archive,
+        }
+    }
+}
+
+/// Progress bars on a terminal, one plain line per item otherwise.
+pub struct TermProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl TermProgress {
+    #[must_use]
+    pub fn new(org: &str) -> Arc<Self> {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:30}] {pos}/{len} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b.set_prefix(org.to_owned());
+            b
+        });
+        Arc::new(TermProgress { bar })
+    }
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for TermProgress {
+    fn planned(&self, total: usize) {
+        if let Some(b) = &self.bar {
+            b.set_length(total as u64);
+        }
+    }
+    fn done(&self, r: &ItemResult) {
+        match &self.bar {
+            Some(b) => {
+                b.inc(1);
+                b.set_message(format!("{} {} {}", r.action.as_str(), r.kind, r.id));
+            }
+            None => {
+                let err = r
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{} {} {} {}{err}",
+                    r.outcome.as_str(),
+                    r.action.as_str(),
+                    r.kind,
+                    r.id
+                );
+            }
+        }
+    }
+}
+
+/// Asks a running daemon to sync. `Ok(None)` when no daemon is running.
+async fn via_daemon(cfg: &Config, args: &Args) -> anyhow::Result<Option<Vec<RunReport>>> {
+    let path = crate::daemon::admin_token_path(cfg);
+    let token = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!(
+            "cannot read the daemon's admin secret {}: {e}; run as the daemon's user (e.g. `systemctl start ptv-sync-resync`) or root",
+            path.display()
+        ),
+    };
+    let req = crate::daemon::ResyncRequest {
+        org: args.org.clone(),
+        full: args.full,
+        only: args.run_options(RunTrigger::Resync).only,
+        item: args.item.clone(),
+        dry_run: args.dry_run,
+        allow_mass_archive: args.allow_mass_archive,
+        actor: crate::sync::os_user(),
+    };
+    let url = format!("http://{}/admin/resync", cfg.daemon.listen);
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let resp = match client
+        .post(&url)
+        .bearer_auth(token.trim())
+        .json(&req)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        // A secret left by a stopped daemon: nobody listens, so sync in-process.
+        Err(e) if e.is_connect() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let status = resp.status();
+    if !status.is_success() {
+        anyhow::bail!(
+            "the daemon refused the resync ({status}): {}",
+            resp.text().await.unwrap_or_default().trim()
+        );
+    }
+    let reports: Vec<serde_json::Value> = resp.json().await?;
+    Ok(Some(
+        reports
+            .into_iter()
+            .filter_map(|r| serde_json::from_value::<RunReport>(r).ok())
+            .collect(),
+    ))
+}
+
+pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
+    if let Some(reports) = via_daemon(cfg, args).await? {
+        eprintln!(
+            "asked the running daemon (http://{}) to sync now",
+            cfg.daemon.listen
+        );
+        let mut code = exit::OK;
+        for r in &reports {
+            code = code.max(report_code(r));
+            if !args.json {
+                print_report(r);
+            }
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&reports)?);
+        }
+        return Ok(code);
+    }
+    let mode = if args.dry_run {
+        OpenMode::MustExist
+    } else {
+        OpenMode::CreateIfMissing
+    };
+    // A dry run before the first real run has no state to read and must not create the
+    // daemon's: it plans against an empty, throw-away store.
+    let scratch = tempfile::tempdir()?;
+    let store = match crate::sync::open_store(cfg, mode).await? {
+        Some(s) => s,
+        None => {
+            let path = scratch.path().join(crate::sync::SQLITE_FILE);
+            crate::store::open(
+                &crate::store::StoreTarget::Sqlite { path },
+                OpenMode::CreateIfMissing,
+            )
+            .await?
+        }
+    };
+    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
+    let mut code = exit::OK;
+    let mut reports = Vec::new();
+    for org in selected(cfg, args.org.as_deref())? {
+        // The same single-writer lock as the daemon: never two writers for one organisation.
+        let Some(lock) = store.lock_org(&org.name).await? else {
+            anyhow::bail!(
+                "organisation {} is being synced by another ptv-sync process; try again when it is done",
+                org.name
+            );
+        };
+        let api = crate::ptv::connect(crate::sync::client_config(org), global.clone())?;
+        let progress = TermProgress::new(&org.name);
+        let engine = Engine {
+            org: org.clone(),
+            store: store.clone(),
+            api,
+            actor: crate::sync::os_user(),
+            progress: Some(progress.clone()),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        };
+        let result = engine.run(&args.run_options(RunTrigger::Resync)).await;
+        progress.finish();
+        if let Err(e) = lock.release().await {
+            tracing::warn!(organization = %org.name, "releasing the single-writer lock: {e}");
+        }
+        match result {
+            Ok(report) => {
+                code = code.max(report_code(&report));
+                if !args.json {
+                    print_report(&report);
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = exit::FAILURE;
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(code)
+}
+
+#[must_use]
+pub fn report_code(r: &RunReport) -> u8 {
+    match r.outcome {
+        RunOutcome::Ok | RunOutcome::Running => exit::OK,
+        RunOutcome::Partial | RunOutcome::GuardTripped => exit::CHANGES,
+        RunOutcome::Failed => exit::FAILURE,
+    }
+}
+
+pub fn print_report(r: &RunReport) {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header([
+        "action",
+        "ok",
+        "failed",
+        "needs a person",
+        "blocked",
+        "skipped",
+    ]);
+    for action in [
+        crate::plan::Action::Create,
+        crate::plan::Action::Update,
+        crate::plan::Action::Restore,
+        crate::plan::Action::Archive,
+    ] {
+        let row: Vec<String> = std::iter::once(action.as_str().to_owned())
+            .chain(
+                [
+                    Outcome::Ok,
+                    Outcome::Failed,
+                    Outcome::NeedsPerson,
+                    Outcome::Blocked,
+                    Outcome::Skipped,
+                ]
+                .iter()
+                .map(|o| r.count(action, *o).to_string()),
+            )
+            .collect();
+        t.add_row(row);
+    }
+    let dry = if r.dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
+    println!(
+        "{}: {}{dry}; {} unchanged, {} invalid, {} ms",
+        r.organization,
+        r.outcome.as_str(),
+        r.unchanged,
+        r.invalid,
+        r.duration_ms
+    );
+    println!("{t}");
+    for f in r.failures() {
+        println!(
+            "  {} {} {} {}: {}",
+            f.outcome.as_str(),
+            f.action.as_str(),
+            f.kind,
+            f.id,
+            f.error.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(g) = &r.guard {
+        println!("  ARCHIVE GUARD: archives skipped: {g}");
+    }
+    if r.dry_run {
+        for line in output::step_lines(&r.plan) {
+            println!("  {line}");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+use super::{exit, selected};
+use crate::config::Config;
+use crate::store::{ItemStatus, OpenMode, RemoteState};
+use std::collections::BTreeMap;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this organisation (by its configured name).
+    #[arg(long)]
+    pub org: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
+    let store = crate::sync::open_store(cfg, OpenMode::MustExist).await?;
+    let mut out = Vec::new();
+    for org in selected(cfg, args.org.as_deref())? {
+        let (records, state, runs) = match &store {
+            Some(s) => (
+                s.items(&org.name).await?,
+                s.org_state(&org.name).await?,
+                s.last_runs(&org.name, 1).await?,
+            ),
+            None => (Vec::new(), None, Vec::new()),
+        };
+        let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &records {
+            let key = match (r.remote, r.status) {
+                (_, ItemStatus::Failed) => "failed",
+                (_, ItemStatus::Blocked) => "needs_person",
+                (RemoteState::Live, _) => "live",
+                (RemoteState::Archived, _) => "archived",
+                (RemoteState::Absent, _) => "not_in_ptv",
+            };
+            *by_state.entry(key.to_owned()).or_default() += 1;
+        }
+        let needs_person: Vec<serde_json::Value> = records
+            .iter()
+            .filter(|r| r.status == ItemStatus::Blocked)
+            .map(|r| serde_json::json!({"kind": r.kind, "id": r.source_id, "error": r.last_error.as_ref().map(|e| e.message.clone())}))
+            .collect();
+        let last = runs.first();
+        let stale = state
+            .as_ref()
+            .and_then(|s| s.last_success_at)
+            .is_none_or(|t| {
+                chrono::Utc::now() - t
+                    > chrono::Duration::from_std(org.max_age).unwrap_or(chrono::Duration::days(1))
+            });
+        out.push(serde_json::json!({
+            "organization": org.name,
+            "api_version": org.api_version,
+            "environment": match org.environment { crate::config::Environment::Test => "test", crate::config::Environment::Production => "production" },
+            "last_run": last.map(|r| serde_json::json!({"id": r.id, "trigger": r.trigger.as_str(), "actor": r.actor, "started_at": r.started_at, "finished_at": r.finished_at, "outcome": r.outcome.as_str()})),
+            "last_success_at": state.as_ref().and_then(|s| s.last_success_at),
+            "older_than_max_age": stale,
+            "items": by_state,
+            "needs_person": needs_person,
+            "guard_trips": state.as_ref().map_or(0, |s| s.guard_trips),
+            "token_expires_at": state.as_ref().and_then(|s| s.token_expires_at),
+            "next_run_at": state.as_ref().and_then(|s| s.next_run_at).or_else(|| org.schedule.next_after(chrono::Utc::now())),
+        }));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(exit::OK);
+    }
+    for o in &out {
+        println!(
+            "{} ({} {})",
+            o["organization"].as_str().unwrap_or(""),
+            o["environment"].as_str().unwrap_or(""),
+            o["api_version"].as_str().unwrap_or("")
+        );
+        match o["last_run"].as_object() {
+            Some(r) => println!(
+                "  last run:        #{} {} by {} at {}: {}",
+                r["id"],
+                r["trigger"].as_str().unwrap_or(""),
+                r["actor"].as_str().unwrap_or(""),
+                r["started_at"].as_str().unwrap_or(""),
+                r["outcome"].as_str().unwrap_or("")
+            ),
+            None => println!("  last run:        never"),
+        }
+        println!(
+            "  last success:    {}{}",
+            o["last_success_at"].as_str().unwrap_or("never"),
+            if o["older_than_max_age"].as_bool() == Some(true) {
+                "  (older than max_age: DVV wants a sync at least daily)"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "  items:           {}",
+            o["items"]
+                .as_object()
+                .map(|m| m
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "none".into())
+        );
+        println!("  guard trips:     {}", o["guard_trips"]);
+        println!(
+            "  token expires:   {}",
+            o["token_expires_at"].as_str().unwrap_or("unknown")
+        );
+        println!(
+            "  next run:        {}",
+            o["next_run_at"].as_str().unwrap_or("unknown")
+        );
+        for n in o["needs_person"].as_array().into_iter().flatten() {
+            println!(
+                "  NEEDS A PERSON:  {} {}: {}",
+                n["kind"].as_str().unwrap_or(""),
+                n["id"].as_str().unwrap_or(""),
+                n["error"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,57 @@
+//! Human durations in configuration: "90s", "15m", "24h", "2d", "500ms".
+
+use serde::{Deserialize, Deserializer};
+use std::time::Duration;
+
+pub fn parse(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; write e.g. 30s, 15m, 24h or 2d"))?;
+    let secs = match unit.trim() {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{s}'; use ms, s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// Deserialises a duration from "24h"-style strings (or a number of seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Human(pub Duration);
+
+impl<'de> Deserialize<'de> for Human {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) => Ok(Human(Duration::from_secs(s))),
+            Raw::Text(t) => parse(&t).map(Human).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn units() {
+        assert_eq!(parse("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse("soon").is_err());
+        assert!(parse("5y").is_err());
+    }
+}

@@ -1,0 +1,752 @@
+//! Typed configuration: a TOML file (default `/etc/ptv-sync/config.toml`), overridden by
+//! `PTV_SYNC_…` environment variables (`__` for nesting), validated whole at load.
+//!
+//! Per-organisation overrides name the organisation:
+//! `PTV_SYNC_ORGANIZATION__<name>__PTV__USERNAME=…` (an array of tables has no stable
+//! index, a name does).
+
+pub mod duration;
+pub mod schedule;
+
+use crate::model::{ApiVersion, Area};
+use crate::plan::GuardLimits;
+use crate::secret::SecretSource;
+use duration::Human;
+use schedule::Schedule;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_PATH: &str = "/etc/ptv-sync/config.toml";
+pub const ENV_PREFIX: &str = "PTV_SYNC_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read configuration {path}: {message}; pass --config or create the file (see config/example.toml)"
+    )]
+    Read { path: String, message: String },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}: key `{key}`: {message}")]
+    Key {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Test,
+    Production,
+}
+
+// ----- the file as written -----
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    state: RawState,
+    #[serde(default)]
+    daemon: RawDaemon,
+    #[serde(default)]
+    audit: RawAudit,
+    #[serde(default)]
+    organization: Vec<RawOrg>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    dir: Option<PathBuf>,
+    database_url: Option<String>,
+    database_url_file: Option<PathBuf>,
+    database_url_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    listen: Option<String>,
+    timezone: Option<String>,
+    max_concurrent_orgs: Option<usize>,
+    global_max_in_flight: Option<usize>,
+    shutdown_grace: Option<Human>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    retention_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrg {
+    name: String,
+    #[serde(default)]
+    environment: Environment,
+    #[serde(default)]
+    api_version: ApiVersion,
+    main_organization_id: String,
+    source_id_prefix: String,
+    main_area: Option<Area>,
+    schedule: Option<String>,
+    max_age: Option<Human>,
+    retry_failed_after: Option<Human>,
+    ptv: RawPtv,
+    #[serde(default)]
+    source: RawSource,
+    #[serde(default)]
+    guard: RawGuard,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPtv {
+    api_base: Option<String>,
+    token_url: Option<String>,
+    username: String,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    password_credential: Option<String>,
+    password_env: Option<String>,
+    api_user_organisation: Option<String>,
+    api_key: Option<String>,
+    api_key_file: Option<PathBuf>,
+    api_key_credential: Option<String>,
+    api_key_env: Option<String>,
+    max_in_flight: Option<usize>,
+    connect_timeout: Option<Human>,
+    request_timeout: Option<Human>,
+    token_refresh_margin: Option<Human>,
+    retry_attempts: Option<u32>,
+    retry_max_delay: Option<Human>,
+    client_cert: Option<PathBuf>,
+    extra_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    path: Option<PathBuf>,
+    url: Option<String>,
+    url_file: Option<PathBuf>,
+    url_env: Option<String>,
+    bearer_token_file: Option<PathBuf>,
+    bearer_token_env: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    timeout: Option<Human>,
+    organizations_query: Option<String>,
+    services_query: Option<String>,
+    channels_query: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    max_items: Option<usize>,
+    max_percent: Option<f64>,
+}
+
+// ----- the validated configuration -----
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub state: StateConfig,
+    pub daemon: DaemonConfig,
+    pub audit_retention: chrono::Duration,
+    pub organizations: Vec<OrgConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub enum StateConfig {
+    Sqlite { dir: PathBuf },
+    Postgres { url: SecretSource },
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub listen: std::net::SocketAddr,
+    pub timezone: chrono_tz::Tz,
+    pub max_concurrent_orgs: usize,
+    pub global_max_in_flight: usize,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    pub name: String,
+    pub environment: Environment,
+    pub api_version: ApiVersion,
+    pub main_organization_id: uuid::Uuid,
+    pub source_id_prefix: String,
+    pub main_area: Option<Area>,
+    pub schedule: Schedule,
+    pub max_age: Duration,
+    pub retry_failed_after: Duration,
+    pub ptv: PtvConfig,
+    pub source: SourceConfig,
+    pub guard: GuardLimits,
+}
+
+#[derive(Debug, Clone)]
+pub struct PtvConfig {
+    pub api_base: url::Url,
+    pub token_url: url::Url,
+    pub username: String,
+    pub password: SecretSource,
+    pub api_user_organisation: Option<String>,
+    pub api_key: Option<SecretSource>,
+    pub max_in_flight: usize,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub token_refresh_margin: Duration,
+    pub retry_attempts: u32,
+    pub retry_max_delay: Duration,
+    pub client_cert: Option<PathBuf>,
+    pub extra_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    Dir {
+        path: PathBuf,
+    },
+    Http {
+        url: url::Url,
+        auth: crate::source::HttpAuth,
+        timeout: Duration,
+    },
+    Sql {
+        url: SecretSource,
+        queries: crate::source::SqlQueries,
+    },
+}
+
+impl SourceConfig {
+    #[must_use]
+    pub fn build(&self) -> Box<dyn crate::source::Source> {
+        match self {
+            SourceConfig::Dir { path } => Box::new(crate::source::DirSource::new(path.clone())),
+            SourceConfig::Http { url, auth, timeout } => Box::new(crate::source::HttpSource {
+                url: url.clone(),
+                auth: auth.clone(),
+                timeout: *timeout,
+            }),
+            SourceConfig::Sql { url, queries } => Box::new(crate::source::SqlSource {
+                url: url.clone(),
+                queries: queries.clone(),
+            }),
+        }
+    }
+}
+
+/// Default endpoints per environment and API version (reference.md §1, v12 contract).
+#[must_use]
+pub fn default_urls(env: Environment, api: ApiVersion) -> (&'static str, &'static str) {
+    match (env, api) {
+        (Environment::Production, ApiVersion::V11) => (
+            "https://api.palvelutietovaranto.suomi.fi",
+            "https://palveluhallinta.suomi.fi/api/auth/api-login",
+        ),
+        (Environment::Test, ApiVersion::V11) => (
+            "https://api.palvelutietovaranto.trn.suomi.fi",
+            "https://palvelutietovaranto.trn.suomi.fi/api/auth/api-login",
+        ),
+        (Environment::Production, ApiVersion::V12) => (
+            "https://api-gw.palvelutietovaranto.suomi.fi",
+            "https://palveluhallinta.suomi.fi/api/auth/api-login",
+        ),
+        (Environment::Test, ApiVersion::V12) => (
+            "https://api-gw.palvelutietovaranto.trn.suomi.fi",
+            "https://palvelutietovaranto.trn.suomi.fi/api/auth/api-login",
+        ),
+    }
+}
+
+impl Config {
+    /// Loads the file and the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_str_with_env(&text, path, &env)
+    }
+
+    /// Parses configuration text with an explicit environment (testable).
+    pub fn from_str_with_env(
+        text: &str,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        apply_env(&mut value, env).map_err(|(key, message)| ConfigError::Key {
+            path: shown.clone(),
+            key,
+            message,
+        })?;
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Key {
+                path: shown.clone(),
+                key,
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        build(raw, path)
+    }
+
+    #[must_use]
+    pub fn org(&self, name: &str) -> Option<&OrgConfig> {
+        self.organizations.iter().find(|o| o.name == name)
+    }
+}
+
+/// Applies `PTV_SYNC_A__B=v` overrides. Values are read as TOML (numbers, booleans) and
+/// fall back to strings.
+fn apply_env(root: &mut toml::Value, env: &[(String, String)]) -> Result<(), (String, String)> {
+    for (k, v) in env {
+        let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+        let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(v.clone()));
+        let mut cur = &mut *root;
+        let mut shown = String::new();
+        let mut i = 0;
+        while i < parts.len() {
+            let part = &parts[i];
+            shown = if shown.is_empty() {
+                part.clone()
+            } else {
+                format!("{shown}.{part}")
+            };
+            let table = cur.as_table_mut().ok_or_else(|| {
+                (
+                    shown.clone(),
+                    format!("{k} overrides a value that is not a table"),
+                )
+            })?;
+            if part == "organization" && i == 0 {
+                let name = parts.get(1).ok_or_else(|| {
+                    (
+                        shown.clone(),
+                        format!("{k}: name the organisation: PTV_SYNC_ORGANIZATION__<name>__<key>"),
+                    )
+                })?;
+                let orgs = table
+                    .get_mut("organization")
+                    .and_then(toml::Value::as_array_mut)
+                    .ok_or_else(|| {
+                        (
+                            shown.clone(),
+                            format!("{k}: no [[organization]] in the file"),
+                        )
+                    })?;
+                cur = orgs
+                    .iter_mut()
+                    .find(|o| {
+                        o.get("name")
+                            .and_then(toml::Value::as_str)
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    })
+                    .ok_or_else(|| {
+                        (
+                            shown.clone(),
+                            format!("{k}: no organisation named '{name}' in the file"),
+                        )
+                    })?;
+                shown = format!("organization[{name}]");
+                i += 2;
+                continue;
+            }
+            if i == parts.len() - 1 {
+                table.insert(part.clone(), value.clone());
+                break;
+            }
+            cur = table
+                .entry(part.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+fn secret(
+    org: &str,
+    what: &str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    credential: Option<String>,
+    env: Option<String>,
+) -> Result<Option<SecretSource>, String> {
+    let given = [
+        inline.is_some(),
+        file.is_some(),
+        credential.is_some(),
+        env.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if given > 1 {
+        return Err(format!(
+            "give the {what} of organisation '{org}' one way only: {what}_file, {what}_credential, {what}_env or {what}"
+        ));
+    }
+    Ok(if let Some(f) = file {
+        Some(SecretSource::File(f))
+    } else if let Some(c) = credential {
+        Some(SecretSource::Credential(c))
+    } else if let Some(e) = env {
+        Some(SecretSource::Env(e))
+    } else if let Some(v) = inline {
+        tracing::warn!(
+            organization = org,
+            "the {what} is written inline in the configuration file; move it to {what}_file or a systemd credential"
+        );
+        Some(SecretSource::Inline(secrecy::SecretString::from(v)))
+    } else {
+        None
+    })
+}
+
+#[allow(clippy::too_many_lines)] // one linear pass over the file's sections reads best whole
+fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
+    let shown = path.display().to_string();
+    let key_err = |key: &str, message: String| ConfigError::Key {
+        path: shown.clone(),
+        key: key.to_owned(),
+        message,
+    };
+    let state = match (
+        raw.state.database_url,
+        raw.state.database_url_file,
+        raw.state.database_url_env,
+    ) {
+        (None, None, None) => StateConfig::Sqlite {
+            dir: raw
+                .state
+                .dir
+                .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("/var/lib/ptv-sync")),
+        },
+        (Some(u), None, None) => {
+            if u.contains('@') && u.contains(':') {
+                tracing::warn!(
+                    "state.database_url has an inline password; prefer database_url_file"
+                );
+            }
+            StateConfig::Postgres {
+                url: SecretSource::Inline(secrecy::SecretString::from(u)),
+            }
+        }
+        (None, Some(f), None) => StateConfig::Postgres {
+            url: SecretSource::File(f),
+        },
+        (None, None, Some(e)) => StateConfig::Postgres {
+            url: SecretSource::Env(e),
+        },
+        _ => {
+            return Err(key_err(
+                "state",
+                "give database_url, database_url_file or database_url_env, only one".into(),
+            ));
+        }
+    };
+    let timezone: chrono_tz::Tz = raw
+        .daemon
+        .timezone
+        .as_deref()
+        .unwrap_or("Europe/Helsinki")
+        .parse()
+        .map_err(|e| {
+            key_err(
+                "daemon.timezone",
+                format!("{e}; use an IANA name such as Europe/Helsinki"),
+            )
+        })?;
+    let listen = raw
+        .daemon
+        .listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:9187")
+        .parse()
+        .map_err(|e| {
+            key_err(
+                "daemon.listen",
+                format!("{e}; write host:port, e.g. 127.0.0.1:9187"),
+            )
+        })?;
+    let daemon = DaemonConfig {
+        listen,
+        timezone,
+        max_concurrent_orgs: raw.daemon.max_concurrent_orgs.unwrap_or(4).max(1),
+        global_max_in_flight: raw.daemon.global_max_in_flight.unwrap_or(32).max(1),
+        shutdown_grace: raw
+            .daemon
+            .shutdown_grace
+            .map_or(Duration::from_secs(60), |h| h.0),
+    };
+    if raw.organization.is_empty() {
+        return Err(key_err(
+            "organization",
+            "no [[organization]] configured; add one (see config/example.toml)".into(),
+        ));
+    }
+    let mut orgs = Vec::new();
+    for (i, o) in raw.organization.into_iter().enumerate() {
+        let k = |field: &str| format!("organization[{i}].{field}");
+        if o.name.is_empty()
+            || !o
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(key_err(
+                &k("name"),
+                format!("'{}' must be letters, digits, '-' or '_'", o.name),
+            ));
+        }
+        if orgs.iter().any(|x: &OrgConfig| x.name == o.name) {
+            return Err(key_err(
+                &k("name"),
+                format!("organisation name '{}' is used twice", o.name),
+            ));
+        }
+        let main_organization_id =
+            uuid::Uuid::parse_str(&o.main_organization_id).map_err(|_| {
+                key_err(
+                    &k("main_organization_id"),
+                    format!(
+                        "'{}' is not a PTV organisation id (UUID)",
+                        o.main_organization_id
+                    ),
+                )
+            })?;
+        let prefix_ok = !o.source_id_prefix.is_empty()
+            && o.source_id_prefix.len() <= 20
+            && o.source_id_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !prefix_ok {
+            return Err(key_err(
+                &k("source_id_prefix"),
+                format!(
+                    "'{}' must be 1-20 characters of A-Z, a-z, 0-9, '-' and '.' (PTV sourceIds allow nothing else)",
+                    o.source_id_prefix
+                ),
+            ));
+        }
+        let schedule = Schedule::parse(o.schedule.as_deref().unwrap_or("0 0 2 * * *"), timezone)
+            .map_err(|e| key_err(&k("schedule"), e))?;
+        let (api_default, token_default) = default_urls(o.environment, o.api_version);
+        let parse_url = |key: &str, s: &str| -> Result<url::Url, ConfigError> {
+            let u = url::Url::parse(s).map_err(|e| key_err(key, format!("'{s}': {e}")))?;
+            if o.environment == Environment::Production && u.scheme() != "https" {
+                return Err(key_err(key, format!("'{s}': production needs https://")));
+            }
+            Ok(u)
+        };
+        let api_base = parse_url(
+            &k("ptv.api_base"),
+            o.ptv.api_base.as_deref().unwrap_or(api_default),
+        )?;
+        let token_url = parse_url(
+            &k("ptv.token_url"),
+            o.ptv.token_url.as_deref().unwrap_or(token_default),
+        )?;
+        let password = secret(&o.name, "password", o.ptv.password, o.ptv.password_file, o.ptv.password_credential, o.ptv.password_env)
+            .map_err(|e| key_err(&k("ptv.password"), e))?
+            .ok_or_else(|| key_err(&k("ptv.password_file"), format!("organisation '{}' has no password: set password_file, password_credential (systemd LoadCredential=) or password_env", o.name)))?;
+        let api_key = secret(
+            &o.name,
+            "api_key",
+            o.ptv.api_key,
+            o.ptv.api_key_file,
+            o.ptv.api_key_credential,
+            o.ptv.api_key_env,
+        )
+        .map_err(|e| key_err(&k("ptv.api_key"), e))?;
+        if o.api_version == ApiVersion::V12 && api_key.is_none() {
+            return Err(key_err(
+                &k("ptv.api_key_file"),
+                "PTV v12 needs an API key: set api_key_file, api_key_credential or api_key_env"
+                    .into(),
+            ));
+        }
+        let source = build_source(o.source, &|f| k(&format!("source.{f}")), &key_err)?;
+        let guard = GuardLimits {
+            max_items: o.guard.max_items.unwrap_or(10),
+            max_percent: o.guard.max_percent.unwrap_or(20.0),
+        };
+        if !(0.0..=100.0).contains(&guard.max_percent) {
+            return Err(key_err(
+                &k("guard.max_percent"),
+                "must be between 0 and 100".into(),
+            ));
+        }
+        if let Some(a) = &o.main_area
+            && a.area_type == crate::model::AreaType::LimitedArea
+            && a.code_count() == 0
+        {
+            return Err(key_err(
+                &k("main_area"),
+                "LimitedArea needs municipality, region or county codes".into(),
+            ));
+        }
+        orgs.push(OrgConfig {
+            name: o.name,
+            environment: o.environment,
+            api_version: o.api_version,
+            main_organization_id,
+            source_id_prefix: o.source_id_prefix,
+            main_area: o.main_area,
+            schedule,
+            max_age: o.max_age.map_or(Duration::from_secs(86_400), |h| h.0),
+            retry_failed_after: o
+                .retry_failed_after
+                .map_or(Duration::from_secs(86_400), |h| h.0),
+            ptv: PtvConfig {
+                api_base,
+                token_url,
+                username: o.ptv.username,
+                password,
+                api_user_organisation: o.ptv.api_user_organisation,
+                api_key,
+                max_in_flight: o.ptv.max_in_flight.unwrap_or(4).max(1),
+                connect_timeout: o
+                    .ptv
+                    .connect_timeout
+                    .map_or(Duration::from_secs(10), |h| h.0),
+                request_timeout: o
+                    .ptv
+                    .request_timeout
+                    .map_or(Duration::from_secs(90), |h| h.0),
+                token_refresh_margin: o
+                    .ptv
+                    .token_refresh_margin
+                    .map_or(Duration::from_secs(300), |h| h.0),
+                retry_attempts: o.ptv.retry_attempts.unwrap_or(5),
+                retry_max_delay: o
+                    .ptv
+                    .retry_max_delay
+                    .map_or(Duration::from_secs(30), |h| h.0),
+                client_cert: o.ptv.client_cert,
+                extra_ca: o.ptv.extra_ca,
+            },
+            source,
+            guard,
+        });
+    }
+    Ok(Config {
+        path: path.to_owned(),
+        state,
+        daemon,
+        audit_retention: chrono::Duration::days(i64::from(
+            raw.audit.retention_days.unwrap_or(5 * 365),
+        )),
+        organizations: orgs,
+    })
+}
+
+fn build_source(
+    s: RawSource,
+    k: &dyn Fn(&str) -> String,
+    key_err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<SourceConfig, ConfigError> {
+    match s.kind.as_deref().unwrap_or("dir") {
+        "dir" => Ok(SourceConfig::Dir {
+            path: s.path.ok_or_else(|| {
+                key_err(
+                    &k("path"),
+                    "the dir source needs `path`, the folder of YAML/JSON documents".into(),
+                )
+            })?,
+        }),
+        "http" => {
+            let raw = s
+                .url
+                .ok_or_else(|| key_err(&k("url"), "the http source needs `url`".into()))?;
+            let url =
+                url::Url::parse(&raw).map_err(|e| key_err(&k("url"), format!("'{raw}': {e}")))?;
+            let auth = match (s.bearer_token_file, s.bearer_token_env, s.username) {
+                (Some(f), None, None) => crate::source::HttpAuth::Bearer(SecretSource::File(f)),
+                (None, Some(e), None) => crate::source::HttpAuth::Bearer(SecretSource::Env(e)),
+                (None, None, Some(u)) => crate::source::HttpAuth::Basic {
+                    username: u,
+                    password: match (s.password_file, s.password_env) {
+                        (Some(f), None) => SecretSource::File(f),
+                        (None, Some(e)) => SecretSource::Env(e),
+                        _ => {
+                            return Err(key_err(
+                                &k("password_file"),
+                                "basic auth needs password_file or password_env (one)".into(),
+                            ));
+                        }
+                    },
+                },
+                (None, None, None) => crate::source::HttpAuth::None,
+                _ => return Err(key_err(
+                    &k("bearer_token_file"),
+                    "choose one: bearer_token_file, bearer_token_env or username + password_file"
+                        .into(),
+                )),
+            };
+            Ok(SourceConfig::Http {
+                url,
+                auth,
+                timeout: s.timeout.map_or(Duration::from_secs(60), |h| h.0),
+            })
+        }
+        "sql" => {
+            let url = match (s.url, s.url_file, s.url_env) {
+                (Some(u), None, None) => SecretSource::Inline(secrecy::SecretString::from(u)),
+                (None, Some(f), None) => SecretSource::File(f),
+                (None, None, Some(e)) => SecretSource::Env(e),
+                _ => {
+                    return Err(key_err(
+                        &k("url"),
+                        "the sql source needs one of url, url_file, url_env".into(),
+                    ));
+                }
+            };
+            let queries = crate::source::SqlQueries {
+                organizations: s.organizations_query,
+                services: s.services_query,
+                channels: s.channels_query,
+            };
+            if queries.organizations.is_none()
+                && queries.services.is_none()
+                && queries.channels.is_none()
+            {
+                return Err(key_err(&k("services_query"), "the sql source needs at least one of organizations_query, services_query, channels_query".into()));
+            }
+            Ok(SourceConfig::Sql { url, queries })
+        }
+        other => Err(key_err(
+            &k("type"),
+            format!("unknown source type '{other}'; use dir, http or sql"),
+        )),
+    }
+}

@@ -1,0 +1,70 @@
+//! The daemon's loopback listener: `/healthz`, `/readyz`, `/metrics`, and the admin
+//! endpoint `POST /admin/resync` that `ptv-sync resync` uses to ask a running daemon to
+//! sync now. The admin endpoint needs the bearer secret from the state directory's
+//! `admin.token` (mode 0600, readable by the daemon's user and root only).
+
+use super::{Daemon, ResyncRequest};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+
+pub fn router(d: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/admin/resync", post(resync))
+        .with_state(d)
+}
+
+async fn readyz(State(d): State<Arc<Daemon>>) -> Response {
+    match d.readiness().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
+    d.refresh_gauges().await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        d.prometheus.render(),
+    )
+        .into_response()
+}
+
+async fn resync(
+    State(d): State<Arc<Daemon>>,
+    headers: HeaderMap,
+    Json(req): Json<ResyncRequest>,
+) -> Response {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), d.admin_token.as_bytes())) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "admin token required: run as the daemon's user or root\n",
+        )
+            .into_response();
+    }
+    match d.resync_now(req).await {
+        Ok(reports) => Json(reports).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

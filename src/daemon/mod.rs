@@ -1,0 +1,606 @@
+//! `ptv-sync run`: the long-running daemon. One schedule per organisation, runs of one
+//! organisation never overlap, missed ticks are not queued, and an organisation whose last
+//! success is older than `max_age` runs now (DVV: at least daily). Each organisation is
+//! synced only while this process holds its single-writer lock (SQLite: an exclusive file
+//! lock; PostgreSQL: an advisory lock per organisation, so several daemons share the
+//! organisations and take over from one that dies).
+
+mod http;
+pub mod notify;
+
+use crate::apply::{Engine, RunOptions, RunReport};
+use crate::config::{Config, OrgConfig};
+use crate::ptv::PtvApi;
+use crate::store::{OpenMode, OrgLock, RunTrigger, StateStore};
+use chrono::{DateTime, Utc};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// The admin secret's file name in the state directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// How often the scheduler loop wakes.
+const TICK: Duration = Duration::from_secs(1);
+/// A freshness run that failed is not retried more often than this.
+const FRESHNESS_RETRY: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What `ptv-sync resync` asks a running daemon to do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ResyncRequest {
+    pub org: Option<String>,
+    pub full: bool,
+    pub only: Option<Vec<crate::model::ItemKind>>,
+    pub item: Option<String>,
+    pub dry_run: bool,
+    pub allow_mass_archive: bool,
+    pub actor: String,
+}
+
+struct OrgRuntime {
+    cfg: OrgConfig,
+    api: Arc<dyn PtvApi>,
+    lock: Option<OrgLock>,
+    /// Held for the whole of a run: runs of one organisation never overlap.
+    running: Arc<tokio::sync::Mutex<()>>,
+    next: DateTime<Utc>,
+    last_freshness_try: Option<DateTime<Utc>>,
+}
+
+pub struct Daemon {
+    config: RwLock<Config>,
+    store: Arc<dyn StateStore>,
+    global: Arc<Semaphore>,
+    org_slots: Arc<Semaphore>,
+    orgs: tokio::sync::Mutex<BTreeMap<String, OrgRuntime>>,
+    prometheus: PrometheusHandle,
+    admin_token: String,
+    cancel: CancellationToken,
+    heartbeat: AtomicI64,
+    runs_in_flight: Arc<Mutex<usize>>,
+}
+
+/// Where the daemon keeps its admin secret: the SQLite state directory, or
+/// `$STATE_DIRECTORY`/`$RUNTIME_DIRECTORY` with PostgreSQL.
+#[must_use]
+pub fn admin_token_path(cfg: &Config) -> std::path::PathBuf {
+    match &cfg.state {
+        crate::config::StateConfig::Sqlite { dir } => dir.join(ADMIN_TOKEN_FILE),
+        crate::config::StateConfig::Postgres { .. } => std::env::var_os("STATE_DIRECTORY")
+            .or_else(|| std::env::var_os("RUNTIME_DIRECTORY"))
+            .map_or_else(
+                || std::path::PathBuf::from("/var/lib/ptv-sync"),
+                std::path::PathBuf::from,
+            )
+            .join(ADMIN_TOKEN_FILE),
+    }
+}
+
+fn write_admin_token(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write the admin secret {}: {e}", path.display()))?;
+    f.write_all(token.as_bytes())?;
+    Ok(token)
+}
+
+/// The Prometheus recorder is process-wide; install it once.
+fn prometheus() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let h = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
+    Ok(HANDLE.get_or_init(|| h).clone())
+}
+
+fn org_runtime(
+    cfg: &OrgConfig,
+    global: &Arc<Semaphore>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<OrgRuntime> {
+    Ok(OrgRuntime {
+        cfg: cfg.clone(),
+        api: crate::ptv::connect(crate::sync::client_config(cfg), global.clone())?,
+        lock: None,
+        running: Arc::new(tokio::sync::Mutex::new(())),
+        next: cfg
+            .schedule
+            .next_after(now)
+            .unwrap_or(now + chrono::Duration::days(1)),
+        last_freshness_try: None,
+    })
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = Config::load(config_path)?;
+    let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("state store did not open"))?;
+    let listener = tokio::net::TcpListener::bind(cfg.daemon.listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e}; set daemon.listen to a free address",
+                cfg.daemon.listen
+            )
+        })?;
+    let daemon = Arc::new(Daemon::new(cfg, store)?);
+    let addr = listener.local_addr()?;
+    let server = {
+        let d = daemon.clone();
+        let cancel = daemon.cancel.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, http::router(d))
+                .with_graceful_shutdown(cancel.cancelled_owned())
+                .await
+        })
+    };
+    tracing::info!("listening on http://{addr} (/healthz, /readyz, /metrics)");
+    daemon.log_schedules().await;
+    notify::ready();
+    daemon.clone().serve_signals(config_path.to_owned());
+    daemon.clone().watchdog();
+    daemon.scheduler().await;
+    notify::stopping();
+    let grace = daemon
+        .config
+        .read()
+        .expect("config lock")
+        .daemon
+        .shutdown_grace;
+    daemon.drain(grace).await;
+    let _ = server.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+impl Daemon {
+    fn new(cfg: Config, store: Arc<dyn StateStore>) -> anyhow::Result<Self> {
+        let global = Arc::new(Semaphore::new(cfg.daemon.global_max_in_flight));
+        let now = Utc::now();
+        let mut orgs = BTreeMap::new();
+        for o in &cfg.organizations {
+            orgs.insert(o.name.clone(), org_runtime(o, &global, now)?);
+        }
+        let admin_token = write_admin_token(&admin_token_path(&cfg))?;
+        Ok(Daemon {
+            org_slots: Arc::new(Semaphore::new(cfg.daemon.max_concurrent_orgs)),
+            config: RwLock::new(cfg),
+            store,
+            global,
+            orgs: tokio::sync::Mutex::new(orgs),
+            prometheus: prometheus()?,
+            admin_token,
+            cancel: CancellationToken::new(),
+            heartbeat: AtomicI64::new(Utc::now().timestamp()),
+            runs_in_flight: Arc::new(Mutex::new(0)),
+        })
+    }
+
+    async fn log_schedules(&self) {
+        for (name, o) in self.orgs.lock().await.iter() {
+            let next: Vec<String> = o
+                .cfg
+                .schedule
+                .upcoming(3)
+                .iter()
+                .map(|t| t.to_rfc3339())
+                .collect();
+            tracing::info!(organization = %name, schedule = %o.cfg.schedule.expr, "next runs: {}", next.join(", "));
+        }
+    }
+
+    fn serve_signals(self: Arc<Self>, config_path: std::path::PathBuf) {
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
+            ) else {
+                tracing::error!("cannot install signal handlers");
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = term.recv() => { tracing::info!("SIGTERM: finishing the items in flight"); self.cancel.cancel(); break; }
+                    _ = int.recv() => { tracing::info!("SIGINT: finishing the items in flight"); self.cancel.cancel(); break; }
+                    _ = hup.recv() => self.reload(&config_path).await,
+                }
+            }
+        });
+    }
+
+    /// SIGHUP: re-read the configuration; a bad file keeps the running one.
+    async fn reload(&self, path: &std::path::Path) {
+        let new = match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("SIGHUP: configuration not reloaded: {e}");
+                return;
+            }
+        };
+        let now = Utc::now();
+        let mut orgs = self.orgs.lock().await;
+        let mut next = BTreeMap::new();
+        for o in &new.organizations {
+            match org_runtime(o, &self.global, now) {
+                Ok(mut rt) => {
+                    if let Some(old) = orgs.remove(&o.name) {
+                        rt.lock = old.lock;
+                        rt.running = old.running;
+                    }
+                    next.insert(o.name.clone(), rt);
+                }
+                Err(e) => {
+                    tracing::error!(organization = %o.name, "SIGHUP: configuration not reloaded: {e}");
+                    return;
+                }
+            }
+        }
+        *orgs = next;
+        drop(orgs);
+        *self.config.write().expect("config lock") = new;
+        tracing::info!("SIGHUP: configuration reloaded");
+        self.log_schedules().await;
+    }
+
+    fn watchdog(self: Arc<Self>) {
+        let Some(every) = notify::watchdog_interval() else {
+            return;
+        };
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                // Ping only while the scheduler loop makes progress: a hung loop lets
+                // systemd restart us.
+                let age = Utc::now().timestamp() - self.heartbeat.load(Ordering::Relaxed);
+                if age <= (every.as_secs() as i64).max(2) * 2 {
+                    notify::watchdog();
+                }
+                if self.cancel.is_cancelled() {
+                    break;
+                }
+            }
+        });
+    }
+
+    async fn scheduler(self: &Arc<Self>) {
+        loop {
+            self.heartbeat
+                .store(Utc::now().timestamp(), Ordering::Relaxed);
+            self.tick().await;
+            tokio::select! {
+                () = self.cancel.cancelled() => break,
+                () = tokio::time::sleep(TICK) => {}
+            }
+        }
+    }
+
+    async fn tick(self: &Arc<Self>) {
+        let now = Utc::now();
+        let mut due = Vec::new();
+        {
+            let mut orgs = self.orgs.lock().await;
+            for (name, o) in orgs.iter_mut() {
+                let scheduled = now >= o.next;
+                let stale = if scheduled {
+                    false
+                } else {
+                    self.is_stale(&o.cfg, o.last_freshness_try, now).await
+                };
+                if !(scheduled || stale) || o.running.try_lock().is_err() {
+                    continue;
+                }
+                if scheduled {
+                    // Missed ticks are not queued: the next fire time counts from now.
+                    o.next = o
+                        .cfg
+                        .schedule
+                        .next_after(now)
+                        .unwrap_or(now + chrono::Duration::days(1));
+                } else {
+                    o.last_freshness_try = Some(now);
+                }
+                if o.lock.is_none() {
+                    match self.store.lock_org(name).await {
+                        Ok(Some(l)) => {
+                            tracing::info!(organization = %name, "took the single-writer lock");
+                            o.lock = Some(l);
+                        }
+                        Ok(None) => {
+                            tracing::debug!(organization = %name, "another instance holds the lock; skipping");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::error!(organization = %name, "cannot take the lock: {e}");
+                            continue;
+                        }
+                    }
+                }
+                let trigger = if scheduled {
+                    RunTrigger::Schedule
+                } else {
+                    RunTrigger::Freshness
+                };
+                due.push((o.cfg.clone(), o.api.clone(), o.running.clone(), trigger));
+            }
+        }
+        for (cfg, api, running, trigger) in due {
+            let d = self.clone();
+            tokio::spawn(async move {
+                let Ok(_guard) = running.try_lock_owned() else {
+                    return;
+                };
+                let opts = RunOptions {
+                    trigger,
+                    ..RunOptions::default()
+                };
+                d.run_org(&cfg, api, &opts, "daemon").await;
+            });
+        }
+    }
+
+    async fn is_stale(
+        &self,
+        cfg: &OrgConfig,
+        last_try: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        if last_try.is_some_and(|t| now - t < FRESHNESS_RETRY) {
+            return false;
+        }
+        let max_age = chrono::Duration::from_std(cfg.max_age).unwrap_or(chrono::Duration::days(1));
+        match self.store.org_state(&cfg.name).await {
+            Ok(Some(s)) => s.last_success_at.is_none_or(|t| now - t > max_age),
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    async fn run_org(
+        &self,
+        cfg: &OrgConfig,
+        api: Arc<dyn PtvApi>,
+        opts: &RunOptions,
+        actor: &str,
+    ) -> Option<RunReport> {
+        let _slot = self.org_slots.acquire().await.ok()?;
+        *self.runs_in_flight.lock().expect("runs lock") += 1;
+        let engine = Engine {
+            org: cfg.clone(),
+            store: self.store.clone(),
+            api,
+            actor: actor.to_owned(),
+            progress: None,
+            cancel: self.cancel.clone(),
+        };
+        let result = engine.run(opts).await;
+        *self.runs_in_flight.lock().expect("runs lock") -= 1;
+        match result {
+            Ok(report) => {
+                let line = summary_line(&report);
+                tracing::info!(organization = %cfg.name, "{line}");
+                notify::status(&line);
+                if let Ok(Some(mut s)) = self.store.org_state(&cfg.name).await {
+                    s.next_run_at = cfg.schedule.next_after(Utc::now());
+                    let _ = self.store.put_org_state(&s).await;
+                }
+                Some(report)
+            }
+            Err(e) => {
+                tracing::error!(organization = %cfg.name, "run failed: {e}");
+                notify::status(&format!("{}: run failed: {e}", cfg.name));
+                metrics::counter!("ptv_sync_runs_failed_total", "org" => cfg.name.clone())
+                    .increment(1);
+                None
+            }
+        }
+    }
+
+    /// `ptv-sync resync` through the admin endpoint: runs now, waiting for a run in
+    /// progress to end first.
+    pub async fn resync_now(&self, req: ResyncRequest) -> anyhow::Result<Vec<RunReport>> {
+        let targets: Vec<(OrgConfig, Arc<dyn PtvApi>, Arc<tokio::sync::Mutex<()>>)> = {
+            let mut orgs = self.orgs.lock().await;
+            if let Some(name) = &req.org
+                && !orgs.contains_key(name)
+            {
+                anyhow::bail!("no organisation '{name}' in the daemon's configuration");
+            }
+            let mut out = Vec::new();
+            for (name, o) in orgs.iter_mut() {
+                if req.org.as_ref().is_some_and(|n| n != name) {
+                    continue;
+                }
+                if o.lock.is_none() {
+                    match self.store.lock_org(name).await? {
+                        Some(l) => o.lock = Some(l),
+                        None => anyhow::bail!(
+                            "organisation '{name}' is synced by another instance right now; ask that one or wait"
+                        ),
+                    }
+                }
+                out.push((o.cfg.clone(), o.api.clone(), o.running.clone()));
+            }
+            out
+        };
+        let mut reports = Vec::new();
+        for (cfg, api, running) in targets {
+            let _guard = running.lock().await;
+            let opts = RunOptions {
+                trigger: RunTrigger::Resync,
+                full: req.full,
+                only: req.only.clone(),
+                item: req.item.clone(),
+                dry_run: req.dry_run,
+                allow_mass_archive: req.allow_mass_archive,
+            };
+            let actor = if req.actor.is_empty() {
+                "resync".to_owned()
+            } else {
+                req.actor.clone()
+            };
+            if let Some(r) = self.run_org(&cfg, api, &opts, &actor).await {
+                reports.push(r);
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Ready when the database answers and every organisation synced within `max_age`.
+    pub async fn readiness(&self) -> Result<(), String> {
+        self.store
+            .ping()
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        let now = Utc::now();
+        let orgs: Vec<OrgConfig> = self
+            .orgs
+            .lock()
+            .await
+            .values()
+            .map(|o| o.cfg.clone())
+            .collect();
+        for cfg in orgs {
+            let max_age =
+                chrono::Duration::from_std(cfg.max_age).unwrap_or(chrono::Duration::days(1));
+            let last = self
+                .store
+                .org_state(&cfg.name)
+                .await
+                .map_err(|e| format!("database: {e}"))?
+                .and_then(|s| s.last_success_at);
+            match last {
+                Some(t) if now - t <= max_age => {}
+                Some(t) => {
+                    return Err(format!(
+                        "{}: last success {t} is older than max_age",
+                        cfg.name
+                    ));
+                }
+                None => return Err(format!("{}: no successful sync yet", cfg.name)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gauges computed from the store when `/metrics` is scraped.
+    pub async fn refresh_gauges(&self) {
+        let orgs: Vec<(String, Arc<dyn PtvApi>)> = self
+            .orgs
+            .lock()
+            .await
+            .iter()
+            .map(|(n, o)| (n.clone(), o.api.clone()))
+            .collect();
+        for (name, api) in orgs {
+            if let Ok(items) = self.store.items(&name).await {
+                let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
+                for r in &items {
+                    *by.entry(state_label(r)).or_default() += 1;
+                }
+                for label in ["live", "archived", "failed", "needs_person", "not_in_ptv"] {
+                    metrics::gauge!("ptv_sync_items", "org" => name.clone(), "state" => label)
+                        .set(by.get(label).copied().unwrap_or(0) as f64);
+                }
+            }
+            if let Ok(Some(s)) = self.store.org_state(&name).await {
+                if let Some(t) = s.last_success_at {
+                    metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => name.clone()).set(t.timestamp() as f64);
+                }
+                metrics::gauge!("ptv_sync_guard_trips", "org" => name.clone())
+                    .set(f64::from(s.guard_trips));
+            }
+            metrics::gauge!("ptv_sync_logins", "org" => name.clone()).set(api.logins() as f64);
+            if let Some(t) = api.token_expiry() {
+                metrics::gauge!("ptv_sync_token_expiry_timestamp_seconds", "org" => name.clone())
+                    .set(t.timestamp() as f64);
+            }
+        }
+    }
+
+    /// Waits for runs in flight to commit their items, up to the grace period.
+    async fn drain(&self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        while *self.runs_in_flight.lock().expect("runs lock") > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut orgs = self.orgs.lock().await;
+        for o in orgs.values_mut() {
+            if let Some(l) = o.lock.take()
+                && let Err(e) = l.release().await
+            {
+                tracing::warn!(organization = %o.cfg.name, "releasing the single-writer lock: {e}");
+            }
+        }
+    }
+}
+
+fn state_label(r: &crate::store::ItemRecord) -> &'static str {
+    use crate::store::{ItemStatus, RemoteState};
+    match (r.remote, r.status) {
+        (_, ItemStatus::Failed) => "failed",
+        (_, ItemStatus::Blocked) => "needs_person",
+        (RemoteState::Live, _) => "live",
+        (RemoteState::Archived, _) => "archived",
+        (RemoteState::Absent, _) => "not_in_ptv",
+    }
+}
+
+/// One line per run, for the journal and `STATUS=`.
+#[must_use]
+pub fn summary_line(r: &RunReport) -> String {
+    use crate::apply::Outcome;
+    use crate::plan::Action;
+    format!(
+        "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
+        r.organization,
+        r.run_id.map_or_else(|| "-".into(), |i| i.to_string()),
+        r.outcome.as_str(),
+        r.count(Action::Create, Outcome::Ok),
+        r.count(Action::Update, Outcome::Ok),
+        r.count(Action::Restore, Outcome::Ok),
+        r.count(Action::Archive, Outcome::Ok),
+        r.unchanged,
+        r.results
+            .iter()
+            .filter(|x| x.outcome == Outcome::Failed)
+            .count(),
+        r.results
+            .iter()
+            .filter(|x| x.outcome == Outcome::NeedsPerson)
+            .count(),
+        r.invalid,
+        if r.guard.is_some() {
+            ", ARCHIVE GUARD TRIPPED"
+        } else {
+            ""
+        },
+        r.duration_ms
+    )
+}

@@ -1,0 +1,149 @@
+//! One organisation's way from source to plan: read the snapshot whole, validate it, load
+//! what the store knows, and plan. Shared by `validate`, `plan`, `resync`, `demo` and the
+//! daemon so that a dry run and a real run walk the same path.
+
+use crate::config::OrgConfig;
+use crate::plan::{self, Plan, PlanOptions, Prior, PriorFailure, Remote};
+use crate::source::{Snapshot, SourceError};
+use crate::store::{ErrorClass, ItemRecord, RemoteState};
+use crate::validate::{self, ValidateOptions, Validated};
+use chrono::{DateTime, Utc};
+
+#[must_use]
+pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
+    ValidateOptions {
+        api: org.api_version,
+        main_area: org.main_area.clone(),
+    }
+}
+
+/// Reads and validates the organisation's source; fails whole or not at all.
+pub async fn read_source(org: &OrgConfig) -> Result<(Snapshot, Validated), SourceError> {
+    let snapshot = org.source.build().snapshot().await?;
+    let validated = validate::validate(&snapshot, &validate_options(org));
+    Ok((snapshot, validated))
+}
+
+/// The planner's view of stored rows.
+#[must_use]
+pub fn priors(records: &[ItemRecord]) -> Vec<Prior> {
+    records
+        .iter()
+        .map(|r| Prior {
+            kind: r.kind,
+            source_id: r.source_id.clone(),
+            remote: match r.remote {
+                RemoteState::Absent => Remote::Absent,
+                RemoteState::Live => Remote::Live,
+                RemoteState::Archived => Remote::Archived,
+            },
+            fingerprint: r.fingerprint.clone(),
+            payload: r.payload.clone(),
+            protected: r.protected,
+            // Transient failures are simply retried; terminal and needs-a-person ones wait.
+            failure: r
+                .last_error
+                .as_ref()
+                .filter(|e| e.class != ErrorClass::Transient)
+                .map(|e| PriorFailure {
+                    fingerprint: e.fingerprint.clone(),
+                    at: e.at,
+                    message: e.message.clone(),
+                }),
+        })
+        .collect()
+}
+
+#[must_use]
+pub fn plan_options(org: &OrgConfig, full: bool, now: DateTime<Utc>) -> PlanOptions {
+    PlanOptions {
+        api: org.api_version,
+        main_area: org.main_area.clone(),
+        full,
+        retry_after: chrono::Duration::from_std(org.retry_failed_after)
+            .unwrap_or_else(|_| chrono::Duration::days(1)),
+        now: Some(now),
+    }
+}
+
+#[must_use]
+pub fn plan_for(
+    org: &OrgConfig,
+    validated: &Validated,
+    records: &[ItemRecord],
+    full: bool,
+    now: DateTime<Utc>,
+) -> Plan {
+    plan::plan(validated, &priors(records), &plan_options(org, full, now))
+}
+
+/// Items PTV holds live for this organisation, as far as the store knows.
+#[must_use]
+pub fn live_items(records: &[ItemRecord]) -> usize {
+    records
+        .iter()
+        .filter(|r| r.remote == RemoteState::Live && r.kind != crate::model::ItemKind::Connections)
+        .count()
+}
+
+/// The SQLite file name inside the state directory.
+pub const SQLITE_FILE: &str = "state.db";
+
+/// Opens the configured state store. With `MustExist`, a SQLite database that does not
+/// exist yet gives `None` (nothing pushed yet) instead of creating the daemon's files as
+/// whoever runs the command.
+pub async fn open_store(
+    cfg: &crate::config::Config,
+    mode: crate::store::OpenMode,
+) -> anyhow::Result<Option<std::sync::Arc<dyn crate::store::StateStore>>> {
+    use crate::config::StateConfig;
+    use crate::store::{OpenMode, StoreTarget};
+    let target = match &cfg.state {
+        StateConfig::Sqlite { dir } => {
+            let path = dir.join(SQLITE_FILE);
+            if mode == OpenMode::MustExist && !path.exists() {
+                return Ok(None);
+            }
+            StoreTarget::Sqlite { path }
+        }
+        StateConfig::Postgres { url } => StoreTarget::Postgres {
+            url: url.read("state database URL")?,
+        },
+    };
+    Ok(Some(crate::store::open(&target, mode).await?))
+}
+
+/// The PTV client settings of one organisation.
+#[must_use]
+pub fn client_config(org: &OrgConfig) -> crate::ptv::PtvClientConfig {
+    let p = &org.ptv;
+    let mut c = crate::ptv::PtvClientConfig::new(
+        org.api_version,
+        p.api_base.clone(),
+        p.token_url.clone(),
+        p.username.clone(),
+        p.password.clone(),
+        org.main_organization_id.to_string(),
+        org.name.clone(),
+    );
+    c.production = org.environment == crate::config::Environment::Production;
+    c.api_user_organisation.clone_from(&p.api_user_organisation);
+    c.api_key.clone_from(&p.api_key);
+    c.connect_timeout = p.connect_timeout;
+    c.request_timeout = p.request_timeout;
+    c.token_refresh_margin = p.token_refresh_margin;
+    c.max_in_flight = p.max_in_flight;
+    c.retry.max_attempts = p.retry_attempts.max(1);
+    c.retry.max_delay = p.retry_max_delay;
+    c.client_cert_pem.clone_from(&p.client_cert);
+    c.extra_ca_pem.clone_from(&p.extra_ca);
+    c
+}
+
+/// Who is acting: the OS user running a command (for the audit log).
+#[must_use]
+pub fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown-user".into())
+}

@@ -1,0 +1,209 @@
+//! The real binary: exit codes, table and JSON output, messages a person can act on.
+
+use crate::support::spawn_app;
+use ptv_sync::synth::{Shape, generate};
+use serde_json::json;
+use std::process::Command;
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ptv-sync"));
+    c.env_remove("PTV_SYNC_CONFIG")
+        .env("NO_COLOR", "1")
+        .env("PTV_SYNC_LOG", "warn");
+    c
+}
+
+fn run(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
+    let out = bin()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn plan_shows_everything_then_exactly_the_one_edited_field() {
+    let mut docs = generate(ptv_sync::synth::Shape {
+        items: 100,
+        organizations: 3,
+        seed: 21,
+    });
+    let app = spawn_app(&docs).await;
+    let cfg = app.config_path();
+
+    let (code, out, err) = run(&["plan"], &cfg);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("create") && out.contains("organization") && out.contains("connections"),
+        "{out}"
+    );
+    assert!(
+        !app.dir.path().join("state/state.db").exists()
+            || app.store.items("test").await.unwrap().is_empty()
+    );
+
+    let (code, out, err) = run(&["plan", "--json"], &cfg);
+    assert_eq!(code, 2, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan[0]["organization"], "test");
+    assert!(plan[0]["steps"].as_array().unwrap().len() >= docs.len());
+
+    let (code, out, err) = run(&["resync"], &cfg);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&["plan"], &cfg);
+    assert_eq!(code, 0, "nothing to do after a sync: {out}");
+
+    docs.channels[4]["languageVersions"]["fi"]["description"] = json!("Kanavan kuvaus muuttui.");
+    app.write_source(&docs);
+    let (code, out, _) = run(&["plan", "--json"], &cfg);
+    assert_eq!(code, 2);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let steps = plan[0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0]["action"], "update");
+    assert_eq!(steps[0]["id"], docs.channels[4]["id"]);
+    assert_eq!(
+        steps[0]["changed"],
+        json!(["languageVersions.fi.description"])
+    );
+    let (_, text, _) = run(&["plan"], &cfg);
+    assert!(text.contains("languageVersions.fi.description"), "{text}");
+}
+
+#[tokio::test]
+async fn validate_reports_findings_and_exits_1() {
+    let mut docs = generate(Shape::new(20, 22));
+    docs.services[0]["languageVersions"]["fi"]["summary"] =
+        docs.services[0]["languageVersions"]["fi"]["name"].clone();
+    let app = spawn_app(&docs).await;
+    let (code, out, err) = run(&["validate"], &app.config_path());
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("summary-equals-name")
+            && out.contains("languageVersions.fi.summary")
+            && out.contains(docs.services[0]["id"].as_str().unwrap()),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn broken_source_file_aborts_with_a_clear_message() {
+    let docs = generate(Shape::new(20, 23));
+    let app = spawn_app(&docs).await;
+    std::fs::write(
+        app.dir.path().join("source/zz-broken.yaml"),
+        "- kind: service\n  id: [oops\n",
+    )
+    .unwrap();
+    for cmd in ["plan", "resync"] {
+        let (code, out, err) = run(&[cmd], &app.config_path());
+        assert_eq!(code, 1, "{cmd}: {out}{err}");
+        assert!(
+            err.contains("zz-broken.yaml") && err.contains("does not parse"),
+            "{cmd}: {err}"
+        );
+    }
+    assert_eq!(
+        app.sim.stats().total_writes(),
+        0,
+        "nothing is pushed from a half-read source"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_http_source_aborts() {
+    let docs = generate(Shape::new(10, 24));
+    let app = spawn_app(&docs).await;
+    let text = std::fs::read_to_string(app.config_path()).unwrap().replace(
+        &format!("path = \"{}\"", app.dir.path().join("source").display()),
+        "type = \"http\"\nurl = \"http://127.0.0.1:9/export\"\ntimeout = \"2s\"",
+    );
+    std::fs::write(app.config_path(), text).unwrap();
+    let (code, _, err) = run(&["plan"], &app.config_path());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("http://127.0.0.1:9/export") && err.contains("nothing was synced"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn missing_config_says_what_to_do() {
+    let (code, _, err) = run(
+        &["plan"],
+        std::path::Path::new("/nonexistent/ptv-sync.toml"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("/nonexistent/ptv-sync.toml") && err.contains("--config"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn status_and_audit_after_a_sync() {
+    let docs = generate(Shape::new(20, 25));
+    let app = spawn_app(&docs).await;
+    let (code, _, err) = run(&["resync", "--json"], &app.config_path());
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["status", "--json"], &app.config_path());
+    assert_eq!(code, 0);
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        s[0]["items"]["live"].as_u64().unwrap() as usize,
+        docs.len()
+            + docs
+                .services
+                .iter()
+                .filter(|x| !x["connections"].as_array().unwrap().is_empty())
+                .count()
+    );
+    assert_eq!(s[0]["last_run"]["outcome"], "ok");
+    let (code, out, _) = run(&["audit", "verify"], &app.config_path());
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["audit", "export"], &app.config_path());
+    assert_eq!(code, 0);
+    assert!(
+        out.lines().count() > docs.len()
+            && out
+                .lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    let id = docs.services[0]["id"].as_str().unwrap();
+    let (code, out, err) = run(&["protect", "test", "service", id], &app.config_path());
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(
+        &["protect", "test", "service", "no-such-item"],
+        &app.config_path(),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no-such-item") && err.contains("never synced"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn commands_never_create_the_daemons_state() {
+    let docs = generate(Shape::new(10, 26));
+    let app = spawn_app(&docs).await;
+    // spawn_app opened the store (as the daemon would); use a fresh state dir instead.
+    let text = std::fs::read_to_string(app.config_path())
+        .unwrap()
+        .replace("/state\"", "/fresh-state\"");
+    std::fs::write(app.config_path(), text).unwrap();
+    for args in [vec!["plan"], vec!["status"], vec!["resync", "--dry-run"]] {
+        let (code, out, err) = run(&args, &app.config_path());
+        assert!(code == 0 || code == 2, "{args:?}: {out}{err}");
+    }
+    assert!(
+        !app.dir.path().join("fresh-state").exists(),
+        "no state files created by read-only commands"
+    );
+}

@@ -1,0 +1,277 @@
+//! The daemon as systemd runs it: schedules, sd_notify, metrics, resync, SIGTERM.
+
+use crate::cli::bin;
+use crate::support::{Options, TestApp, spawn_with};
+use ptv_sync::sim::Faults;
+use ptv_sync::synth::{Shape, generate};
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn app_with_schedule(items: usize, schedule: &str, port: u16) -> TestApp {
+    let docs = generate(Shape::new(items, 31));
+    let app = spawn_with(
+        &docs,
+        Options {
+            extra_org_toml: format!("schedule = \"{schedule}\""),
+            ..Options::default()
+        },
+    )
+    .await;
+    let text = std::fs::read_to_string(app.config_path()).unwrap().replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(app.config_path(), text).unwrap();
+    app
+}
+
+struct Daemon {
+    child: Child,
+    notify: Option<UnixDatagram>,
+}
+
+impl Daemon {
+    fn start(app: &TestApp, with_notify: bool) -> Daemon {
+        let mut cmd = bin();
+        cmd.arg("--config")
+            .arg(app.config_path())
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let notify = with_notify.then(|| {
+            let path = app.dir.path().join("notify.sock");
+            let sock = UnixDatagram::bind(&path).unwrap();
+            sock.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            cmd.env("NOTIFY_SOCKET", &path)
+                .env("WATCHDOG_USEC", "1000000");
+            sock
+        });
+        Daemon {
+            child: cmd.spawn().unwrap(),
+            notify,
+        }
+    }
+
+    fn messages(&self, until: impl Fn(&[String]) -> bool, timeout: Duration) -> Vec<String> {
+        let sock = self.notify.as_ref().unwrap();
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline && !until(&seen) {
+            if let Ok(n) = sock.recv(&mut buf) {
+                seen.extend(
+                    String::from_utf8_lossy(&buf[..n])
+                        .lines()
+                        .map(str::to_owned),
+                );
+            }
+        }
+        seen
+    }
+
+    fn sigterm(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn runs(app: &TestApp) -> Vec<ptv_sync::store::RunRecord> {
+    app.store
+        .last_runs("test", 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.finished_at.is_some())
+        .collect()
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn scheduled_runs_notify_systemd_and_serve_metrics() {
+    let port = free_port();
+    let app = app_with_schedule(40, "*/2 * * * * *", port).await;
+    let mut d = Daemon::start(&app, true);
+    let msgs = d.messages(
+        |m| {
+            m.iter().any(|l| l == "READY=1")
+                && m.iter().any(|l| l.starts_with("STATUS="))
+                && m.iter().any(|l| l == "WATCHDOG=1")
+        },
+        Duration::from_secs(30),
+    );
+    assert!(msgs.iter().any(|l| l == "READY=1"), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|l| l.starts_with("STATUS=test: run")),
+        "{msgs:?}"
+    );
+    assert!(msgs.iter().any(|l| l == "WATCHDOG=1"), "{msgs:?}");
+    wait_for("two completed runs", Duration::from_secs(30), async || {
+        runs(&app).await.len() >= 2
+    })
+    .await;
+
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("not Prometheus text: {line}"));
+        assert!(value.parse::<f64>().is_ok(), "bad value in {line}");
+        assert!(
+            series.chars().next().unwrap().is_ascii_alphabetic(),
+            "bad series in {line}"
+        );
+    }
+    for name in [
+        "ptv_sync_items{",
+        "ptv_sync_last_success_timestamp_seconds",
+        "ptv_sync_run_duration_seconds",
+        "ptv_sync_writes_total",
+        "ptv_sync_http_responses_total",
+        "ptv_sync_logins",
+        "ptv_sync_guard_trips",
+    ] {
+        assert!(body.contains(name), "{name} missing from /metrics:\n{body}");
+    }
+    assert_eq!(
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let status = d.sigterm();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn resync_asks_the_running_daemon_for_exactly_one_run() {
+    let port = free_port();
+    // A yearly schedule: only the start-up freshness run and our resync happen.
+    let app = app_with_schedule(30, "0 0 3 1 1 *", port).await;
+    let mut d = Daemon::start(&app, false);
+    wait_for(
+        "the start-up freshness run",
+        Duration::from_secs(30),
+        async || !runs(&app).await.is_empty(),
+    )
+    .await;
+    let before = runs(&app).await.len();
+    let out = bin()
+        .arg("--config")
+        .arg(app.config_path())
+        .arg("resync")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("asked the running daemon"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("test: ok"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let after = runs(&app).await;
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(after[0].trigger, ptv_sync::store::RunTrigger::Resync);
+    assert!(d.sigterm().success());
+}
+
+#[tokio::test]
+async fn sigterm_mid_run_commits_the_items_in_flight_and_exits_0() {
+    let port = free_port();
+    let app = app_with_schedule(200, "0 0 3 1 1 *", port).await;
+    app.sim.set_faults(Faults {
+        latency: Duration::from_millis(40),
+        ..Faults::default()
+    });
+    let mut d = Daemon::start(&app, false);
+    wait_for("writes to begin", Duration::from_secs(30), async || {
+        app.sim.stats().total_writes() >= 20
+    })
+    .await;
+    let status = d.sigterm();
+    assert!(status.success(), "{status:?}");
+    // Nothing lost: every entity PTV holds from us is recorded in the store.
+    let records = app.store.items("test").await.unwrap();
+    for e in app
+        .sim
+        .catalogue()
+        .iter()
+        .filter(|e| e.source_id.as_deref().is_some_and(|s| s.starts_with("t-")))
+    {
+        assert!(
+            records
+                .iter()
+                .any(|r| r.ptv_id.as_deref() == Some(e.id.to_string().as_str())
+                    && r.remote == ptv_sync::store::RemoteState::Live),
+            "{:?} is in PTV but not committed in the store",
+            e.source_id
+        );
+    }
+    assert!(
+        records.len() < 200,
+        "the run was interrupted, not completed"
+    );
+    let last = app.store.last_runs("test", 1).await.unwrap();
+    assert!(
+        last[0].finished_at.is_some(),
+        "the interrupted run was closed"
+    );
+}
