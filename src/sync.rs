@@ -32,6 +32,7 @@ pub fn priors(records: &[ItemRecord]) -> Vec<Prior> {
         .map(|r| Prior {
             kind: r.kind,
             source_id: r.source_id.clone(),
+            ptv_id: r.ptv_id.clone(),
             remote: match r.remote {
                 RemoteState::Absent => Remote::Absent,
                 RemoteState::Live => Remote::Live,

@@ -325,6 +325,10 @@ fn apply_env(root: &mut toml::Value, env: &[(String, String)]) -> Result<(), (St
         let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
             continue;
         };
+        // Variables of the command line and the test suite, not configuration keys.
+        if matches!(rest, "CONFIG" | "LOG") || rest.starts_with("TEST_") {
+            continue;
+        }
         let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
         let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
             .ok()

@@ -358,7 +358,7 @@ impl Daemon {
                     trigger,
                     ..RunOptions::default()
                 };
-                d.run_org(&cfg, api, &opts, "daemon").await;
+                d.run_org(&cfg, api, &opts, &instance()).await;
             });
         }
     }
@@ -559,6 +559,11 @@ impl Daemon {
             }
         }
     }
+}
+
+/// This daemon's name in run records and the audit log: several may share a database.
+fn instance() -> String {
+    format!("daemon:{}", std::process::id())
 }
 
 fn state_label(r: &crate::store::ItemRecord) -> &'static str {

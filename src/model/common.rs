@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// PTV's data languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Fi,
@@ -30,6 +30,21 @@ impl Lang {
             Lang::Smn => "smn",
             Lang::Sms => "sms",
         }
+    }
+}
+
+// Read through a string so that error paths can name the key (`languageVersions.de`).
+impl<'de> Deserialize<'de> for Lang {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.code() == s)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown language '{s}': use fi, sv, en, se, smn or sms"
+                ))
+            })
     }
 }
 

@@ -26,6 +26,8 @@ pub enum Remote {
 pub struct Prior {
     pub kind: ItemKind,
     pub source_id: String,
+    /// The PTV id, for noticing connection sets that point at a re-created channel.
+    pub ptv_id: Option<String>,
     pub remote: Remote,
     pub fingerprint: Option<String>,
     pub payload: Option<serde_json::Value>,
@@ -211,6 +213,8 @@ pub fn plan(v: &Validated, prior: &[Prior], opts: &PlanOptions) -> Plan {
         steps.push(step);
     }
 
+    force_stale_connections(v, &by_key, &mut steps);
+
     for ((kind, id), findings) in &v.invalid {
         let reason = findings.first().map(|f| {
             if f.path.is_empty() {
@@ -257,6 +261,63 @@ pub fn plan(v: &Validated, prior: &[Prior], opts: &PlanOptions) -> Plan {
         });
     }
     Plan { steps }
+}
+
+/// A connection set must be re-sent when a channel it names gets a new PTV entity: its
+/// type changes in this run (archive and create afresh), or the stored set still names
+/// a PTV id the channel no longer has.
+fn force_stale_connections(
+    v: &Validated,
+    by_key: &HashMap<(ItemKind, &str), &Prior>,
+    steps: &mut [Step],
+) {
+    let retyped: std::collections::HashSet<String> = steps
+        .iter()
+        .filter(|s| {
+            s.kind == ItemKind::Channel
+                && s.action == Action::Update
+                && s.changed.iter().any(|c| c == "channelType")
+        })
+        .map(|s| s.id.clone())
+        .collect();
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.kind == ItemKind::Connections && s.action == Action::Unchanged)
+    {
+        let Some(set) = v.connections.get(step.id.as_str()) else {
+            continue;
+        };
+        let stored: HashMap<&str, &str> = by_key
+            .get(&(ItemKind::Connections, step.id.as_str()))
+            .and_then(|p| p.payload.as_ref())
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.get("channel")?.as_str()?,
+                            c.get("channelPtvId")?.as_str()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stale: Vec<String> = set
+            .iter()
+            .filter(|c| {
+                let id = c.channel.as_str();
+                let now = by_key
+                    .get(&(ItemKind::Channel, id))
+                    .and_then(|p| p.ptv_id.as_deref());
+                retyped.contains(id) || stored.get(id).is_some_and(|was| Some(*was) != now)
+            })
+            .map(|c| format!("channel {} re-created in PTV", c.channel))
+            .collect();
+        if !stale.is_empty() {
+            step.action = Action::Update;
+            step.changed = stale;
+        }
+    }
 }
 
 fn archive_rank(kind: ItemKind) -> u8 {

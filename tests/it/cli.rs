@@ -27,7 +27,7 @@ fn run(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
     )
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_shows_everything_then_exactly_the_one_edited_field() {
     let mut docs = generate(ptv_sync::synth::Shape {
         items: 100,
@@ -76,7 +76,7 @@ async fn plan_shows_everything_then_exactly_the_one_edited_field() {
     assert!(text.contains("languageVersions.fi.description"), "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_reports_findings_and_exits_1() {
     let mut docs = generate(Shape::new(20, 22));
     docs.services[0]["languageVersions"]["fi"]["summary"] =
@@ -88,11 +88,11 @@ async fn validate_reports_findings_and_exits_1() {
         out.contains("summary-equals-name")
             && out.contains("languageVersions.fi.summary")
             && out.contains(docs.services[0]["id"].as_str().unwrap()),
-        "{out}"
+        "{out}{err}"
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_source_file_aborts_with_a_clear_message() {
     let docs = generate(Shape::new(20, 23));
     let app = spawn_app(&docs).await;
@@ -116,7 +116,7 @@ async fn broken_source_file_aborts_with_a_clear_message() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_http_source_aborts() {
     let docs = generate(Shape::new(10, 24));
     let app = spawn_app(&docs).await;
@@ -133,7 +133,7 @@ async fn unreachable_http_source_aborts() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_config_says_what_to_do() {
     let (code, _, err) = run(
         &["plan"],
@@ -146,7 +146,7 @@ async fn missing_config_says_what_to_do() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_audit_after_a_sync() {
     let docs = generate(Shape::new(20, 25));
     let app = spawn_app(&docs).await;
@@ -189,7 +189,7 @@ async fn status_and_audit_after_a_sync() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_never_create_the_daemons_state() {
     let docs = generate(Shape::new(10, 26));
     let app = spawn_app(&docs).await;

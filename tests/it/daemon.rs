@@ -124,7 +124,7 @@ async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> boo
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_runs_notify_systemd_and_serve_metrics() {
     let port = free_port();
     let app = app_with_schedule(40, "*/2 * * * * *", port).await;
@@ -196,7 +196,7 @@ async fn scheduled_runs_notify_systemd_and_serve_metrics() {
     assert!(status.success(), "{status:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_asks_the_running_daemon_for_exactly_one_run() {
     let port = free_port();
     // A yearly schedule: only the start-up freshness run and our resync happen.
@@ -233,7 +233,7 @@ async fn resync_asks_the_running_daemon_for_exactly_one_run() {
     assert!(d.sigterm().success());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_run_commits_the_items_in_flight_and_exits_0() {
     let port = free_port();
     let app = app_with_schedule(200, "0 0 3 1 1 *", port).await;

@@ -3,8 +3,10 @@
 mod cli;
 mod client;
 mod config;
+mod crash;
 mod daemon;
 mod engine;
+mod ha;
 mod plan;
 mod sim;
 mod store;

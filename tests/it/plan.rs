@@ -22,23 +22,27 @@ fn validated(docs: &ptv_sync::synth::Docs) -> Validated {
 /// What the store would hold after every writing step of `p` succeeded.
 fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior>) -> Vec<Prior> {
     for s in p.steps.iter().filter(|s| s.action.writes()) {
-        let payload = match s.kind {
-            ItemKind::Organization => Some(ptv_sync::plan::payload(
-                v,
-                ptv_sync::plan::DesiredRef::Organization(&v.organizations[s.id.as_str()]),
-                None,
-            )),
-            ItemKind::Channel => Some(ptv_sync::plan::payload(
-                v,
-                ptv_sync::plan::DesiredRef::Channel(&v.channels[s.id.as_str()]),
-                None,
-            )),
-            ItemKind::Service => Some(ptv_sync::plan::payload(
-                v,
-                ptv_sync::plan::DesiredRef::Service(&v.services[s.id.as_str()]),
-                None,
-            )),
-            ItemKind::Connections => None,
+        let payload = if s.action == Action::Archive {
+            None
+        } else {
+            match s.kind {
+                ItemKind::Organization => Some(ptv_sync::plan::payload(
+                    v,
+                    ptv_sync::plan::DesiredRef::Organization(&v.organizations[s.id.as_str()]),
+                    None,
+                )),
+                ItemKind::Channel => Some(ptv_sync::plan::payload(
+                    v,
+                    ptv_sync::plan::DesiredRef::Channel(&v.channels[s.id.as_str()]),
+                    None,
+                )),
+                ItemKind::Service => Some(ptv_sync::plan::payload(
+                    v,
+                    ptv_sync::plan::DesiredRef::Service(&v.services[s.id.as_str()]),
+                    None,
+                )),
+                ItemKind::Connections => None,
+            }
         };
         let remote = if s.action == Action::Archive {
             Remote::Archived
@@ -48,6 +52,7 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior>) -> Vec<Prior> {
         let row = Prior {
             kind: s.kind,
             source_id: s.id.clone(),
+            ptv_id: None,
             remote,
             fingerprint: s.fingerprint.clone(),
             payload: if s.action == Action::Archive {

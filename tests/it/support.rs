@@ -141,14 +141,6 @@ impl TestApp {
     /// connections; every item we created that left the source archived; no duplicates.
     pub async fn assert_converged(&self, docs: &Docs) {
         let catalogue = self.sim.catalogue();
-        let ours: Vec<_> = catalogue
-            .iter()
-            .filter(|e| {
-                e.source_id
-                    .as_deref()
-                    .is_some_and(|s| s.starts_with(&format!("{PREFIX}-")))
-            })
-            .collect();
         let dupes = self.sim.duplicates();
         assert!(
             dupes.is_empty(),
@@ -165,6 +157,19 @@ impl TestApp {
             .unwrap()
             .into_iter()
             .map(|r| ((r.kind, r.source_id.clone()), r))
+            .collect();
+        let known: BTreeSet<String> = records.values().filter_map(|r| r.ptv_id.clone()).collect();
+        // Ours: created under our sourceId/externalId, or recorded in our store (v12
+        // channels have no externalId).
+        let prefix = format!("{PREFIX}-");
+        let ours: Vec<_> = catalogue
+            .iter()
+            .filter(|e| {
+                [&e.source_id, &e.external_id]
+                    .iter()
+                    .any(|s| s.as_deref().is_some_and(|s| s.starts_with(&prefix)))
+                    || known.contains(&e.id.to_string())
+            })
             .collect();
         let mut wanted: BTreeSet<String> = BTreeSet::new();
         for (kind, list) in [
@@ -185,18 +190,23 @@ impl TestApp {
                 );
                 let e = ours
                     .iter()
-                    .find(|e| e.source_id.as_deref() == Some(rec.ptv_source_id.as_str()))
+                    .find(|e| Some(e.id.to_string()) == rec.ptv_id)
                     .unwrap_or_else(|| {
                         panic!("{kind} {id} ({}) missing from PTV", rec.ptv_source_id)
                     });
+                if let Some(sid) = e.source_id.as_ref().or(e.external_id.as_ref()) {
+                    assert_eq!(
+                        sid, &rec.ptv_source_id,
+                        "{kind} {id}: PTV holds it under our sourceId"
+                    );
+                }
                 assert_eq!(e.status, PublishingStatus::Published, "{kind} {id}");
-                assert_eq!(e.id.to_string(), rec.ptv_id.clone().unwrap());
                 assert_eq!(
                     e.name_fi.as_deref(),
                     d["languageVersions"]["fi"]["name"].as_str(),
                     "{kind} {id} name"
                 );
-                wanted.insert(rec.ptv_source_id.clone());
+                wanted.insert(e.id.to_string());
                 if kind == ItemKind::Service {
                     let mut want: Vec<String> = d["connections"]
                         .as_array()
@@ -218,12 +228,13 @@ impl TestApp {
             }
         }
         for e in &ours {
-            let sid = e.source_id.as_deref().unwrap();
-            if !wanted.contains(sid) {
+            if !wanted.contains(&e.id.to_string()) {
                 assert_eq!(
                     e.status,
                     PublishingStatus::Deleted,
-                    "{sid} left the source but is {:?} in PTV",
+                    "{:?} ({}) left the source but is {:?} in PTV",
+                    e.source_id,
+                    e.id,
                     e.status
                 );
             }

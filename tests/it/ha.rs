@@ -1,0 +1,167 @@
+//! Two daemons on one PostgreSQL share four organisations: each organisation is synced by
+//! exactly one instance, and when one dies the other takes its organisations over.
+
+use crate::cli::bin;
+use ptv_sync::sim::{SeedOrganization, SimConfig, SimUser, Simulator};
+use ptv_sync::synth::{Shape, generate};
+use sqlx::{Connection, Executor};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const ORGS: usize = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_share_four_organisations_and_take_over() {
+    let Ok(base) = std::env::var("PTV_SYNC_TEST_POSTGRES_URL") else {
+        eprintln!("note: PTV_SYNC_TEST_POSTGRES_URL is not set; PostgreSQL HA test skipped");
+        return;
+    };
+    let db = format!("ptvsync_ha_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&format!("/{db}"));
+
+    let mut sim_cfg = SimConfig::default();
+    for i in 0..ORGS {
+        let id = uuid::Uuid::from_u128(0xa000 + i as u128);
+        sim_cfg.users.push(SimUser {
+            username: format!("api{i}@test.fi"),
+            password: format!("pw{i}"),
+            organization_id: id,
+        });
+        sim_cfg.organizations.push(SeedOrganization {
+            id,
+            name: format!("Kunta {i}"),
+            organization_type: "Municipality".into(),
+            languages: vec!["fi".into(), "sv".into()],
+            area_type: "Nationwide".into(),
+            municipality: Some("049".into()),
+        });
+    }
+    let sim = Simulator::start(sim_cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut orgs_toml = String::new();
+    for i in 0..ORGS {
+        let src = dir.path().join(format!("source{i}"));
+        generate(Shape::new(20, i as u64)).write_dir(&src).unwrap();
+        std::fs::write(dir.path().join(format!("pw{i}")), format!("pw{i}")).unwrap();
+        orgs_toml.push_str(&format!(
+            "[[organization]]\nname = \"org{i}\"\nmain_organization_id = \"{}\"\nsource_id_prefix = \"o{i}\"\nschedule = \"*/2 * * * * *\"\n[organization.ptv]\napi_base = \"{u}\"\ntoken_url = \"{u}/api/auth/api-login\"\nusername = \"api{i}@test.fi\"\npassword_file = \"{}\"\n[organization.source]\npath = \"{}\"\n\n",
+            uuid::Uuid::from_u128(0xa000 + i as u128), dir.path().join(format!("pw{i}")).display(), src.display(), u = sim.base_url()
+        ));
+    }
+    let start = |n: usize| {
+        let cfg = dir.path().join(format!("daemon{n}.toml"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::write(&cfg, format!("[state]\ndatabase_url_env = \"HA_DB\"\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n{orgs_toml}")).unwrap();
+        let state = dir.path().join(format!("state{n}"));
+        bin()
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .env("HA_DB", url.as_str())
+            .env("STATE_DIRECTORY", &state)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = start(0);
+    let mut b = start(1);
+    let store = ptv_sync::store::open(
+        &ptv_sync::store::StoreTarget::Postgres {
+            url: url.to_string().into(),
+        },
+        ptv_sync::store::OpenMode::CreateIfMissing,
+    )
+    .await
+    .unwrap();
+
+    let runs_of = async |org: usize| store.last_runs(&format!("org{org}"), 1000).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let mut ready = true;
+        for i in 0..ORGS {
+            ready &= runs_of(i)
+                .await
+                .iter()
+                .filter(|r| r.finished_at.is_some())
+                .count()
+                >= 3;
+        }
+        if ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "every organisation ran 3 times");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut owner = Vec::new();
+    for i in 0..ORGS {
+        let runs = runs_of(i).await;
+        let actors: std::collections::BTreeSet<_> = runs.iter().map(|r| r.actor.clone()).collect();
+        assert_eq!(
+            actors.len(),
+            1,
+            "org{i} was synced by one instance only: {actors:?}"
+        );
+        let mut spans: Vec<_> = runs
+            .iter()
+            .filter_map(|r| Some((r.started_at, r.finished_at?)))
+            .collect();
+        spans.sort();
+        assert!(
+            spans.windows(2).all(|w| w[0].1 <= w[1].0),
+            "runs of org{i} never overlap"
+        );
+        owner.push(actors.into_iter().next().unwrap());
+    }
+    assert_eq!(
+        sim.stats().logins as usize,
+        ORGS,
+        "each organisation logged in by exactly one instance"
+    );
+
+    // Kill the instance that owns org0; the other takes over within a schedule period or two.
+    let victim = owner[0].clone();
+    let (dead, survivor) = if victim == format!("daemon:{}", a.id()) {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    let survivor_name = format!("daemon:{}", survivor.id());
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    let killed_at = chrono::Utc::now();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut all = true;
+        for i in 0..ORGS {
+            all &= runs_of(i).await.iter().any(|r| {
+                r.actor == survivor_name && r.started_at > killed_at && r.finished_at.is_some()
+            });
+        }
+        if all {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the survivor took over every organisation within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    survivor.kill().unwrap();
+    survivor.wait().unwrap();
+    drop(store);
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
