@@ -5,11 +5,12 @@
 use crate::model::ApiVersion;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
 
 /// Bump when the model → wire mapping changes in a way that alters what PTV receives.
 pub const MAPPING_VERSION: u32 = 1;
 
-/// Canonical JSON: object keys sorted (serde_json's map is ordered), no white space.
+/// Canonical JSON: object keys sorted (`serde_json`'s map is ordered), no white space.
 #[must_use]
 pub fn canonical_json(v: &Value) -> String {
     v.to_string()
@@ -61,7 +62,7 @@ fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<String>) {
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
+                let _ = write!(path, "[{i}]");
                 diff(x, y, path, out);
                 path.truncate(len);
             }

@@ -87,10 +87,10 @@ pub fn live_items(records: &[ItemRecord]) -> usize {
         .count()
 }
 
-/// The SQLite file name inside the state directory.
+/// The `SQLite` file name inside the state directory.
 pub const SQLITE_FILE: &str = "state.db";
 
-/// Opens the configured state store. With `MustExist`, a SQLite database that does not
+/// Opens the configured state store. With `MustExist`, a `SQLite` database that does not
 /// exist yet gives `None` (nothing pushed yet) instead of creating the daemon's files as
 /// whoever runs the command.
 pub async fn open_store(

@@ -92,7 +92,7 @@ fn channel(i: usize, orgs: usize, revision: u32) -> Value {
         }
     });
     match ty {
-        "EService" => c["requiresAuthentication"] = json!(i % 2 == 0),
+        "EService" => c["requiresAuthentication"] = json!(i.is_multiple_of(2)),
         "Phone" => {
             c["phones"] = json!([
                 {"language": "fi", "type": "Phone", "prefix": "+358", "number": format!("9{:08}", i % 100_000_000), "chargeType": "FreeOfCharge"},

@@ -603,7 +603,7 @@ impl Engine {
                                 wr.http_status,
                                 &wr.body_sha256,
                             )
-                            .await
+                            .await;
                         }
                         Err(e) => {
                             return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await);
@@ -896,8 +896,8 @@ fn waves<'a>(work: &'a [Step], v: &Validated, rows: &Rows) -> Vec<Vec<&'a Step>>
             (Action::Archive, ItemKind::Service | ItemKind::Channel | ItemKind::Connections) => {
                 (5, 0)
             }
-            (Action::Archive, ItemKind::Organization) => (6, -(depth_stored(&s.id) as i64)),
-            (_, ItemKind::Organization) => (0, depth_desired(&s.id) as i64),
+            (Action::Archive, ItemKind::Organization) => (6, -i64::from(depth_stored(&s.id))),
+            (_, ItemKind::Organization) => (0, i64::from(depth_desired(&s.id))),
             (_, ItemKind::Channel) => (1, 0),
             (_, ItemKind::Service) => (2, 0),
             (_, ItemKind::Connections) => (3, 0),

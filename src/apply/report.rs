@@ -66,7 +66,6 @@ impl RunReport {
             .filter(|r| r.action == action && r.outcome == outcome)
             .count()
     }
-    #[must_use]
     pub fn failures(&self) -> impl Iterator<Item = &ItemResult> {
         self.results
             .iter()

@@ -14,6 +14,7 @@ pub enum Only {
 }
 
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // command-line flags
 pub struct Args {
     /// Only this organisation (by its configured name).
     #[arg(long)]
@@ -94,25 +95,22 @@ impl Progress for TermProgress {
         }
     }
     fn done(&self, r: &ItemResult) {
-        match &self.bar {
-            Some(b) => {
-                b.inc(1);
-                b.set_message(format!("{} {} {}", r.action.as_str(), r.kind, r.id));
-            }
-            None => {
-                let err = r
-                    .error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default();
-                eprintln!(
-                    "{} {} {} {}{err}",
-                    r.outcome.as_str(),
-                    r.action.as_str(),
-                    r.kind,
-                    r.id
-                );
-            }
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(format!("{} {} {}", r.action.as_str(), r.kind, r.id));
+        } else {
+            let err = r
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            eprintln!(
+                "{} {} {} {}{err}",
+                r.outcome.as_str(),
+                r.action.as_str(),
+                r.kind,
+                r.id
+            );
         }
     }
 }
@@ -193,16 +191,15 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     // A dry run before the first real run has no state to read and must not create the
     // daemon's: it plans against an empty, throw-away store.
     let scratch = tempfile::tempdir()?;
-    let store = match crate::sync::open_store(cfg, mode).await? {
-        Some(s) => s,
-        None => {
-            let path = scratch.path().join(crate::sync::SQLITE_FILE);
-            crate::store::open(
-                &crate::store::StoreTarget::Sqlite { path },
-                OpenMode::CreateIfMissing,
-            )
-            .await?
-        }
+    let store = if let Some(s) = crate::sync::open_store(cfg, mode).await? {
+        s
+    } else {
+        let path = scratch.path().join(crate::sync::SQLITE_FILE);
+        crate::store::open(
+            &crate::store::StoreTarget::Sqlite { path },
+            OpenMode::CreateIfMissing,
+        )
+        .await?
     };
     let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
     let mut code = exit::OK;

@@ -41,7 +41,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             .map(|r| serde_json::json!({"kind": r.kind, "id": r.source_id, "error": r.last_error.as_ref().map(|e| e.message.clone())}))
             .collect();
         let last = runs.first();
-        let stale = state
+        let older_than_max_age = state
             .as_ref()
             .and_then(|s| s.last_success_at)
             .is_none_or(|t| {
@@ -54,7 +54,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             "environment": match org.environment { crate::config::Environment::Test => "test", crate::config::Environment::Production => "production" },
             "last_run": last.map(|r| serde_json::json!({"id": r.id, "trigger": r.trigger.as_str(), "actor": r.actor, "started_at": r.started_at, "finished_at": r.finished_at, "outcome": r.outcome.as_str()})),
             "last_success_at": state.as_ref().and_then(|s| s.last_success_at),
-            "older_than_max_age": stale,
+            "older_than_max_age": older_than_max_age,
             "items": by_state,
             "needs_person": needs_person,
             "guard_trips": state.as_ref().map_or(0, |s| s.guard_trips),

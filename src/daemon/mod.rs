@@ -1,8 +1,8 @@
 //! `ptv-sync run`: the long-running daemon. One schedule per organisation, runs of one
 //! organisation never overlap, missed ticks are not queued, and an organisation whose last
 //! success is older than `max_age` runs now (DVV: at least daily). Each organisation is
-//! synced only while this process holds its single-writer lock (SQLite: an exclusive file
-//! lock; PostgreSQL: an advisory lock per organisation, so several daemons share the
+//! synced only while this process holds its single-writer lock (`SQLite`: an exclusive file
+//! lock; `PostgreSQL`: an advisory lock per organisation, so several daemons share the
 //! organisations and take over from one that dies).
 
 mod http;
@@ -41,6 +41,9 @@ pub struct ResyncRequest {
     pub actor: String,
 }
 
+/// An organisation ready to run: its configuration, client and run guard.
+type RunTarget = (OrgConfig, Arc<dyn PtvApi>, Arc<tokio::sync::Mutex<()>>);
+
 struct OrgRuntime {
     cfg: OrgConfig,
     api: Arc<dyn PtvApi>,
@@ -64,8 +67,8 @@ pub struct Daemon {
     runs_in_flight: Arc<Mutex<usize>>,
 }
 
-/// Where the daemon keeps its admin secret: the SQLite state directory, or
-/// `$STATE_DIRECTORY`/`$RUNTIME_DIRECTORY` with PostgreSQL.
+/// Where the daemon keeps its admin secret: the `SQLite` state directory, or
+/// `$STATE_DIRECTORY`/`$RUNTIME_DIRECTORY` with `PostgreSQL`.
 #[must_use]
 pub fn admin_token_path(cfg: &Config) -> std::path::PathBuf {
     match &cfg.state {
@@ -206,7 +209,7 @@ impl Daemon {
                 .schedule
                 .upcoming(3)
                 .iter()
-                .map(|t| t.to_rfc3339())
+                .map(chrono::DateTime::to_rfc3339)
                 .collect();
             tracing::info!(organization = %name, schedule = %o.cfg.schedule.expr, "next runs: {}", next.join(", "));
         }
@@ -423,7 +426,7 @@ impl Daemon {
     /// `ptv-sync resync` through the admin endpoint: runs now, waiting for a run in
     /// progress to end first.
     pub async fn resync_now(&self, req: ResyncRequest) -> anyhow::Result<Vec<RunReport>> {
-        let targets: Vec<(OrgConfig, Arc<dyn PtvApi>, Arc<tokio::sync::Mutex<()>>)> = {
+        let targets: Vec<RunTarget> = {
             let mut orgs = self.orgs.lock().await;
             if let Some(name) = &req.org
                 && !orgs.contains_key(name)

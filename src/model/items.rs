@@ -103,7 +103,7 @@ pub struct Connection {
     pub charge_type: Option<ServiceChargeType>,
     #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub description: LangMap<Text>,
-    /// Connection-specific hours (PTV allows them for ServiceLocation channels).
+    /// Connection-specific hours (PTV allows them for `ServiceLocation` channels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_hours: Vec<ServiceHours>,
 }

@@ -437,7 +437,7 @@ impl Transport {
         let response = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                metrics::counter!("ptv_sync_http_responses_total", "org" => self.org.to_string(), "status" => "none").increment(1);
+                metrics::counter!("ptv_sync_http_responses_total", "org" => self.org.clone(), "status" => "none").increment(1);
                 return Attempt::Retry {
                     status: None,
                     message: redactor.scrub(&describe_reqwest_error(&e)),
@@ -447,7 +447,7 @@ impl Transport {
             }
         };
         let status = response.status().as_u16();
-        metrics::counter!("ptv_sync_http_responses_total", "org" => self.org.to_string(), "status" => status.to_string()).increment(1);
+        metrics::counter!("ptv_sync_http_responses_total", "org" => self.org.clone(), "status" => status.to_string()).increment(1);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

@@ -101,10 +101,10 @@ impl Auth {
             .users
             .iter()
             .find(|u| u.username.eq_ignore_ascii_case(username) && u.password == password)?;
-        if let Some(requested) = organisation.filter(|o| !o.is_empty()) {
-            if Uuid::parse_str(requested).ok()? != user.organization_id {
-                return None;
-            }
+        if let Some(requested) = organisation.filter(|o| !o.is_empty())
+            && Uuid::parse_str(requested).ok()? != user.organization_id
+        {
+            return None;
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -127,29 +127,27 @@ fn check(cat: &Catalogue, change: &Change, except: Option<Uuid>) -> Result<(), R
     if change.status == PublishingStatus::Deleted {
         return Ok(());
     }
-    if change.kind != SimKind::Organization {
-        if let Some((language, name)) =
+    if change.kind != SimKind::Organization
+        && let Some((language, name)) =
             cat.name_taken(change.kind, change.org, &change.names, except)
-        {
-            return Err(Refusal::NameTaken { language, name });
-        }
+    {
+        return Err(Refusal::NameTaken { language, name });
     }
     let org = change.org.and_then(|id| cat.get(id));
-    if change.status == PublishingStatus::Published && change.kind != SimKind::Organization {
-        if let Some(org) = org {
-            if let Some(missing) = change.languages.iter().find(|l| !org.languages.contains(l)) {
-                return Err(Refusal::OrganizationLanguage(missing.clone()));
-            }
-        }
+    if change.status == PublishingStatus::Published
+        && change.kind != SimKind::Organization
+        && let Some(org) = org
+        && let Some(missing) = change.languages.iter().find(|l| !org.languages.contains(l))
+    {
+        return Err(Refusal::OrganizationLanguage(missing.clone()));
     }
-    if change.kind == SimKind::Service {
-        if let Some(org) = org {
-            if area_rank(change.area_type.as_deref()) > area_rank(org.area_type.as_deref()) {
-                return Err(Refusal::AreaTooWide(
-                    change.area_type.clone().unwrap_or_default(),
-                ));
-            }
-        }
+    if change.kind == SimKind::Service
+        && let Some(org) = org
+        && area_rank(change.area_type.as_deref()) > area_rank(org.area_type.as_deref())
+    {
+        return Err(Refusal::AreaTooWide(
+            change.area_type.clone().unwrap_or_default(),
+        ));
     }
     Ok(())
 }
@@ -164,15 +162,15 @@ pub(crate) fn create(
     api: &'static str,
 ) -> Result<Uuid, Refusal> {
     let scope = change.kind.scope();
-    if let Some(sid) = &source_id {
-        if cat.by_source(&caller.email, scope, sid).is_some() {
-            return Err(Refusal::SourceExists(sid.clone()));
-        }
+    if let Some(sid) = &source_id
+        && cat.by_source(&caller.email, scope, sid).is_some()
+    {
+        return Err(Refusal::SourceExists(sid.clone()));
     }
-    if let Some(xid) = &external_id {
-        if cat.by_external(&caller.email, scope, xid).is_some() {
-            return Err(Refusal::ExternalExists(xid.clone()));
-        }
+    if let Some(xid) = &external_id
+        && cat.by_external(&caller.email, scope, xid).is_some()
+    {
+        return Err(Refusal::ExternalExists(xid.clone()));
     }
     match change.org {
         Some(org)

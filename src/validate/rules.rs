@@ -635,7 +635,7 @@ pub(super) fn channel(ck: &mut Ck<'_>, c: &Channel, api: ApiVersion) {
         }
         ck.required(&format!("{p}.description"), &v.description, 2500);
         match (&v.web_address, web) {
-            (Some(u), true) => ck.url(&format!("{p}.webAddress"), u),
+            (Some(u), _) => ck.url(&format!("{p}.webAddress"), u),
             (None, true) => ck.err(
                 K::Required,
                 format!("{p}.webAddress"),
@@ -644,7 +644,6 @@ pub(super) fn channel(ck: &mut Ck<'_>, c: &Channel, api: ApiVersion) {
                     c.channel_type
                 ),
             ),
-            (Some(u), false) => ck.url(&format!("{p}.webAddress"), u),
             (None, false) => {}
         }
         ck.max_opt(
@@ -740,7 +739,7 @@ pub(super) fn channel(ck: &mut Ck<'_>, c: &Channel, api: ApiVersion) {
                 "required (1-9) when requiresSignature is true",
             ),
             (Some(true), Some(q)) if !(1..=9).contains(&q) => {
-                ck.err(K::NotAllowed, "signatureQuantity", "must be 1-9")
+                ck.err(K::NotAllowed, "signatureQuantity", "must be 1-9");
             }
             (Some(false) | None, Some(_)) => ck.err(
                 K::NotAllowed,

@@ -1,4 +1,4 @@
-//! The daemon as systemd runs it: schedules, sd_notify, metrics, resync, SIGTERM.
+//! The daemon as systemd runs it: schedules, `sd_notify`, metrics, resync, SIGTERM.
 
 use crate::cli::bin;
 use crate::support::{Options, TestApp, spawn_with};

@@ -1,10 +1,11 @@
-//! Two daemons on one PostgreSQL share four organisations: each organisation is synced by
+//! Two daemons on one `PostgreSQL` share four organisations: each organisation is synced by
 //! exactly one instance, and when one dies the other takes its organisations over.
 
 use crate::cli::bin;
 use ptv_sync::sim::{SeedOrganization, SimConfig, SimUser, Simulator};
 use ptv_sync::synth::{Shape, generate};
 use sqlx::{Connection, Executor};
+use std::fmt::Write as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -49,10 +50,14 @@ async fn two_daemons_share_four_organisations_and_take_over() {
         let src = dir.path().join(format!("source{i}"));
         generate(Shape::new(20, i as u64)).write_dir(&src).unwrap();
         std::fs::write(dir.path().join(format!("pw{i}")), format!("pw{i}")).unwrap();
-        orgs_toml.push_str(&format!(
+        let _ = write!(
+            orgs_toml,
             "[[organization]]\nname = \"org{i}\"\nmain_organization_id = \"{}\"\nsource_id_prefix = \"o{i}\"\nschedule = \"*/2 * * * * *\"\n[organization.ptv]\napi_base = \"{u}\"\ntoken_url = \"{u}/api/auth/api-login\"\nusername = \"api{i}@test.fi\"\npassword_file = \"{}\"\n[organization.source]\npath = \"{}\"\n\n",
-            uuid::Uuid::from_u128(0xa000 + i as u128), dir.path().join(format!("pw{i}")).display(), src.display(), u = sim.base_url()
-        ));
+            uuid::Uuid::from_u128(0xa000 + i as u128),
+            dir.path().join(format!("pw{i}")).display(),
+            src.display(),
+            u = sim.base_url()
+        );
     }
     let start = |n: usize| {
         let cfg = dir.path().join(format!("daemon{n}.toml"));

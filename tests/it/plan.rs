@@ -235,18 +235,24 @@ fn archive_guard_trips_on_empty_snapshot_and_mass_deletion() {
     let empty = validated(&ptv_sync::synth::Docs::default());
     let p = plan(&empty, &state, &opts());
     assert!(
-        ptv_sync::plan::guard_trips(&p, 0, live, Default::default())
+        ptv_sync::plan::guard_trips(&p, 0, live, ptv_sync::plan::GuardLimits::default())
             .unwrap()
             .contains("empty")
     );
     let mut half = docs.clone();
     half.services.truncate(10);
     let p = plan(&validated(&half), &state, &opts());
-    assert!(ptv_sync::plan::guard_trips(&p, half.len(), live, Default::default()).is_some());
+    assert!(
+        ptv_sync::plan::guard_trips(&p, half.len(), live, ptv_sync::plan::GuardLimits::default())
+            .is_some()
+    );
     let mut few = docs.clone();
     few.services.truncate(docs.services.len() - 3);
     let p = plan(&validated(&few), &state, &opts());
-    assert!(ptv_sync::plan::guard_trips(&p, few.len(), live, Default::default()).is_none());
+    assert!(
+        ptv_sync::plan::guard_trips(&p, few.len(), live, ptv_sync::plan::GuardLimits::default())
+            .is_none()
+    );
 }
 
 fn assert_order(v: &Validated, p: &Plan) {

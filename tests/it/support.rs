@@ -1,5 +1,5 @@
 //! `spawn_app()` for ptv-sync: a simulated PTV on loopback, a source directory, a
-//! configuration and a SQLite state store in a temp dir, and assertions on PTV's end state.
+//! configuration and a `SQLite` state store in a temp dir, and assertions on PTV's end state.
 
 use ptv_sync::apply::{Engine, RunOptions, RunReport};
 use ptv_sync::config::Config;

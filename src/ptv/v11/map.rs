@@ -327,10 +327,10 @@ pub fn organization(o: &Organization, parent: &str) -> Mapped {
     if let Some(code) = &o.business_code {
         b.insert("businessCode".into(), code.as_str().into());
     }
-    if o.organization_type == OrganizationType::Municipality {
-        if let Some(m) = &o.municipality {
-            b.insert("municipality".into(), m.as_str().into());
-        }
+    if o.organization_type == OrganizationType::Municipality
+        && let Some(m) = &o.municipality
+    {
+        b.insert("municipality".into(), m.as_str().into());
     }
     let names = per_lang(&o.language_versions, |l, v| {
         let mut out = vec![localized(l, "Name", &v.name)];

@@ -194,13 +194,13 @@ impl V12Client {
                 return Ok(None);
             };
             let items = body.get("items").and_then(Value::as_array);
-            if let Some(hit) = items.and_then(|a| a.iter().find(|it| matches(it, l))) {
-                if let Some(id) = id_of(hit) {
-                    return Ok(Some(Found {
-                        ptv_id: id,
-                        archived: false,
-                    }));
-                }
+            if let Some(hit) = items.and_then(|a| a.iter().find(|it| matches(it, l)))
+                && let Some(id) = id_of(hit)
+            {
+                return Ok(Some(Found {
+                    ptv_id: id,
+                    archived: false,
+                }));
             }
             let total_pages = body.get("totalPages").and_then(Value::as_u64).unwrap_or(0);
             if page >= total_pages || page >= MAX_PAGES {
@@ -236,21 +236,21 @@ impl V12Client {
             .into_iter()
             .flatten()
         {
-            if let Some(c) = e.get("childContentId").and_then(Value::as_str) {
-                if c != self.main_organization_id {
-                    ids.insert(c.to_owned());
-                }
+            if let Some(c) = e.get("childContentId").and_then(Value::as_str)
+                && c != self.main_organization_id
+            {
+                ids.insert(c.to_owned());
             }
         }
         for id in ids {
             let route = routes::read(ItemKind::Organization, &id).map_err(route_err)?;
-            if let Some(org) = self.get(route, Vec::new(), l.kind, &item, trace).await? {
-                if matches(&org, l) {
-                    return Ok(Some(Found {
-                        ptv_id: id,
-                        archived: false,
-                    }));
-                }
+            if let Some(org) = self.get(route, Vec::new(), l.kind, &item, trace).await?
+                && matches(&org, l)
+            {
+                return Ok(Some(Found {
+                    ptv_id: id,
+                    archived: false,
+                }));
             }
         }
         Ok(None)

@@ -95,14 +95,14 @@ pub(crate) fn validate(check: &mut Check, body: &Value, ctx: &Ctx, kind: Channel
     if ctx.status == PublishingStatus::Published {
         let before = check.errors.len();
         summary_differs(check, &names, &descriptions);
-        if check.errors.len() > before {
-            if let Some(messages) = check.errors.remove("ServiceDescriptions") {
-                check
-                    .errors
-                    .entry("ServiceChannelDescriptions".to_owned())
-                    .or_default()
-                    .extend(messages);
-            }
+        if check.errors.len() > before
+            && let Some(messages) = check.errors.remove("ServiceDescriptions")
+        {
+            check
+                .errors
+                .entry("ServiceChannelDescriptions".to_owned())
+                .or_default()
+                .extend(messages);
         }
     }
     type_specific(check, body, kind, &languages);

@@ -328,13 +328,12 @@ pub(crate) fn service_hours(check: &mut Check, body: &Value, key: &str) {
         if let (Some(from), Some(to)) = (
             non_null(item, "validFrom").and_then(Value::as_str),
             non_null(item, "validTo").and_then(Value::as_str),
-        ) {
-            if to <= from {
-                check.add(
-                    super::check::pascal(&format!("{path}.validTo")),
-                    "ValidTo must be later than ValidFrom.",
-                );
-            }
+        ) && to <= from
+        {
+            check.add(
+                super::check::pascal(&format!("{path}.validTo")),
+                "ValidTo must be later than ValidFrom.",
+            );
         }
         for (ipath, info) in check.objects(
             item,

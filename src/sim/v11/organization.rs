@@ -39,10 +39,10 @@ const DESCRIPTIONS: ListSpec = ListSpec {
 pub(crate) fn truncate_names(request: &mut Value) {
     if let Some(Value::Array(names)) = request.get_mut("organizationNames") {
         for name in names {
-            if let Some(Value::String(value)) = name.get_mut("value") {
-                if value.chars().count() > 100 {
-                    *value = value.chars().take(100).collect();
-                }
+            if let Some(Value::String(value)) = name.get_mut("value")
+                && value.chars().count() > 100
+            {
+                *value = value.chars().take(100).collect();
             }
         }
     }
@@ -192,18 +192,15 @@ fn display_names(check: &mut Check, body: &Value, names: &[Loc]) {
             true,
         );
         let l = check.required_string(item, "language", &format!("{path}.language"));
-        if let (Some(t), Some(l)) = (t, l) {
-            if !names
+        if let (Some(t), Some(l)) = (t, l)
+            && !names
                 .iter()
                 .any(|n| n.language == l && n.kind.as_deref() == Some(t))
-            {
-                check.add(
-                    super::check::pascal(&path),
-                    format!(
-                        "Required value with type '{t}' was not found with language code '{l}'!"
-                    ),
-                );
-            }
+        {
+            check.add(
+                super::check::pascal(&path),
+                format!("Required value with type '{t}' was not found with language code '{l}'!"),
+            );
         }
     }
 }
