@@ -1,1 +1,44 @@
-fn main() {}
+//! The planner alone (no I/O): validate + plan for generated snapshots against a state
+//! that records everything as pushed. `cargo bench`; the end-to-end figures with disk,
+//! state store and peak memory come from `ptv-sync bench`.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use ptv_sync::plan::{PlanOptions, Prior, Remote, plan};
+use ptv_sync::synth::{Shape, generate};
+use ptv_sync::validate::{ValidateOptions, validate};
+
+fn planner(c: &mut Criterion) {
+    let mut group = c.benchmark_group("validate+plan");
+    group.sample_size(10);
+    for items in [1_000, 10_000] {
+        let docs = generate(Shape::new(items, 1));
+        let snapshot = docs.snapshot();
+        let v = validate(&snapshot, &ValidateOptions::default());
+        let first = plan(&v, &[], &PlanOptions::default());
+        let prior: Vec<Prior> = first
+            .steps
+            .iter()
+            .map(|s| Prior {
+                kind: s.kind,
+                source_id: s.id.clone(),
+                ptv_id: None,
+                remote: Remote::Live,
+                fingerprint: s.fingerprint.clone(),
+                payload: None,
+                protected: false,
+                failure: None,
+            })
+            .collect();
+        group.bench_with_input(BenchmarkId::from_parameter(items), &items, |b, _| {
+            b.iter(|| {
+                let v = validate(&snapshot, &ValidateOptions::default());
+                let p = plan(&v, &prior, &PlanOptions::default());
+                assert!(!p.has_changes());
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, planner);
+criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! The command line: one binary, clap subcommands, exit codes that scripts can branch on.
 
 mod admin_cmd;
+mod bench_cmd;
 mod demo_cmd;
 mod output;
 mod plan_cmd;
@@ -57,6 +58,9 @@ pub enum Command {
     Demo(demo_cmd::Args),
     /// Run the PTV simulator on loopback for people and scripts.
     Sim(SimArgs),
+    /// Measure plan, sync, churn and idle-memory figures on this machine (release build).
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,7 +84,13 @@ pub mod exit {
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format, "warn,ptv_sync=info");
+    // The demo and benchmarks print tables; keep routine log lines out of them.
+    let level = if matches!(cli.command, Command::Demo(_) | Command::Bench(_)) {
+        "warn"
+    } else {
+        "warn,ptv_sync=info"
+    };
+    telemetry::init(cli.log_format, level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -110,6 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
         Command::Audit(cmd) => admin_cmd::audit(&load(&cli.config)?, &cmd).await,
         Command::Demo(args) => demo_cmd::run(&args).await,
+        Command::Bench(cmd) => bench_cmd::run(&cmd).await,
         Command::Run => {
             crate::daemon::run(&cli.config).await?;
             Ok(exit::OK)

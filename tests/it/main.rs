@@ -9,6 +9,7 @@ mod engine;
 mod ha;
 mod plan;
 mod sim;
+mod soak;
 mod store;
 mod support;
 mod validate;

@@ -1,0 +1,381 @@
+//! `ptv-sync bench`: the figures in the README's Performance section, measured on this
+//! machine against the built-in simulator. Memory is the measured process's peak resident
+//! set (`VmHWM`), so the plan is measured in a fresh child process, not after preparing.
+
+use super::exit;
+use crate::apply::{Engine, RunOptions};
+use crate::config::Config;
+use crate::sim::{Faults, SimConfig, Simulator};
+use crate::store::{ItemRecord, OpenMode, RemoteState};
+use crate::synth::{Shape, churn, generate};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Everything below, as one table.
+    All {
+        /// Largest plan size.
+        #[arg(long, default_value_t = 100_000)]
+        max_items: usize,
+    },
+    /// Plan time and peak memory for N items whose state records everything as pushed.
+    Plan {
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+    },
+    /// First sync against the simulator with added latency, per requests in flight.
+    Sync {
+        #[arg(long, default_value_t = 300)]
+        items: usize,
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+    },
+    /// A steady-state run at a churn share of N items.
+    Churn {
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        #[arg(long, default_value_t = 0.01)]
+        share: f64,
+    },
+    /// Resident memory of an idle daemon after its first run.
+    Idle,
+    /// (internal) one measured plan in this process.
+    #[command(hide = true)]
+    PlanOnce { dir: PathBuf },
+}
+
+/// Peak and current resident set of this process, in KiB.
+fn memory_kib(pid: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn bench_config(
+    dir: &Path,
+    sim_url: &str,
+    main_org: uuid::Uuid,
+    in_flight: usize,
+) -> anyhow::Result<Config> {
+    let pw = dir.join("password");
+    std::fs::write(&pw, SimConfig::DEMO_PASSWORD)?;
+    let text = format!(
+        "[state]\ndir = \"{state}\"\n[daemon]\nlisten = \"127.0.0.1:0\"\nglobal_max_in_flight = 64\n[[organization]]\nname = \"bench\"\nmain_organization_id = \"{main_org}\"\nsource_id_prefix = \"b\"\n[organization.ptv]\napi_base = \"{sim_url}\"\ntoken_url = \"{sim_url}/api/auth/api-login\"\nusername = \"{user}\"\npassword_file = \"{pw}\"\nmax_in_flight = {in_flight}\n[organization.source]\npath = \"{source}\"\n",
+        state = dir.join("state").display(),
+        source = dir.join("source").display(),
+        pw = pw.display(),
+        user = SimConfig::DEMO_USERNAME,
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, &text)?;
+    Ok(Config::from_str_with_env(&text, &path, &[])?)
+}
+
+/// Writes N items and a state that records all of them as pushed.
+async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
+    let (_, _, main_org) = SimConfig::single_org();
+    let cfg = bench_config(dir, "http://127.0.0.1:9", main_org, 4)?;
+    let docs = generate(Shape::new(items, 1));
+    docs.write_dir(&dir.join("source"))?;
+    let org = &cfg.organizations[0];
+    let (_, validated) = crate::sync::read_source(org).await?;
+    let plan = crate::sync::plan_for(org, &validated, &[], false, chrono::Utc::now());
+    let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no store"))?;
+    let now = chrono::Utc::now();
+    let mut records = Vec::with_capacity(plan.steps.len());
+    for item in crate::plan::in_order(&validated) {
+        let (kind, id) = match item {
+            crate::plan::DesiredRef::Organization(o) => (item.kind(), o.id.to_string()),
+            crate::plan::DesiredRef::Channel(c) => (item.kind(), c.id.to_string()),
+            crate::plan::DesiredRef::Service(s) => (item.kind(), s.id.to_string()),
+            crate::plan::DesiredRef::Connections(id, _) => (item.kind(), id.to_string()),
+        };
+        let mut r = ItemRecord::new(&org.name, kind, &id, now);
+        r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, &id, 0);
+        r.ptv_id = Some(uuid::Uuid::new_v4().to_string());
+        r.remote = RemoteState::Live;
+        r.payload = Some(crate::plan::payload(
+            &validated,
+            item,
+            org.main_area.as_ref(),
+        ));
+        r.fingerprint = r
+            .payload
+            .as_ref()
+            .map(|p| crate::fingerprint::fingerprint(org.api_version, p));
+        records.push(r);
+    }
+    store.put_items(&records).await?;
+    Ok(())
+}
+
+/// The measured part, run in a fresh process: read, validate, load state, plan.
+async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
+    let cfg = Config::load(&dir.join("config.toml"))?;
+    let org = &cfg.organizations[0];
+    let t = Instant::now();
+    let (_, validated) = crate::sync::read_source(org).await?;
+    let store = crate::sync::open_store(&cfg, OpenMode::MustExist)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no state"))?;
+    let records = store.items(&org.name).await?;
+    let plan = crate::sync::plan_for(org, &validated, &records, false, chrono::Utc::now());
+    let ms = t.elapsed().as_millis();
+    let (peak, _) = memory_kib("self");
+    println!(
+        "{}",
+        serde_json::json!({"ms": ms, "peak_kib": peak, "items": validated.present.len(), "changes": plan.has_changes()})
+    );
+    Ok(exit::OK)
+}
+
+async fn bench_plan(items: usize) -> anyhow::Result<(u128, u64, usize)> {
+    let dir = tempfile::tempdir()?;
+    prepare_plan(dir.path(), items).await?;
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "plan-once"])
+        .arg(dir.path())
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "plan-once failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    anyhow::ensure!(
+        v["changes"] == false,
+        "the prepared state should leave nothing to do"
+    );
+    Ok((
+        u128::from(v["ms"].as_u64().unwrap_or(0)),
+        v["peak_kib"].as_u64().unwrap_or(0),
+        v["items"].as_u64().unwrap_or(0) as usize,
+    ))
+}
+
+/// First sync with latency: (writes, seconds, share of the ideal in_flight / latency).
+async fn bench_sync(
+    items: usize,
+    latency_ms: u64,
+    in_flight: usize,
+) -> anyhow::Result<(u64, f64, f64)> {
+    let (cfg_sim, _, main_org) = SimConfig::single_org();
+    let sim = Simulator::start(cfg_sim).await?;
+    let dir = tempfile::tempdir()?;
+    let cfg = bench_config(dir.path(), &sim.base_url(), main_org, in_flight)?;
+    generate(Shape::new(items, 2)).write_dir(&dir.path().join("source"))?;
+    let engine = engine_for(&cfg).await?;
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(latency_ms),
+        ..Faults::default()
+    });
+    let t = Instant::now();
+    let report = engine.run(&RunOptions::default()).await?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.failures().next().is_none(),
+        "the bench sync had failures"
+    );
+    let writes = sim.stats().total_writes();
+    let ideal = writes as f64 * (latency_ms as f64 / 1000.0) / in_flight as f64;
+    sim.shutdown().await;
+    Ok((writes, secs, ideal / secs))
+}
+
+async fn engine_for(cfg: &Config) -> anyhow::Result<Engine> {
+    let org = cfg.organizations[0].clone();
+    let store = crate::sync::open_store(cfg, OpenMode::CreateIfMissing)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no store"))?;
+    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
+    Ok(Engine {
+        api: crate::ptv::connect(crate::sync::client_config(&org), global)?,
+        org,
+        store,
+        actor: "bench".into(),
+        progress: None,
+        cancel: tokio_util::sync::CancellationToken::new(),
+    })
+}
+
+/// Steady state: (changed items, writes, seconds).
+async fn bench_churn(items: usize, share: f64) -> anyhow::Result<(usize, u64, f64)> {
+    let (cfg_sim, _, main_org) = SimConfig::single_org();
+    let sim = Simulator::start(cfg_sim).await?;
+    let dir = tempfile::tempdir()?;
+    let cfg = bench_config(dir.path(), &sim.base_url(), main_org, 4)?;
+    let mut docs = generate(Shape::new(items, 3));
+    docs.write_dir(&dir.path().join("source"))?;
+    let engine = engine_for(&cfg).await?;
+    engine.run(&RunOptions::default()).await?;
+    let c = churn(&mut docs, share, 3, 1);
+    docs.write_dir(&dir.path().join("source"))?;
+    let before = sim.stats().total_writes();
+    let t = Instant::now();
+    let report = engine.run(&RunOptions::default()).await?;
+    let secs = t.elapsed().as_secs_f64();
+    let writes = sim.stats().total_writes() - before;
+    anyhow::ensure!(
+        report.failures().next().is_none(),
+        "the churn run had failures"
+    );
+    sim.shutdown().await;
+    Ok((c.edited + c.deleted + c.added, writes, secs))
+}
+
+/// Idle daemon: resident KiB after its first run and a few idle seconds.
+async fn bench_idle() -> anyhow::Result<u64> {
+    let (cfg_sim, _, main_org) = SimConfig::single_org();
+    let sim = Simulator::start(cfg_sim).await?;
+    let dir = tempfile::tempdir()?;
+    let cfg = bench_config(dir.path(), &sim.base_url(), main_org, 4)?;
+    for (name, text) in super::demo_cmd::EXAMPLE_SOURCE {
+        std::fs::create_dir_all(dir.path().join("source"))?;
+        std::fs::write(dir.path().join("source").join(name), text)?;
+    }
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let pid = child.id().map(|p| p.to_string()).unwrap_or_default();
+    let store = crate::store::open(
+        &crate::store::StoreTarget::Sqlite {
+            path: dir.path().join("state").join(crate::sync::SQLITE_FILE),
+        },
+        OpenMode::CreateIfMissing,
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store
+        .last_runs(&cfg.organizations[0].name, 1)
+        .await?
+        .first()
+        .is_none_or(|r| r.finished_at.is_none())
+    {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the daemon did not finish its first run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, rss) = memory_kib(&pid);
+    child.kill().await?;
+    sim.shutdown().await;
+    Ok(rss)
+}
+
+pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header(["benchmark", "size", "time", "memory", "result", "target"]);
+    let mib = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
+    let plan_row = |t: &mut comfy_table::Table, items: usize, (ms, peak, n): (u128, u64, usize)| {
+        let target = if items >= 100_000 {
+            "< 2 s, < 300 MB"
+        } else {
+            ""
+        };
+        t.add_row(vec![
+            "plan (read + validate + state + diff)".into(),
+            format!("{n} items"),
+            format!("{:.2} s", ms as f64 / 1000.0),
+            mib(peak),
+            "no changes".into(),
+            target.into(),
+        ]);
+    };
+    match cmd {
+        BenchCommand::PlanOnce { dir } => return plan_once(dir).await,
+        BenchCommand::Plan { items } => plan_row(&mut t, *items, bench_plan(*items).await?),
+        BenchCommand::Sync { items, latency_ms } => {
+            for k in [1, 4, 8, 16] {
+                let (w, s, share) = bench_sync(*items, *latency_ms, k).await?;
+                t.add_row(vec![
+                    format!("first sync, {latency_ms} ms latency, {k} in flight"),
+                    format!("{w} writes"),
+                    format!("{s:.2} s"),
+                    String::new(),
+                    format!("{:.0} % of ideal", share * 100.0),
+                    "≥ 90 %".into(),
+                ]);
+            }
+        }
+        BenchCommand::Churn { items, share } => {
+            let (changed, writes, s) = bench_churn(*items, *share).await?;
+            t.add_row(vec![
+                format!("steady state, {:.0} % churn", share * 100.0),
+                format!("{items} items"),
+                format!("{s:.2} s"),
+                String::new(),
+                format!("{writes} writes for {changed} changed items"),
+                "writes = changes".into(),
+            ]);
+        }
+        BenchCommand::Idle => {
+            let rss = bench_idle().await?;
+            t.add_row(vec![
+                "idle daemon (after first run)".into(),
+                "example source".into(),
+                String::new(),
+                mib(rss),
+                String::new(),
+                "< 20 MB".into(),
+            ]);
+        }
+        BenchCommand::All { max_items } => {
+            for items in [1_000, 10_000, 100_000]
+                .into_iter()
+                .filter(|n| n <= max_items)
+            {
+                plan_row(&mut t, items, bench_plan(items).await?);
+            }
+            for k in [1, 4, 8, 16] {
+                let (w, s, share) = bench_sync(300, 50, k).await?;
+                t.add_row(vec![
+                    format!("first sync, 50 ms latency, {k} in flight"),
+                    format!("{w} writes"),
+                    format!("{s:.2} s"),
+                    String::new(),
+                    format!("{:.0} % of ideal", share * 100.0),
+                    "≥ 90 %".into(),
+                ]);
+            }
+            let (changed, writes, s) = bench_churn(10_000, 0.01).await?;
+            t.add_row(vec![
+                "steady state, 1 % churn".into(),
+                "10000 items".into(),
+                format!("{s:.2} s"),
+                String::new(),
+                format!("{writes} writes for {changed} changed items"),
+                "writes = changes".into(),
+            ]);
+            let rss = bench_idle().await?;
+            t.add_row(vec![
+                "idle daemon (after first run)".into(),
+                "example source".into(),
+                String::new(),
+                mib(rss),
+                String::new(),
+                "< 20 MB".into(),
+            ]);
+        }
+    }
+    println!("{t}");
+    Ok(exit::OK)
+}
