@@ -4,7 +4,7 @@
 
 use crate::config::OrgConfig;
 use crate::plan::{self, Plan, PlanOptions, Prior, PriorFailure, Remote};
-use crate::source::{Snapshot, SourceError};
+use crate::source::SourceError;
 use crate::store::{ErrorClass, ItemRecord, RemoteState};
 use crate::validate::{self, ValidateOptions, Validated};
 use chrono::{DateTime, Utc};
@@ -18,15 +18,14 @@ pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
 }
 
 /// Reads and validates the organisation's source; fails whole or not at all.
-pub async fn read_source(org: &OrgConfig) -> Result<(Snapshot, Validated), SourceError> {
+pub async fn read_source(org: &OrgConfig) -> Result<Validated, SourceError> {
     let snapshot = org.source.build().snapshot().await?;
-    let validated = validate::validate(&snapshot, &validate_options(org));
-    Ok((snapshot, validated))
+    Ok(validate::validate_owned(snapshot, &validate_options(org)))
 }
 
 /// The planner's view of stored rows.
 #[must_use]
-pub fn priors(records: &[ItemRecord]) -> Vec<Prior> {
+pub fn priors(records: &[ItemRecord]) -> Vec<Prior<'_>> {
     records
         .iter()
         .map(|r| Prior {
@@ -39,7 +38,7 @@ pub fn priors(records: &[ItemRecord]) -> Vec<Prior> {
                 RemoteState::Archived => Remote::Archived,
             },
             fingerprint: r.fingerprint.clone(),
-            payload: r.payload.clone(),
+            payload: r.payload.as_ref().map(std::borrow::Cow::Borrowed),
             protected: r.protected,
             // Transient failures are simply retried; terminal and needs-a-person ones wait.
             failure: r

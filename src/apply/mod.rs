@@ -105,7 +105,7 @@ impl Engine {
             org: org.clone(),
             source,
         };
-        let (_, validated) = match crate::sync::read_source(&self.org).await {
+        let validated = match crate::sync::read_source(&self.org).await {
             Ok(v) => v,
             Err(source) => {
                 if !opts.dry_run {

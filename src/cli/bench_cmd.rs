@@ -87,7 +87,7 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
     let docs = generate(Shape::new(items, 1));
     docs.write_dir(&dir.join("source"))?;
     let org = &cfg.organizations[0];
-    let (_, validated) = crate::sync::read_source(org).await?;
+    let validated = crate::sync::read_source(org).await?;
     let plan = crate::sync::plan_for(org, &validated, &[], false, chrono::Utc::now());
     let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
         .await?
@@ -125,12 +125,27 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
     let cfg = Config::load(&dir.join("config.toml"))?;
     let org = &cfg.organizations[0];
     let t = Instant::now();
-    let (_, validated) = crate::sync::read_source(org).await?;
+    let phase = |name: &str| {
+        if std::env::var_os("BENCH_PHASES").is_some() {
+            eprintln!(
+                "{name}: {} ms, peak {} KiB",
+                t.elapsed().as_millis(),
+                memory_kib("self").0
+            );
+        }
+    };
+    phase("start");
+    let snapshot = org.source.build().snapshot().await?;
+    phase("read");
+    let validated = crate::validate::validate_owned(snapshot, &crate::sync::validate_options(org));
+    phase("validate");
     let store = crate::sync::open_store(&cfg, OpenMode::MustExist)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no state"))?;
     let records = store.items(&org.name).await?;
+    phase("state");
     let plan = crate::sync::plan_for(org, &validated, &records, false, chrono::Utc::now());
+    phase("plan");
     let ms = t.elapsed().as_millis();
     let (peak, _) = memory_kib("self");
     println!(
@@ -142,10 +157,18 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
 
 async fn bench_plan(items: usize) -> anyhow::Result<(u128, u64, usize)> {
     let dir = tempfile::tempdir()?;
-    prepare_plan(dir.path(), items).await?;
+    let dir = if std::env::var_os("BENCH_KEEP").is_some() {
+        let p = dir.keep();
+        eprintln!("prepared in {}", p.display());
+        p
+    } else {
+        dir.path().to_owned()
+    };
+    let dir = &dir;
+    prepare_plan(dir, items).await?;
     let out = tokio::process::Command::new(std::env::current_exe()?)
         .args(["bench", "plan-once"])
-        .arg(dir.path())
+        .arg(dir)
         .output()
         .await?;
     anyhow::ensure!(
@@ -153,6 +176,9 @@ async fn bench_plan(items: usize) -> anyhow::Result<(u128, u64, usize)> {
         "plan-once failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if std::env::var_os("BENCH_PHASES").is_some() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     anyhow::ensure!(
         v["changes"] == false,
@@ -165,7 +191,7 @@ async fn bench_plan(items: usize) -> anyhow::Result<(u128, u64, usize)> {
     ))
 }
 
-/// First sync with latency: (writes, seconds, share of the ideal in_flight / latency).
+/// First sync with latency: (writes, seconds, share of the ideal `in_flight / latency`).
 async fn bench_sync(
     items: usize,
     latency_ms: u64,

@@ -131,7 +131,7 @@ async fn sync_once(
     engine: &Engine,
     store: &Arc<dyn crate::store::StateStore>,
 ) -> anyhow::Result<crate::apply::RunReport> {
-    let (_, validated) = crate::sync::read_source(&engine.org).await?;
+    let validated = crate::sync::read_source(&engine.org).await?;
     for f in &validated.findings {
         println!("   {}", output::finding_line(f));
     }

@@ -23,7 +23,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut changes = false;
     let mut json = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
-        let (_, validated) = crate::sync::read_source(org).await?;
+        let validated = crate::sync::read_source(org).await?;
         let records = match &store {
             Some(s) => s.items(&org.name).await?,
             None => Vec::new(),

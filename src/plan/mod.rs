@@ -23,14 +23,15 @@ pub enum Remote {
 
 /// The planner's view of one stored item.
 #[derive(Debug, Clone)]
-pub struct Prior {
+pub struct Prior<'a> {
     pub kind: ItemKind,
     pub source_id: String,
     /// The PTV id, for noticing connection sets that point at a re-created channel.
     pub ptv_id: Option<String>,
     pub remote: Remote,
     pub fingerprint: Option<String>,
-    pub payload: Option<serde_json::Value>,
+    /// Borrowed from the store's rows: a plan over 100,000 items must not copy them.
+    pub payload: Option<std::borrow::Cow<'a, serde_json::Value>>,
     pub protected: bool,
     /// A terminal or needs-a-person failure: the fingerprint that failed and when.
     pub failure: Option<PriorFailure>,
@@ -137,9 +138,9 @@ impl Plan {
 }
 
 #[must_use]
-pub fn plan(v: &Validated, prior: &[Prior], opts: &PlanOptions) -> Plan {
+pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
     let now = opts.now.unwrap_or_else(Utc::now);
-    let by_key: HashMap<(ItemKind, &str), &Prior> = prior
+    let by_key: HashMap<(ItemKind, &str), &Prior<'_>> = prior
         .iter()
         .map(|p| ((p.kind, p.source_id.as_str()), p))
         .collect();
@@ -268,7 +269,7 @@ pub fn plan(v: &Validated, prior: &[Prior], opts: &PlanOptions) -> Plan {
 /// a PTV id the channel no longer has.
 fn force_stale_connections(
     v: &Validated,
-    by_key: &HashMap<(ItemKind, &str), &Prior>,
+    by_key: &HashMap<(ItemKind, &str), &Prior<'_>>,
     steps: &mut [Step],
 ) {
     let retyped: std::collections::HashSet<String> = steps
@@ -289,7 +290,7 @@ fn force_stale_connections(
         };
         let stored: HashMap<&str, &str> = by_key
             .get(&(ItemKind::Connections, step.id.as_str()))
-            .and_then(|p| p.payload.as_ref())
+            .and_then(|p| p.payload.as_deref())
             .and_then(serde_json::Value::as_array)
             .map(|a| {
                 a.iter()
@@ -330,7 +331,7 @@ fn archive_rank(kind: ItemKind) -> u8 {
 }
 
 /// Deeper organisations first, reading the parent chain from the last pushed payloads.
-fn org_depth_desc(p: &Prior, prior: &[Prior]) -> std::cmp::Reverse<usize> {
+fn org_depth_desc(p: &Prior<'_>, prior: &[Prior<'_>]) -> std::cmp::Reverse<usize> {
     if p.kind != ItemKind::Organization {
         return std::cmp::Reverse(0);
     }
@@ -338,7 +339,7 @@ fn org_depth_desc(p: &Prior, prior: &[Prior]) -> std::cmp::Reverse<usize> {
         prior
             .iter()
             .find(|q| q.kind == ItemKind::Organization && q.source_id == id)
-            .and_then(|q| q.payload.as_ref())
+            .and_then(|q| q.payload.as_deref())
             .and_then(|pl| pl.get("parent"))
             .and_then(|x| x.as_str().map(str::to_owned))
     };

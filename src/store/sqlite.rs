@@ -457,16 +457,17 @@ async fn check_schema(pool: &SqlitePool, display: &str) -> Result<(), StoreError
 #[async_trait]
 impl StateStore for SqliteStore {
     async fn items(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{ITEM_SELECT} WHERE org = ? ORDER BY kind, source_id"
-        ))
-        .bind(org)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::query(format!(
+        use futures::TryStreamExt as _;
+        // Streamed: decoding row by row never holds all raw rows and all records at once.
+        let sql = format!("{ITEM_SELECT} WHERE org = ? ORDER BY kind, source_id");
+        let mut rows = sqlx::query(&sql).bind(org).fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::query(format!(
             "list items of organisation {org}"
-        )))?;
-        rows.iter().map(item_from_row).collect()
+        )))? {
+            out.push(item_from_row(&row)?);
+        }
+        Ok(out)
     }
 
     async fn item(

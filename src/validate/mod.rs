@@ -102,6 +102,13 @@ impl Run<'_> {
 
 #[must_use]
 pub fn validate(snapshot: &Snapshot, opts: &ValidateOptions) -> Validated {
+    validate_owned(snapshot.clone(), opts)
+}
+
+/// As [`validate`], consuming the snapshot so that its items move instead of being copied
+/// (a large snapshot is never held twice).
+#[must_use]
+pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     let mut run = Run {
         opts,
         findings: Vec::new(),
@@ -111,7 +118,7 @@ pub fn validate(snapshot: &Snapshot, opts: &ValidateOptions) -> Validated {
     let mut items: BTreeMap<Key, Item> = BTreeMap::new();
     let mut dup: BTreeSet<Key> = BTreeSet::new();
 
-    for doc in &snapshot.documents {
+    for doc in snapshot.documents {
         let key = (doc.kind, doc.id.to_string());
         let file = doc.origin.to_string();
         if !present.insert(key.clone()) {
@@ -125,15 +132,15 @@ pub fn validate(snapshot: &Snapshot, opts: &ValidateOptions) -> Validated {
             continue;
         }
         run.files.insert(key.clone(), file.clone());
-        match &doc.item {
+        match doc.item {
             Ok(item) => {
-                items.insert(key, item.clone());
+                items.insert(key, item);
             }
             Err(issue) => {
                 run.ck(doc.kind, doc.id.as_str(), &file).err(
                     FindingKind::Parse,
-                    issue.path.clone(),
-                    issue.message.clone(),
+                    issue.path,
+                    issue.message,
                 );
             }
         }

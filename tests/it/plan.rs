@@ -20,7 +20,7 @@ fn validated(docs: &ptv_sync::synth::Docs) -> Validated {
 }
 
 /// What the store would hold after every writing step of `p` succeeded.
-fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior>) -> Vec<Prior> {
+fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior<'static>>) -> Vec<Prior<'static>> {
     for s in p.steps.iter().filter(|s| s.action.writes()) {
         let payload = if s.action == Action::Archive {
             None
@@ -58,7 +58,7 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior>) -> Vec<Prior> {
             payload: if s.action == Action::Archive {
                 None
             } else {
-                payload
+                payload.map(std::borrow::Cow::Owned)
             },
             protected: false,
             failure: None,

@@ -61,9 +61,8 @@ async fn soak(items: usize, rounds: u32, seed: u64) {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let kill_at = rng
-                .bool()
-                .then(|| Instant::now() + Duration::from_millis(rng.u64(50..1500)));
+            let kill_at = first.then(|| Instant::now() + Duration::from_millis(rng.u64(50..1500)));
+            first = false;
             let deadline = Instant::now() + Duration::from_secs(300);
             let killed = loop {
                 if let Some(status) = child.try_wait().unwrap() {

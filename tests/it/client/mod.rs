@@ -6,6 +6,7 @@ mod mapping;
 mod safe_create;
 mod secrets;
 mod simulator;
+mod thousand;
 mod tokens;
 mod transport;
 
