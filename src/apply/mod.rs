@@ -898,8 +898,8 @@ fn waves<'a>(work: &'a [Step], v: &Validated, rows: &Rows) -> Vec<Vec<&'a Step>>
             }
             (Action::Archive, ItemKind::Organization) => (6, -i64::from(depth_stored(&s.id))),
             (_, ItemKind::Organization) => (0, i64::from(depth_desired(&s.id))),
-            (_, ItemKind::Channel) => (1, 0),
-            (_, ItemKind::Service) => (2, 0),
+            // Channels and services depend only on organisations: one wave, one tail.
+            (_, ItemKind::Channel | ItemKind::Service) => (1, 0),
             (_, ItemKind::Connections) => (3, 0),
         };
         by_key.entry(key).or_default().push(s);

@@ -30,6 +30,7 @@ async fn thousand_creates_with_lost_answers_and_429s_make_no_duplicates() {
         main_org.to_string(),
         "thousand".into(),
     );
+    c.production = false;
     c.max_in_flight = 16;
     c.retry.max_attempts = 12;
     c.retry.min_delay = Duration::from_millis(1);
