@@ -26,6 +26,7 @@ fn planner(c: &mut Criterion) {
                 fingerprint: s.fingerprint.clone(),
                 payload: None,
                 protected: false,
+                maybe_in_ptv: false,
                 failure: None,
             })
             .collect();

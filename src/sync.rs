@@ -40,6 +40,8 @@ pub fn priors(records: &[ItemRecord]) -> Vec<Prior<'_>> {
             fingerprint: r.fingerprint.clone(),
             payload: r.payload.as_ref().map(std::borrow::Cow::Borrowed),
             protected: r.protected,
+            maybe_in_ptv: r.remote == RemoteState::Absent
+                && (r.attempts > 0 || r.last_error.is_some()),
             // Transient failures are simply retried; terminal and needs-a-person ones wait.
             failure: r
                 .last_error

@@ -613,6 +613,7 @@ impl Engine {
             }
             self.next_generation(&mut rec).await?;
             let w = self.write_for(&rec, &item, owner)?;
+            self.record_intent(ctx, &mut rec, &payload).await?;
             return match self.api.create(&w).await {
                 Ok(wr) => {
                     self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
@@ -635,11 +636,11 @@ impl Engine {
                     .restore(&id, &self.write_for(&rec, &item, owner.clone())?)
                     .await,
             ),
-            _ => (
-                ItemAction::Create,
-                self.create_or_restore(&self.write_for(&rec, &item, owner.clone())?, &item)
-                    .await,
-            ),
+            _ => {
+                let w = self.write_for(&rec, &item, owner.clone())?;
+                self.record_intent(ctx, &mut rec, &payload).await?;
+                (ItemAction::Create, self.create_or_restore(&w, &item).await)
+            }
         };
         match result {
             Ok(w) => self.succeed(ctx, rec, s, &w, action, Some(payload)).await,
@@ -649,6 +650,7 @@ impl Engine {
                 tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "PTV no longer has this item; creating it again under a new sourceId generation");
                 self.next_generation(&mut rec).await?;
                 let w = self.write_for(&rec, &item, owner)?;
+                self.record_intent(ctx, &mut rec, &payload).await?;
                 match self.api.create(&w).await {
                     Ok(wr) => {
                         self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
@@ -659,6 +661,24 @@ impl Engine {
             }
             Err(e) => Err(self.fail(ctx, rec, s, &e, action).await),
         }
+    }
+
+    /// Before a create, the row records the attempt and what is being created: if the
+    /// process dies after PTV applied it but before we commit, and the item then leaves the
+    /// source, the planner still knows to find it in PTV and archive it.
+    async fn record_intent(
+        &self,
+        ctx: &Ctx<'_>,
+        rec: &mut ItemRecord,
+        payload: &serde_json::Value,
+    ) -> Result<(), (Outcome, String)> {
+        if rec.remote == RemoteState::Live {
+            return Ok(());
+        }
+        rec.attempts += 1;
+        rec.payload = Some(payload.clone());
+        rec.last_touched_at = Utc::now();
+        self.commit(ctx, rec.clone()).await
     }
 
     /// A create that finds our sourceId on an archived PTV item restores that item instead
@@ -747,30 +767,46 @@ impl Engine {
         if rec.protected {
             return Ok(());
         }
-        let Some(ptv_id) = rec.ptv_id.clone() else {
-            return Err((
-                Outcome::Failed,
-                "no PTV id stored; nothing to archive".into(),
-            ));
-        };
         let item: Option<Item> = rec.payload.clone().and_then(|p| match s.kind {
             ItemKind::Organization => serde_json::from_value(p).ok().map(Item::Organization),
             ItemKind::Service => serde_json::from_value(p).ok().map(Item::Service),
             ItemKind::Channel => serde_json::from_value(p).ok().map(Item::Channel),
             ItemKind::Connections => None,
         });
+        // The owner's PTV id matters for lookups (v11 lists by organisation).
+        let owner = item
+            .as_ref()
+            .and_then(|i| self.owner_ptv_id(ctx, i).ok())
+            .unwrap_or_else(|| self.org.main_organization_id.to_string());
         let write = match item
             .as_ref()
-            .map(|i| self.write_for(&rec, i, self.org.main_organization_id.to_string()))
+            .map(|i| self.write_for(&rec, i, owner.clone()))
         {
             Some(Ok(w)) => w,
             Some(Err(_)) | None => Write {
                 kind: s.kind,
                 channel_type: None,
                 source_id: rec.ptv_source_id.clone(),
-                organization_ptv_id: self.org.main_organization_id.to_string(),
+                organization_ptv_id: owner,
                 name_fi: None,
                 body: serde_json::json!({}),
+            },
+        };
+        // No PTV id: a create was attempted but never confirmed. Find it by sourceId; if PTV
+        // never got it, there is nothing to archive and the row is cleared.
+        let ptv_id = match rec.ptv_id.clone() {
+            Some(id) => id,
+            None => match self.api.find(&crate::ptv::Lookup::of(&write)).await {
+                Ok(Some(found)) if !found.archived => found.ptv_id,
+                Ok(_) => {
+                    let mut cleared = rec;
+                    cleared.attempts = 0;
+                    cleared.last_error = None;
+                    cleared.payload = None;
+                    cleared.last_touched_at = Utc::now();
+                    return self.commit(ctx, cleared).await;
+                }
+                Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
             },
         };
         let result = match self.api.archive(&ptv_id, &write).await {

@@ -33,6 +33,9 @@ pub struct Prior<'a> {
     /// Borrowed from the store's rows: a plan over 100,000 items must not copy them.
     pub payload: Option<std::borrow::Cow<'a, serde_json::Value>>,
     pub protected: bool,
+    /// Not known to be in PTV, but a create was attempted (a crash or lost answer may have
+    /// left it there): it is archived through a lookup if it leaves the source.
+    pub maybe_in_ptv: bool,
     /// A terminal or needs-a-person failure: the fingerprint that failed and when.
     pub failure: Option<PriorFailure>,
 }
@@ -237,7 +240,10 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
     // Archives: live items gone from the source, in reverse dependency order.
     let mut gone: Vec<&Prior> = prior
         .iter()
-        .filter(|p| p.remote == Remote::Live && p.kind != ItemKind::Connections)
+        .filter(|p| {
+            (p.remote == Remote::Live || (p.remote == Remote::Absent && p.maybe_in_ptv))
+                && p.kind != ItemKind::Connections
+        })
         .filter(|p| !v.present.contains(&(p.kind, p.source_id.clone())))
         .collect();
     gone.sort_by_key(|p| {

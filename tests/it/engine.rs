@@ -392,3 +392,33 @@ async fn v12_first_sync_and_archive() {
     assert_eq!(r.count(Action::Archive, Outcome::Ok), 1);
     app.assert_converged(&docs).await;
 }
+
+#[tokio::test]
+async fn an_unconfirmed_create_that_leaves_the_source_is_found_and_archived() {
+    let mut docs = generate(Shape::new(30, 14));
+    let app = spawn_app(&docs).await;
+    app.sync().await;
+    // As if the process died after PTV applied the create but before the store committed.
+    let id = docs.services[2]["id"].as_str().unwrap().to_owned();
+    let entity = app.entity_of(ItemKind::Service, &id).await.unwrap();
+    let mut rec = app
+        .store
+        .item("test", ItemKind::Service, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    rec.ptv_id = None;
+    rec.remote = ptv_sync::store::RemoteState::Absent;
+    rec.fingerprint = None;
+    rec.attempts = 1;
+    app.store.put_item(&rec).await.unwrap();
+    docs.services.remove(2);
+    app.write_source(&docs);
+    let r = app.sync().await;
+    assert_eq!(r.count(Action::Archive, Outcome::Ok), 1, "{:?}", r.results);
+    assert_eq!(
+        app.sim.entity(entity.id).unwrap().status,
+        PublishingStatus::Deleted
+    );
+    app.assert_converged(&docs).await;
+}

@@ -61,6 +61,7 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior<'static>>) -> Vec<Prior
                 payload.map(std::borrow::Cow::Owned)
             },
             protected: false,
+            maybe_in_ptv: false,
             failure: None,
         };
         match prior
