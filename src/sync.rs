@@ -149,3 +149,19 @@ pub fn os_user() -> String {
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown-user".into())
 }
+
+/// The states an item is reported in (`status`, `/metrics`).
+pub const STATE_LABELS: [&str; 5] = ["live", "archived", "failed", "needs_person", "not_in_ptv"];
+
+/// An item's reported state: a failure or a needed person first, else what PTV holds.
+#[must_use]
+pub fn state_label(r: &ItemRecord) -> &'static str {
+    use crate::store::ItemStatus;
+    match (r.remote, r.status) {
+        (_, ItemStatus::Failed) => "failed",
+        (_, ItemStatus::Blocked) => "needs_person",
+        (RemoteState::Live, _) => "live",
+        (RemoteState::Archived, _) => "archived",
+        (RemoteState::Absent, _) => "not_in_ptv",
+    }
+}

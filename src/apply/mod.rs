@@ -249,7 +249,9 @@ impl Engine {
         let finished = Utc::now();
         state.last_run_id = Some(run_id);
         state.last_run_at = Some(finished);
-        if !self.cancel.is_cancelled() || report.failures().next().is_none() {
+        // Success (for DVV's daily freshness) means every planned item was attempted; item
+        // failures are tracked per item. A run cut short by shutdown skipped some.
+        if !self.cancel.is_cancelled() {
             state.last_success_at = Some(finished);
         }
         if guard.is_some() {
@@ -490,17 +492,12 @@ impl Engine {
         match kind {
             ItemKind::Organization => v.organizations.get(id).cloned().map(Item::Organization),
             ItemKind::Service => v.services.get(id).cloned().map(Item::Service),
-            ItemKind::Channel => v.channels.get(id).cloned().map(|mut c| {
-                if c.area.is_none() {
-                    c.area = match &c.organization {
-                        Some(o) => v
-                            .organizations
-                            .get(o)
-                            .and_then(crate::model::Organization::effective_area),
-                        None => self.org.main_area.clone(),
-                    };
-                }
-                Item::Channel(c)
+            ItemKind::Channel => v.channels.get(id).map(|c| {
+                Item::Channel(crate::plan::resolved_channel(
+                    v,
+                    c,
+                    self.org.main_area.as_ref(),
+                ))
             }),
             ItemKind::Connections => None,
         }
@@ -639,7 +636,7 @@ impl Engine {
             _ => {
                 let w = self.write_for(&rec, &item, owner.clone())?;
                 self.record_intent(ctx, &mut rec, &payload).await?;
-                (ItemAction::Create, self.create_or_restore(&w, &item).await)
+                (ItemAction::Create, self.api.create(&w).await)
             }
         };
         match result {
@@ -679,29 +676,6 @@ impl Engine {
         rec.payload = Some(payload.clone());
         rec.last_touched_at = Utc::now();
         self.commit(ctx, rec.clone()).await
-    }
-
-    /// A create that finds our sourceId on an archived PTV item restores that item instead
-    /// (it is the same source item coming back).
-    async fn create_or_restore(&self, w: &Write, item: &Item) -> Result<Written, PtvError> {
-        match self.api.create(w).await {
-            Err(PtvError::Conflict { .. }) => {
-                match self.api.find(&crate::ptv::Lookup::of(w)).await? {
-                    Some(found) if found.archived => self.api.restore(&found.ptv_id, w).await,
-                    Some(found) => self.api.update(&found.ptv_id, w).await.map(|mut x| {
-                        x.adopted = true;
-                        x
-                    }),
-                    None => Err(PtvError::Conflict {
-                        item: format!("{} {}", item.kind(), item.id()),
-                        message:
-                            "PTV reports the sourceId as taken but no item can be found with it"
-                                .into(),
-                    }),
-                }
-            }
-            other => other,
-        }
     }
 
     async fn connections(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), (Outcome, String)> {
@@ -749,7 +723,10 @@ impl Engine {
         if let serde_json::Value::Array(items) = &mut payload {
             for (v, t) in items.iter_mut().zip(sorted_targets(&targets)) {
                 if let serde_json::Value::Object(m) = v {
-                    m.insert("channelPtvId".into(), serde_json::Value::String(t));
+                    m.insert(
+                        crate::plan::CHANNEL_PTV_ID.into(),
+                        serde_json::Value::String(t),
+                    );
                 }
             }
         }
@@ -851,19 +828,9 @@ fn sorted_targets(targets: &[(&crate::model::Connection, String, ChannelType)]) 
 }
 
 fn previous_channel_ids(rec: &ItemRecord) -> Vec<String> {
-    rec.payload
-        .as_ref()
-        .and_then(serde_json::Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| {
-                    c.get("channelPtvId")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::plan::stored_channel_ids(rec.payload.as_ref())
+        .map(|(_, id)| id.to_owned())
+        .collect()
 }
 
 fn desired_ref(item: &Item) -> crate::plan::DesiredRef<'_> {

@@ -156,21 +156,17 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
 }
 
 async fn bench_plan(items: usize) -> anyhow::Result<(u128, u64, usize)> {
-    let dir = tempfile::tempdir()?;
-    let dir = if std::env::var_os("BENCH_KEEP").is_some() {
-        let p = dir.keep();
-        eprintln!("prepared in {}", p.display());
-        p
-    } else {
-        dir.path().to_owned()
-    };
-    let dir = &dir;
-    prepare_plan(dir, items).await?;
+    let tmp = tempfile::tempdir()?;
+    prepare_plan(tmp.path(), items).await?;
     let out = tokio::process::Command::new(std::env::current_exe()?)
         .args(["bench", "plan-once"])
-        .arg(dir)
+        .arg(tmp.path())
         .output()
         .await?;
+    // BENCH_KEEP leaves the prepared source and state for `bench plan-once DIR` by hand.
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        eprintln!("prepared data kept in {}", tmp.keep().display());
+    }
     anyhow::ensure!(
         out.status.success(),
         "plan-once failed: {}",
@@ -306,100 +302,91 @@ async fn bench_idle() -> anyhow::Result<u64> {
     Ok(rss)
 }
 
+type Table = comfy_table::Table;
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+async fn plan_row(t: &mut Table, items: usize) -> anyhow::Result<()> {
+    let (ms, peak, n) = bench_plan(items).await?;
+    let target = if items >= 100_000 {
+        "< 2 s, < 300 MB"
+    } else {
+        ""
+    };
+    t.add_row(vec![
+        "plan (read + validate + state + diff)".into(),
+        format!("{n} items"),
+        format!("{:.2} s", ms as f64 / 1000.0),
+        mib(peak),
+        "no changes".into(),
+        target.into(),
+    ]);
+    Ok(())
+}
+
+async fn sync_rows(t: &mut Table, items: usize, latency_ms: u64) -> anyhow::Result<()> {
+    for k in [1, 4, 8, 16] {
+        let (w, s, share) = bench_sync(items, latency_ms, k).await?;
+        t.add_row(vec![
+            format!("first sync, {latency_ms} ms latency, {k} in flight"),
+            format!("{w} writes"),
+            format!("{s:.2} s"),
+            String::new(),
+            format!("{:.0} % of ideal", share * 100.0),
+            "≥ 90 %".into(),
+        ]);
+    }
+    Ok(())
+}
+
+async fn churn_row(t: &mut Table, items: usize, share: f64) -> anyhow::Result<()> {
+    let (changed, writes, s) = bench_churn(items, share).await?;
+    t.add_row(vec![
+        format!("steady state, {:.0} % churn", share * 100.0),
+        format!("{items} items"),
+        format!("{s:.2} s"),
+        String::new(),
+        format!("{writes} writes for {changed} changed items"),
+        "writes = changes".into(),
+    ]);
+    Ok(())
+}
+
+async fn idle_row(t: &mut Table) -> anyhow::Result<()> {
+    let rss = bench_idle().await?;
+    t.add_row(vec![
+        "idle daemon (after first run)".into(),
+        "example source".into(),
+        String::new(),
+        mib(rss),
+        String::new(),
+        "< 20 MB".into(),
+    ]);
+    Ok(())
+}
+
 pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
-    let mut t = comfy_table::Table::new();
+    let mut t = Table::new();
     t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
     t.set_header(["benchmark", "size", "time", "memory", "result", "target"]);
-    let mib = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
-    let plan_row = |t: &mut comfy_table::Table, items: usize, (ms, peak, n): (u128, u64, usize)| {
-        let target = if items >= 100_000 {
-            "< 2 s, < 300 MB"
-        } else {
-            ""
-        };
-        t.add_row(vec![
-            "plan (read + validate + state + diff)".into(),
-            format!("{n} items"),
-            format!("{:.2} s", ms as f64 / 1000.0),
-            mib(peak),
-            "no changes".into(),
-            target.into(),
-        ]);
-    };
     match cmd {
         BenchCommand::PlanOnce { dir } => return plan_once(dir).await,
-        BenchCommand::Plan { items } => plan_row(&mut t, *items, bench_plan(*items).await?),
-        BenchCommand::Sync { items, latency_ms } => {
-            for k in [1, 4, 8, 16] {
-                let (w, s, share) = bench_sync(*items, *latency_ms, k).await?;
-                t.add_row(vec![
-                    format!("first sync, {latency_ms} ms latency, {k} in flight"),
-                    format!("{w} writes"),
-                    format!("{s:.2} s"),
-                    String::new(),
-                    format!("{:.0} % of ideal", share * 100.0),
-                    "≥ 90 %".into(),
-                ]);
-            }
-        }
-        BenchCommand::Churn { items, share } => {
-            let (changed, writes, s) = bench_churn(*items, *share).await?;
-            t.add_row(vec![
-                format!("steady state, {:.0} % churn", share * 100.0),
-                format!("{items} items"),
-                format!("{s:.2} s"),
-                String::new(),
-                format!("{writes} writes for {changed} changed items"),
-                "writes = changes".into(),
-            ]);
-        }
-        BenchCommand::Idle => {
-            let rss = bench_idle().await?;
-            t.add_row(vec![
-                "idle daemon (after first run)".into(),
-                "example source".into(),
-                String::new(),
-                mib(rss),
-                String::new(),
-                "< 20 MB".into(),
-            ]);
-        }
+        BenchCommand::Plan { items } => plan_row(&mut t, *items).await?,
+        BenchCommand::Sync { items, latency_ms } => sync_rows(&mut t, *items, *latency_ms).await?,
+        BenchCommand::Churn { items, share } => churn_row(&mut t, *items, *share).await?,
+        BenchCommand::Idle => idle_row(&mut t).await?,
         BenchCommand::All { max_items } => {
             for items in [1_000, 10_000, 100_000]
                 .into_iter()
                 .filter(|n| n <= max_items)
             {
-                plan_row(&mut t, items, bench_plan(items).await?);
+                plan_row(&mut t, items).await?;
             }
-            for k in [1, 4, 8, 16] {
-                let (w, s, share) = bench_sync(300, 50, k).await?;
-                t.add_row(vec![
-                    format!("first sync, 50 ms latency, {k} in flight"),
-                    format!("{w} writes"),
-                    format!("{s:.2} s"),
-                    String::new(),
-                    format!("{:.0} % of ideal", share * 100.0),
-                    "≥ 90 %".into(),
-                ]);
-            }
-            let (changed, writes, s) = bench_churn(10_000, 0.01).await?;
-            t.add_row(vec![
-                "steady state, 1 % churn".into(),
-                "10000 items".into(),
-                format!("{s:.2} s"),
-                String::new(),
-                format!("{writes} writes for {changed} changed items"),
-                "writes = changes".into(),
-            ]);
-            let rss = bench_idle().await?;
-            t.add_row(vec![
-                "idle daemon (after first run)".into(),
-                "example source".into(),
-                String::new(),
-                mib(rss),
-                String::new(),
-                "< 20 MB".into(),
-            ]);
+            sync_rows(&mut t, 300, 50).await?;
+            churn_row(&mut t, 10_000, 0.01).await?;
+            idle_row(&mut t).await?;
         }
     }
     println!("{t}");

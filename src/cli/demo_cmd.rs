@@ -73,14 +73,14 @@ pub async fn run(args: &Args) -> anyhow::Result<u8> {
         "\n== Run 1: first sync of the example municipality ({})",
         source.display()
     );
-    sync_once(&engine, &store).await?;
+    sync_once(&engine).await?;
 
     println!("\n== Editing the source: one service's summary changes, one service is deleted");
     edit_example(&source)?;
     println!("   services.yaml: library-events summary edited; sauna-evenings removed");
 
     println!("\n== Run 2: only the difference is written");
-    let report = sync_once(&engine, &store).await?;
+    let report = sync_once(&engine).await?;
 
     let catalogue = sim.catalogue();
     let mut by_kind: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -127,26 +127,18 @@ pub async fn run(args: &Args) -> anyhow::Result<u8> {
     Ok(if ok { exit::OK } else { exit::FAILURE })
 }
 
-async fn sync_once(
-    engine: &Engine,
-    store: &Arc<dyn crate::store::StateStore>,
-) -> anyhow::Result<crate::apply::RunReport> {
-    let validated = crate::sync::read_source(&engine.org).await?;
-    for f in &validated.findings {
-        println!("   {}", output::finding_line(f));
-    }
-    let records = store.items(&engine.org.name).await?;
-    let plan = crate::sync::plan_for(&engine.org, &validated, &records, false, chrono::Utc::now());
-    println!("Plan:\n{}", output::plan_table(&plan));
-    for line in output::step_lines(&plan) {
-        println!("   {line}");
-    }
+/// One sync, printing the plan it carried out and its summary.
+async fn sync_once(engine: &Engine) -> anyhow::Result<crate::apply::RunReport> {
     let report = engine
         .run(&RunOptions {
             trigger: RunTrigger::Demo,
             ..RunOptions::default()
         })
         .await?;
+    println!("Plan:\n{}", output::plan_table(&report.plan));
+    for line in output::step_lines(&report.plan) {
+        println!("   {line}");
+    }
     println!("Summary:");
     super::resync_cmd::print_report(&report);
     Ok(report)

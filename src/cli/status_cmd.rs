@@ -1,6 +1,6 @@
 use super::{exit, selected};
 use crate::config::Config;
-use crate::store::{ItemStatus, OpenMode, RemoteState};
+use crate::store::{ItemStatus, OpenMode};
 use std::collections::BTreeMap;
 
 #[derive(Debug, clap::Args)]
@@ -26,14 +26,9 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         };
         let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
         for r in &records {
-            let key = match (r.remote, r.status) {
-                (_, ItemStatus::Failed) => "failed",
-                (_, ItemStatus::Blocked) => "needs_person",
-                (RemoteState::Live, _) => "live",
-                (RemoteState::Archived, _) => "archived",
-                (RemoteState::Absent, _) => "not_in_ptv",
-            };
-            *by_state.entry(key.to_owned()).or_default() += 1;
+            *by_state
+                .entry(crate::sync::state_label(r).to_owned())
+                .or_default() += 1;
         }
         let needs_person: Vec<serde_json::Value> = records
             .iter()

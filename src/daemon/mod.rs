@@ -28,6 +28,8 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 const TICK: Duration = Duration::from_secs(1);
 /// A freshness run that failed is not retried more often than this.
 const FRESHNESS_RETRY: chrono::Duration = chrono::Duration::minutes(10);
+/// How often the scheduler asks the store whether an organisation is stale.
+const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
 
 /// What `ptv-sync resync` asks a running daemon to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -52,6 +54,8 @@ struct OrgRuntime {
     running: Arc<tokio::sync::Mutex<()>>,
     next: DateTime<Utc>,
     last_freshness_try: Option<DateTime<Utc>>,
+    /// When the store was last asked for this organisation's last success.
+    freshness_checked: Option<DateTime<Utc>>,
 }
 
 pub struct Daemon {
@@ -132,6 +136,7 @@ fn org_runtime(
             .next_after(now)
             .unwrap_or(now + chrono::Duration::days(1)),
         last_freshness_try: None,
+        freshness_checked: None,
     })
 }
 
@@ -312,7 +317,7 @@ impl Daemon {
                 let stale = if scheduled {
                     false
                 } else {
-                    self.is_stale(&o.cfg, o.last_freshness_try, now).await
+                    self.is_stale(o, now).await
                 };
                 if !(scheduled || stale) || o.running.try_lock().is_err() {
                     continue;
@@ -366,17 +371,20 @@ impl Daemon {
         }
     }
 
-    async fn is_stale(
-        &self,
-        cfg: &OrgConfig,
-        last_try: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> bool {
-        if last_try.is_some_and(|t| now - t < FRESHNESS_RETRY) {
+    /// Whether the organisation's last success is older than `max_age`. Asks the store at
+    /// most once a minute per organisation: the rule is daily, the tick is every second.
+    async fn is_stale(&self, o: &mut OrgRuntime, now: DateTime<Utc>) -> bool {
+        if o.last_freshness_try
+            .is_some_and(|t| now - t < FRESHNESS_RETRY)
+            || o.freshness_checked
+                .is_some_and(|t| now - t < FRESHNESS_CHECK)
+        {
             return false;
         }
-        let max_age = chrono::Duration::from_std(cfg.max_age).unwrap_or(chrono::Duration::days(1));
-        match self.store.org_state(&cfg.name).await {
+        o.freshness_checked = Some(now);
+        let max_age =
+            chrono::Duration::from_std(o.cfg.max_age).unwrap_or(chrono::Duration::days(1));
+        match self.store.org_state(&o.cfg.name).await {
             Ok(Some(s)) => s.last_success_at.is_none_or(|t| now - t > max_age),
             Ok(None) => true,
             Err(_) => false,
@@ -523,9 +531,9 @@ impl Daemon {
             if let Ok(items) = self.store.items(&name).await {
                 let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
                 for r in &items {
-                    *by.entry(state_label(r)).or_default() += 1;
+                    *by.entry(crate::sync::state_label(r)).or_default() += 1;
                 }
-                for label in ["live", "archived", "failed", "needs_person", "not_in_ptv"] {
+                for label in crate::sync::STATE_LABELS {
                     metrics::gauge!("ptv_sync_items", "org" => name.clone(), "state" => label)
                         .set(by.get(label).copied().unwrap_or(0) as f64);
                 }
@@ -567,17 +575,6 @@ impl Daemon {
 /// This daemon's name in run records and the audit log: several may share a database.
 fn instance() -> String {
     format!("daemon:{}", std::process::id())
-}
-
-fn state_label(r: &crate::store::ItemRecord) -> &'static str {
-    use crate::store::{ItemStatus, RemoteState};
-    match (r.remote, r.status) {
-        (_, ItemStatus::Failed) => "failed",
-        (_, ItemStatus::Blocked) => "needs_person",
-        (RemoteState::Live, _) => "live",
-        (RemoteState::Archived, _) => "archived",
-        (RemoteState::Absent, _) => "not_in_ptv",
-    }
 }
 
 /// One line per run, for the journal and `STATUS=`.

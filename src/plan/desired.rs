@@ -31,6 +31,23 @@ impl DesiredRef<'_> {
     }
 }
 
+/// A channel with its area resolved: absent means its organisation's area (the main
+/// organisation's configured area when it has none in the source).
+#[must_use]
+pub fn resolved_channel(v: &Validated, c: &Channel, main_area: Option<&Area>) -> Channel {
+    let mut resolved = c.clone();
+    if resolved.area.is_none() {
+        resolved.area = match &c.organization {
+            Some(o) => v
+                .organizations
+                .get(o)
+                .and_then(Organization::effective_area),
+            None => main_area.cloned(),
+        };
+    }
+    resolved
+}
+
 /// The payload we fingerprint, diff and store as "last pushed".
 #[must_use]
 pub fn payload(v: &Validated, item: DesiredRef<'_>, main_area: Option<&Area>) -> Value {
@@ -41,15 +58,7 @@ pub fn payload(v: &Validated, item: DesiredRef<'_>, main_area: Option<&Area>) ->
             if c.area.is_some() {
                 serde_json::to_value(c)
             } else {
-                let mut resolved = c.clone();
-                resolved.area = match &c.organization {
-                    Some(o) => v
-                        .organizations
-                        .get(o)
-                        .and_then(Organization::effective_area),
-                    None => main_area.cloned(),
-                };
-                serde_json::to_value(&resolved)
+                serde_json::to_value(resolved_channel(v, c, main_area))
             }
         }
         DesiredRef::Connections(_, set) => {
@@ -100,4 +109,21 @@ pub fn in_order(v: &Validated) -> Vec<DesiredRef<'_>> {
             .map(|(id, set)| DesiredRef::Connections(id, set.as_slice())),
     );
     out
+}
+
+/// The key under which a stored connection set remembers each channel's PTV id.
+pub const CHANNEL_PTV_ID: &str = "channelPtvId";
+
+/// (channel source id, channel PTV id) pairs of a stored connection-set payload.
+pub fn stored_channel_ids(payload: Option<&Value>) -> impl Iterator<Item = (&str, &str)> {
+    payload
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            Some((
+                c.get("channel")?.as_str()?,
+                c.get(CHANNEL_PTV_ID)?.as_str()?,
+            ))
+        })
 }

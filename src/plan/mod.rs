@@ -3,7 +3,10 @@
 
 mod desired;
 
-pub use desired::{DesiredRef, fingerprint_of, in_order, payload};
+pub use desired::{
+    CHANNEL_PTV_ID, DesiredRef, fingerprint_of, in_order, payload, resolved_channel,
+    stored_channel_ids,
+};
 
 use crate::fingerprint::changed_paths;
 use crate::model::{ApiVersion, Area, ItemKind};
@@ -294,21 +297,12 @@ fn force_stale_connections(
         let Some(set) = v.connections.get(step.id.as_str()) else {
             continue;
         };
-        let stored: HashMap<&str, &str> = by_key
-            .get(&(ItemKind::Connections, step.id.as_str()))
-            .and_then(|p| p.payload.as_deref())
-            .and_then(serde_json::Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| {
-                        Some((
-                            c.get("channel")?.as_str()?,
-                            c.get("channelPtvId")?.as_str()?,
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let stored: HashMap<&str, &str> = stored_channel_ids(
+            by_key
+                .get(&(ItemKind::Connections, step.id.as_str()))
+                .and_then(|p| p.payload.as_deref()),
+        )
+        .collect();
         let stale: Vec<String> = set
             .iter()
             .filter(|c| {

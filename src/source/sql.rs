@@ -66,69 +66,81 @@ fn row_document(
     )
 }
 
+/// Runs each query and turns its rows into documents; `decode` reads `id` and `document`
+/// the way the backend stores them.
+async fn read_all<DB>(
+    pool: &sqlx::Pool<DB>,
+    queries: [(ItemKind, Option<&String>); 3],
+    decode: impl Fn(&DB::Row) -> Result<(String, Option<String>), sqlx::Error>,
+) -> Result<Vec<super::Document>, SourceError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    let mut documents = Vec::new();
+    for (kind, q) in queries {
+        let Some(q) = q else { continue };
+        let file: Arc<str> = Arc::from(format!("sql:{kind}s"));
+        let rows = sqlx::query(q)
+            .fetch_all(pool)
+            .await
+            .map_err(|e| sql_err(kind, &e))?;
+        for (i, row) in rows.iter().enumerate() {
+            let (id, doc) = decode(row).map_err(|e| sql_err(kind, &e))?;
+            documents.push(row_document(id, doc, kind, &file, i)?);
+        }
+    }
+    Ok(documents)
+}
+
 #[async_trait::async_trait]
 impl Source for SqlSource {
     async fn snapshot(&self) -> Result<Snapshot, SourceError> {
         let url = self.url.read("source database URL")?;
         let url = url.expose_secret();
-        let mut documents = Vec::new();
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let connect_err = |e: sqlx::Error| sql_err(ItemKind::Organization, &e);
+        let documents = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .connect(url)
                 .await
-                .map_err(|e| sql_err(ItemKind::Organization, &e))?;
-            for (kind, q) in self.queries() {
-                let Some(q) = q else { continue };
-                let file: Arc<str> = Arc::from(format!("sql:{kind}s"));
-                let rows = sqlx::query(q)
-                    .fetch_all(&pool)
-                    .await
-                    .map_err(|e| sql_err(kind, &e))?;
-                for (i, row) in rows.iter().enumerate() {
-                    let id: String = row.try_get("id").map_err(|e| sql_err(kind, &e))?;
-                    let doc: Option<String> = match row.try_get::<Option<String>, _>("document") {
-                        Ok(d) => d,
-                        Err(_) => row
-                            .try_get::<Option<serde_json::Value>, _>("document")
-                            .map_err(|e| sql_err(kind, &e))?
-                            .map(|v| v.to_string()),
-                    };
-                    documents.push(row_document(id, doc, kind, &file, i)?);
-                }
-            }
+                .map_err(connect_err)?;
+            // A `document` column may be text or json(b).
+            let docs = read_all(&pool, self.queries(), |row| {
+                let doc = match row.try_get::<Option<String>, _>("document") {
+                    Ok(d) => d,
+                    Err(_) => row
+                        .try_get::<Option<serde_json::Value>, _>("document")?
+                        .map(|v| v.to_string()),
+                };
+                Ok((row.try_get("id")?, doc))
+            })
+            .await;
             pool.close().await;
+            docs?
         } else if url.starts_with("sqlite:") {
-            let opts: sqlx::sqlite::SqliteConnectOptions = url
+            let opts = url
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()
-                .map_err(|e| sql_err(ItemKind::Organization, &e))?
+                .map_err(connect_err)?
                 .read_only(true);
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(opts)
                 .await
-                .map_err(|e| sql_err(ItemKind::Organization, &e))?;
-            for (kind, q) in self.queries() {
-                let Some(q) = q else { continue };
-                let file: Arc<str> = Arc::from(format!("sql:{kind}s"));
-                let rows = sqlx::query(q)
-                    .fetch_all(&pool)
-                    .await
-                    .map_err(|e| sql_err(kind, &e))?;
-                for (i, row) in rows.iter().enumerate() {
-                    let id: String = row.try_get("id").map_err(|e| sql_err(kind, &e))?;
-                    let doc: Option<String> =
-                        row.try_get("document").map_err(|e| sql_err(kind, &e))?;
-                    documents.push(row_document(id, doc, kind, &file, i)?);
-                }
-            }
+                .map_err(connect_err)?;
+            let docs = read_all(&pool, self.queries(), |row| {
+                Ok((row.try_get("id")?, row.try_get("document")?))
+            })
+            .await;
             pool.close().await;
+            docs?
         } else {
             return Err(sql_err(
                 ItemKind::Organization,
                 &"unsupported database URL: use postgres://… or sqlite:…",
             ));
-        }
+        };
         Ok(Snapshot { documents })
     }
 

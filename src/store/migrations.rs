@@ -36,12 +36,11 @@ pub fn migration_files(backend_dir: &str) -> Vec<String> {
         .collect()
 }
 
-#[allow(clippy::unused_async)] // async to keep the callers' shape; the migrator is static
-pub(crate) async fn migrator(backend: Backend) -> Result<&'static Migrator, StoreError> {
-    Ok(match backend {
+pub(crate) fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
         Backend::Sqlite => &SQLITE,
         Backend::Postgres => &POSTGRES,
-    })
+    }
 }
 
 /// Compares what the database has applied (`version → (checksum, success)`) with the

@@ -222,7 +222,6 @@ impl PostgresStore {
             OpenMode::CreateIfMissing => {
                 // sqlx takes an advisory lock while migrating: concurrent starts are safe.
                 migrations::migrator(Backend::Postgres)
-                    .await?
                     .run(&pool)
                     .await
                     .map_err(|e| StoreError::Migrate {

@@ -325,7 +325,6 @@ impl SqliteStore {
         match mode {
             OpenMode::CreateIfMissing => {
                 migrations::migrator(Backend::Sqlite)
-                    .await?
                     .run(&pool)
                     .await
                     .map_err(|e| StoreError::Migrate {

@@ -10,6 +10,7 @@ mod ha;
 mod plan;
 mod sim;
 mod soak;
+mod sources;
 mod store;
 mod support;
 mod validate;
