@@ -20,10 +20,10 @@ fn planner(c: &mut Criterion) {
             .iter()
             .map(|s| Prior {
                 kind: s.kind,
-                source_id: s.id.clone(),
+                source_id: s.id.as_str().into(),
                 ptv_id: None,
                 remote: Remote::Live,
-                fingerprint: s.fingerprint.clone(),
+                fingerprint: s.fingerprint.as_deref().map(Into::into),
                 payload: None,
                 protected: false,
                 maybe_in_ptv: false,

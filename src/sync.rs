@@ -3,11 +3,14 @@
 //! daemon so that a dry run and a real run walk the same path.
 
 use crate::config::OrgConfig;
+use crate::model::ItemKind;
 use crate::plan::{self, Plan, PlanOptions, Prior, PriorFailure, Remote};
 use crate::source::SourceError;
-use crate::store::{ErrorClass, ItemRecord, RemoteState};
+use crate::store::{ErrorClass, ItemRecord, RemoteState, StateStore, StoreError};
 use crate::validate::{self, ValidateOptions, Validated};
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 #[must_use]
 pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
@@ -17,10 +20,36 @@ pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
     }
 }
 
-/// Reads and validates the organisation's source; fails whole or not at all.
+/// Reads and validates the organisation's source; fails whole or not at all. Validation
+/// runs off the async threads, so that the store can list rows meanwhile
+/// ([`read_with_heads`]).
 pub async fn read_source(org: &OrgConfig) -> Result<Validated, SourceError> {
     let snapshot = org.source.build().snapshot().await?;
-    Ok(validate::validate_owned(snapshot, &validate_options(org)))
+    let opts = validate_options(org);
+    Ok(
+        tokio::task::spawn_blocking(move || validate::validate_owned(snapshot, &opts))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+    )
+}
+
+/// The validated source and the organisation's stored heads
+/// ([`StateStore::item_heads`]; none without a store), read at the same time: at
+/// 100,000 items each takes a good part of a second, and neither needs the other.
+pub async fn read_with_heads(
+    org: &OrgConfig,
+    store: Option<&dyn StateStore>,
+) -> (
+    Result<Validated, SourceError>,
+    Result<Vec<ItemRecord>, StoreError>,
+) {
+    let heads = async {
+        match store {
+            Some(s) => s.item_heads(&org.name).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    tokio::join!(read_source(org), heads)
 }
 
 /// The planner's view of stored rows.
@@ -30,15 +59,15 @@ pub fn priors(records: &[ItemRecord]) -> Vec<Prior<'_>> {
         .iter()
         .map(|r| Prior {
             kind: r.kind,
-            source_id: r.source_id.clone(),
-            ptv_id: r.ptv_id.clone(),
+            source_id: Cow::Borrowed(&r.source_id),
+            ptv_id: r.ptv_id.as_deref().map(Cow::Borrowed),
             remote: match r.remote {
                 RemoteState::Absent => Remote::Absent,
                 RemoteState::Live => Remote::Live,
                 RemoteState::Archived => Remote::Archived,
             },
-            fingerprint: r.fingerprint.clone(),
-            payload: r.payload.as_ref().map(std::borrow::Cow::Borrowed),
+            fingerprint: r.fingerprint.as_deref().map(Cow::Borrowed),
+            payload: r.payload.as_ref().map(Cow::Borrowed),
             protected: r.protected,
             maybe_in_ptv: r.remote == RemoteState::Absent
                 && (r.attempts > 0 || r.last_error.is_some()),
@@ -47,10 +76,12 @@ pub fn priors(records: &[ItemRecord]) -> Vec<Prior<'_>> {
                 .last_error
                 .as_ref()
                 .filter(|e| e.class != ErrorClass::Transient)
-                .map(|e| PriorFailure {
-                    fingerprint: e.fingerprint.clone(),
-                    at: e.at,
-                    message: e.message.clone(),
+                .map(|e| {
+                    Box::new(PriorFailure {
+                        fingerprint: e.fingerprint.clone(),
+                        at: e.at,
+                        message: e.message.clone(),
+                    })
                 }),
         })
         .collect()
@@ -68,15 +99,38 @@ pub fn plan_options(org: &OrgConfig, full: bool, now: DateTime<Utc>) -> PlanOpti
     }
 }
 
-#[must_use]
-pub fn plan_for(
+/// Plans one organisation against its stored rows. `rows` may be heads
+/// ([`StateStore::item_heads`]): the stored payloads of changed items are then read from
+/// `store` one at a time, to name the changed fields, and dropped.
+pub async fn plan_for(
     org: &OrgConfig,
     validated: &Validated,
-    records: &[ItemRecord],
+    rows: &[ItemRecord],
+    store: Option<&dyn StateStore>,
     full: bool,
     now: DateTime<Utc>,
-) -> Plan {
-    plan::plan(validated, &priors(records), &plan_options(org, full, now))
+) -> Result<Plan, StoreError> {
+    let priors = priors(rows);
+    let opts = plan_options(org, full, now);
+    let mut plan = plan::draft(validated, &priors, &opts);
+    if let Some(store) = store {
+        let headless: HashSet<(ItemKind, &str)> = rows
+            .iter()
+            .filter(|r| r.payload.is_none() && r.remote == RemoteState::Live)
+            .map(|r| (r.kind, r.source_id.as_str()))
+            .collect();
+        for step in &mut plan.steps {
+            if step.action == plan::Action::Update
+                && headless.contains(&(step.kind, step.id.as_str()))
+                && let Some(rec) = store.item(&org.name, step.kind, &step.id).await?
+                && let Some(stored) = &rec.payload
+            {
+                plan::describe(validated, &opts, step, stored);
+            }
+        }
+    }
+    plan::finish(validated, &priors, &mut plan);
+    Ok(plan)
 }
 
 /// Items PTV holds live for this organisation, as far as the store knows.
@@ -84,7 +138,7 @@ pub fn plan_for(
 pub fn live_items(records: &[ItemRecord]) -> usize {
     records
         .iter()
-        .filter(|r| r.remote == RemoteState::Live && r.kind != crate::model::ItemKind::Connections)
+        .filter(|r| r.remote == RemoteState::Live && r.kind != ItemKind::Connections)
         .count()
 }
 

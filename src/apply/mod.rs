@@ -21,7 +21,7 @@ use crate::plan::{Action, Plan, Step, guard_trips};
 use crate::ptv::{ConnectionsWrite, PtvApi, PtvError, Write, Written};
 use crate::store::{
     ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState,
-    RemoteState, RunItem, RunItemOutcome, RunOutcome, RunTrigger, StateStore,
+    Payload, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunTrigger, StateStore,
 };
 use crate::validate::Validated;
 use chrono::Utc;
@@ -105,7 +105,10 @@ impl Engine {
             org: org.clone(),
             source,
         };
-        let validated = match crate::sync::read_source(&self.org).await {
+        // Heads: the payloads of services and channels are read when a step needs them.
+        let (validated, records) =
+            crate::sync::read_with_heads(&self.org, Some(self.store.as_ref())).await;
+        let validated = match validated {
             Ok(v) => v,
             Err(source) => {
                 if !opts.dry_run {
@@ -117,9 +120,18 @@ impl Engine {
                 });
             }
         };
-        let records = self.store.items(org).await.map_err(store_err)?;
+        let records = records.map_err(store_err)?;
         let now = Utc::now();
-        let mut plan = crate::sync::plan_for(&self.org, &validated, &records, opts.full, now);
+        let mut plan = crate::sync::plan_for(
+            &self.org,
+            &validated,
+            &records,
+            Some(self.store.as_ref()),
+            opts.full,
+            now,
+        )
+        .await
+        .map_err(store_err)?;
         plan.steps.retain(|s| selected(s, opts));
         let live = crate::sync::live_items(&records);
         let guard = if opts.allow_mass_archive {
@@ -346,6 +358,27 @@ impl Engine {
             })
     }
 
+    /// The row with its stored payload: the working copy holds services and channels as
+    /// heads. The store is never behind the working copy (`commit` writes it first).
+    async fn whole_row(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<ItemRecord, (Outcome, String)> {
+        if matches!(kind, ItemKind::Service | ItemKind::Channel) {
+            let stored = self
+                .store
+                .item(&self.org.name, kind, id)
+                .await
+                .map_err(|e| (Outcome::Failed, format!("state store: {e}")))?;
+            if let Some(rec) = stored {
+                return Ok(rec);
+            }
+        }
+        Ok(self.row(ctx, kind, id))
+    }
+
     fn ptv_id_of(
         &self,
         ctx: &Ctx<'_>,
@@ -368,10 +401,14 @@ impl Engine {
             .put_item(&rec)
             .await
             .map_err(|e| (Outcome::Failed, format!("state store: {e}")))?;
+        let mut head = rec;
+        if matches!(head.kind, ItemKind::Service | ItemKind::Channel) {
+            head.payload = None; // see `whole_row`
+        }
         ctx.rows
             .lock()
             .expect("rows lock")
-            .insert((rec.kind, rec.source_id.clone()), rec);
+            .insert((head.kind, head.source_id.clone()), head);
         Ok(())
     }
 
@@ -464,7 +501,7 @@ impl Engine {
             rec.remote = RemoteState::Live;
             rec.status = ItemStatus::Active;
             rec.fingerprint.clone_from(&s.fingerprint);
-            rec.payload = payload;
+            rec.payload = payload.map(Payload::from);
             rec.first_pushed_at.get_or_insert(now);
             rec.last_pushed_at = Some(now);
         }
@@ -575,19 +612,16 @@ impl Engine {
             desired_ref(&item),
             self.org.main_area.as_ref(),
         );
-        let mut rec = self.row(ctx, s.kind, &s.id);
+        let mut rec = self.whole_row(ctx, s.kind, &s.id).await?;
 
         // A channel cannot change type in PTV: archive the old one, create afresh.
         if s.action == Action::Update
             && let (Item::Channel(c), Some(old)) = (&item, rec.payload.as_ref())
-            && let Some(old_type) = old
-                .get("channelType")
-                .and_then(|t| serde_json::from_value::<ChannelType>(t.clone()).ok())
-            && old_type != c.channel_type
+            && let Ok(old_channel) = old.parse::<crate::model::Channel>()
+            && old_channel.channel_type != c.channel_type
         {
             if let Some(old_id) = rec.ptv_id.clone() {
-                let old_item: Option<Item> =
-                    serde_json::from_value(old.clone()).ok().map(Item::Channel);
+                let old_item: Option<Item> = Some(Item::Channel(old_channel));
                 if let Some(old_item) = old_item {
                     let w = self.write_for(&rec, &old_item, owner.clone())?;
                     match self.api.archive(&old_id, &w).await {
@@ -673,7 +707,7 @@ impl Engine {
             return Ok(());
         }
         rec.attempts += 1;
-        rec.payload = Some(payload.clone());
+        rec.payload = Some(Payload::new(payload));
         rec.last_touched_at = Utc::now();
         self.commit(ctx, rec.clone()).await
     }
@@ -740,14 +774,14 @@ impl Engine {
     }
 
     async fn archive(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), (Outcome, String)> {
-        let rec = self.row(ctx, s.kind, &s.id);
+        let rec = self.whole_row(ctx, s.kind, &s.id).await?;
         if rec.protected {
             return Ok(());
         }
-        let item: Option<Item> = rec.payload.clone().and_then(|p| match s.kind {
-            ItemKind::Organization => serde_json::from_value(p).ok().map(Item::Organization),
-            ItemKind::Service => serde_json::from_value(p).ok().map(Item::Service),
-            ItemKind::Channel => serde_json::from_value(p).ok().map(Item::Channel),
+        let item: Option<Item> = rec.payload.as_ref().and_then(|p| match s.kind {
+            ItemKind::Organization => p.parse().ok().map(Item::Organization),
+            ItemKind::Service => p.parse().ok().map(Item::Service),
+            ItemKind::Channel => p.parse().ok().map(Item::Channel),
             ItemKind::Connections => None,
         });
         // The owner's PTV id matters for lookups (v11 lists by organisation).
@@ -829,7 +863,8 @@ fn sorted_targets(targets: &[(&crate::model::Connection, String, ChannelType)]) 
 
 fn previous_channel_ids(rec: &ItemRecord) -> Vec<String> {
     crate::plan::stored_channel_ids(rec.payload.as_ref())
-        .map(|(_, id)| id.to_owned())
+        .into_iter()
+        .map(|(_, id)| id)
         .collect()
 }
 
@@ -878,9 +913,7 @@ fn waves<'a>(work: &'a [Step], v: &Validated, rows: &Rows) -> Vec<Vec<&'a Step>>
     let depth_stored = |id: &str| {
         let parent = |id: &str| {
             rows.get(&(ItemKind::Organization, id.to_owned()))
-                .and_then(|r| r.payload.as_ref())
-                .and_then(|p| p.get("parent"))
-                .and_then(|x| x.as_str().map(str::to_owned))
+                .and_then(|r| crate::plan::stored_parent(r.payload.as_ref()))
         };
         let mut d = 0;
         let mut cur = parent(id);

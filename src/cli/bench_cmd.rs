@@ -88,7 +88,7 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
     docs.write_dir(&dir.join("source"))?;
     let org = &cfg.organizations[0];
     let validated = crate::sync::read_source(org).await?;
-    let plan = crate::sync::plan_for(org, &validated, &[], false, chrono::Utc::now());
+    let plan = crate::sync::plan_for(org, &validated, &[], None, false, chrono::Utc::now()).await?;
     let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no store"))?;
@@ -105,15 +105,9 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
         r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, &id, 0);
         r.ptv_id = Some(uuid::Uuid::new_v4().to_string());
         r.remote = RemoteState::Live;
-        r.payload = Some(crate::plan::payload(
-            &validated,
-            item,
-            org.main_area.as_ref(),
-        ));
-        r.fingerprint = r
-            .payload
-            .as_ref()
-            .map(|p| crate::fingerprint::fingerprint(org.api_version, p));
+        let payload = crate::plan::payload(&validated, item, org.main_area.as_ref());
+        r.fingerprint = Some(crate::fingerprint::fingerprint(org.api_version, &payload));
+        r.payload = Some(payload.into());
         records.push(r);
     }
     store.put_items(&records).await?;
@@ -128,23 +122,30 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
     let phase = |name: &str| {
         if std::env::var_os("BENCH_PHASES").is_some() {
             eprintln!(
-                "{name}: {} ms, peak {} KiB",
+                "{name}: {} ms, peak {} KiB, now {} KiB",
                 t.elapsed().as_millis(),
-                memory_kib("self").0
+                memory_kib("self").0,
+                memory_kib("self").1
             );
         }
     };
     phase("start");
-    let snapshot = org.source.build().snapshot().await?;
-    phase("read");
-    let validated = crate::validate::validate_owned(snapshot, &crate::sync::validate_options(org));
-    phase("validate");
     let store = crate::sync::open_store(&cfg, OpenMode::MustExist)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no state"))?;
-    let records = store.items(&org.name).await?;
-    phase("state");
-    let plan = crate::sync::plan_for(org, &validated, &records, false, chrono::Utc::now());
+    // As `plan` and a run do: the source is read and validated while the store lists rows.
+    let (validated, records) = crate::sync::read_with_heads(org, Some(store.as_ref())).await;
+    let (validated, records) = (validated?, records?);
+    phase("read, validate and state");
+    let plan = crate::sync::plan_for(
+        org,
+        &validated,
+        &records,
+        Some(store.as_ref()),
+        false,
+        chrono::Utc::now(),
+    )
+    .await?;
     phase("plan");
     let ms = t.elapsed().as_millis();
     let (peak, _) = memory_kib("self");

@@ -23,12 +23,11 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut changes = false;
     let mut json = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
-        let validated = crate::sync::read_source(org).await?;
-        let records = match &store {
-            Some(s) => s.items(&org.name).await?,
-            None => Vec::new(),
-        };
-        let plan = crate::sync::plan_for(org, &validated, &records, args.full, now);
+        let (validated, records) = crate::sync::read_with_heads(org, store.as_deref()).await;
+        let (validated, records) = (validated?, records?);
+        let plan =
+            crate::sync::plan_for(org, &validated, &records, store.as_deref(), args.full, now)
+                .await?;
         changes |= plan.has_changes();
         let guard = guard_trips(
             &plan,

@@ -6,6 +6,7 @@ use crate::fingerprint::fingerprint;
 use crate::model::{
     ApiVersion, Area, Channel, Connection, ItemKind, Organization, Service, SourceId,
 };
+use crate::store::Payload;
 use crate::validate::Validated;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -115,15 +116,42 @@ pub fn in_order(v: &Validated) -> Vec<DesiredRef<'_>> {
 pub const CHANNEL_PTV_ID: &str = "channelPtvId";
 
 /// (channel source id, channel PTV id) pairs of a stored connection-set payload.
-pub fn stored_channel_ids(payload: Option<&Value>) -> impl Iterator<Item = (&str, &str)> {
+#[must_use]
+pub fn stored_channel_ids(payload: Option<&Payload>) -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Link {
+        channel: Option<String>,
+        #[serde(rename = "channelPtvId")]
+        ptv_id: Option<String>,
+    }
     payload
-        .and_then(Value::as_array)
+        .and_then(|p| p.parse::<Vec<Link>>().ok())
         .into_iter()
         .flatten()
-        .filter_map(|c| {
-            Some((
-                c.get("channel")?.as_str()?,
-                c.get(CHANNEL_PTV_ID)?.as_str()?,
-            ))
-        })
+        .filter_map(|l| Some((l.channel?, l.ptv_id?)))
+        .collect()
+}
+
+/// The parent organisation named in a stored organisation payload.
+#[must_use]
+pub fn stored_parent(payload: Option<&Payload>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Parent {
+        parent: Option<String>,
+    }
+    payload?.parse::<Parent>().ok()?.parent
+}
+
+/// The desired item of a kind and source id, if the snapshot sends it.
+#[must_use]
+pub fn desired<'a>(v: &'a Validated, kind: ItemKind, id: &str) -> Option<DesiredRef<'a>> {
+    match kind {
+        ItemKind::Organization => v.organizations.get(id).map(DesiredRef::Organization),
+        ItemKind::Service => v.services.get(id).map(DesiredRef::Service),
+        ItemKind::Channel => v.channels.get(id).map(DesiredRef::Channel),
+        ItemKind::Connections => v
+            .connections
+            .get_key_value(id)
+            .map(|(k, set)| DesiredRef::Connections(k, set.as_slice())),
+    }
 }

@@ -4,15 +4,17 @@
 mod desired;
 
 pub use desired::{
-    CHANNEL_PTV_ID, DesiredRef, fingerprint_of, in_order, payload, resolved_channel,
-    stored_channel_ids,
+    CHANNEL_PTV_ID, DesiredRef, desired, fingerprint_of, in_order, payload, resolved_channel,
+    stored_channel_ids, stored_parent,
 };
 
 use crate::fingerprint::changed_paths;
 use crate::model::{ApiVersion, Area, ItemKind};
+use crate::store::Payload;
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// What PTV holds for an item, as far as the state store knows.
@@ -28,19 +30,21 @@ pub enum Remote {
 #[derive(Debug, Clone)]
 pub struct Prior<'a> {
     pub kind: ItemKind,
-    pub source_id: String,
+    pub source_id: Cow<'a, str>,
     /// The PTV id, for noticing connection sets that point at a re-created channel.
-    pub ptv_id: Option<String>,
+    pub ptv_id: Option<Cow<'a, str>>,
     pub remote: Remote,
-    pub fingerprint: Option<String>,
-    /// Borrowed from the store's rows: a plan over 100,000 items must not copy them.
-    pub payload: Option<std::borrow::Cow<'a, serde_json::Value>>,
+    pub fingerprint: Option<Cow<'a, str>>,
+    /// The last pushed payload, for naming changed fields. Borrowed from the store's rows
+    /// (a plan over 100,000 items must not copy them); `None` when the rows are heads
+    /// without it, and [`describe`] names the fields of changed items afterwards.
+    pub payload: Option<Cow<'a, Payload>>,
     pub protected: bool,
     /// Not known to be in PTV, but a create was attempted (a crash or lost answer may have
     /// left it there): it is archived through a lookup if it leaves the source.
     pub maybe_in_ptv: bool,
     /// A terminal or needs-a-person failure: the fingerprint that failed and when.
-    pub failure: Option<PriorFailure>,
+    pub failure: Option<Box<PriorFailure>>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,16 +147,29 @@ impl Plan {
     }
 }
 
+/// The whole plan, in one pure step: [`draft`], then [`finish`].
 #[must_use]
 pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
+    let mut plan = draft(v, prior, opts);
+    finish(v, prior, &mut plan);
+    plan
+}
+
+/// Every step but the re-sending of connection sets whose channels were re-created,
+/// which needs to know which channels change type: an update of an item whose prior came
+/// without its payload names no fields until [`describe`] has seen the stored one.
+#[must_use]
+pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
     let now = opts.now.unwrap_or_else(Utc::now);
     let by_key: HashMap<(ItemKind, &str), &Prior<'_>> = prior
         .iter()
-        .map(|p| ((p.kind, p.source_id.as_str()), p))
+        .map(|p| ((p.kind, p.source_id.as_ref()), p))
         .collect();
-    let mut steps = Vec::new();
+    let mut steps = Vec::with_capacity(prior.len().max(v.present.len()) + v.invalid.len());
 
-    for item in in_order(v) {
+    let items = in_order(v);
+    let fingerprints = fingerprints(v, &items, opts);
+    for (item, fp) in items.into_iter().zip(fingerprints) {
         let kind = item.kind();
         let id = match item {
             DesiredRef::Organization(o) => o.id.as_str(),
@@ -164,15 +181,14 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
         if let DesiredRef::Connections(_, set) = item
             && set.is_empty()
             && p.is_none_or(|p| {
-                p.payload
-                    .as_ref()
-                    .is_none_or(|x| x.as_array().is_some_and(Vec::is_empty))
+                p.payload.as_ref().is_none_or(|x| {
+                    x.parse::<Vec<serde::de::IgnoredAny>>()
+                        .is_ok_and(|v| v.is_empty())
+                })
             })
         {
             continue; // never had connections and has none: nothing to say
         }
-        let body = payload(v, item, opts.main_area.as_ref());
-        let fp = crate::fingerprint::fingerprint(opts.api, &body);
         let held = p.and_then(|p| p.failure.as_ref()).is_some_and(|f| {
             !opts.full
                 && f.fingerprint.as_deref() == Some(fp.as_str())
@@ -184,7 +200,7 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
             id: id.to_owned(),
             changed: Vec::new(),
             reason: None,
-            fingerprint: Some(fp.clone()),
+            fingerprint: None,
         };
         step.action = match p.map_or(Remote::Absent, |p| p.remote) {
             _ if held => {
@@ -197,30 +213,25 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
             Remote::Archived => Action::Restore,
             Remote::Live => {
                 let p = p.expect("live implies a stored row");
-                if p.fingerprint.as_deref() == Some(fp.as_str())
-                    && !opts.full
-                    && p.failure.is_none()
-                {
+                // The same fingerprint is the same payload, whatever failed since.
+                if p.fingerprint.as_deref() == Some(fp.as_str()) && !opts.full {
                     Action::Unchanged
                 } else {
                     if let Some(old) = &p.payload {
-                        step.changed = changed_paths(old, &body);
+                        let body = payload(v, item, opts.main_area.as_ref());
+                        step.changed = changed_paths(&old.value(), &body);
                     }
-                    if step.changed.is_empty()
-                        && p.fingerprint.as_deref() == Some(fp.as_str())
-                        && !opts.full
-                    {
-                        Action::Unchanged
-                    } else {
-                        Action::Update
-                    }
+                    Action::Update
                 }
             }
         };
+        // What a successful write stores; `finish` may turn an unchanged connection set
+        // into an update.
+        if step.action != Action::Unchanged || kind == ItemKind::Connections {
+            step.fingerprint = Some(fp);
+        }
         steps.push(step);
     }
-
-    force_stale_connections(v, &by_key, &mut steps);
 
     for ((kind, id), findings) in &v.invalid {
         let reason = findings.first().map(|f| {
@@ -247,7 +258,7 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
             (p.remote == Remote::Live || (p.remote == Remote::Absent && p.maybe_in_ptv))
                 && p.kind != ItemKind::Connections
         })
-        .filter(|p| !v.present.contains(&(p.kind, p.source_id.clone())))
+        .filter(|p| !v.present.contains(&(p.kind, p.source_id.to_string())))
         .collect();
     gone.sort_by_key(|p| {
         (
@@ -264,13 +275,53 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
                 Action::Archive
             },
             kind: p.kind,
-            id: p.source_id.clone(),
+            id: p.source_id.to_string(),
             changed: Vec::new(),
             reason: p.protected.then(|| "protected: kept in PTV".to_owned()),
-            fingerprint: p.fingerprint.clone(),
+            fingerprint: p.fingerprint.as_deref().map(str::to_owned),
         });
     }
     Plan { steps }
+}
+
+/// The fingerprints of `items`, computed on every core: serialising and hashing 100,000
+/// payloads is most of a plan's own time.
+fn fingerprints(v: &Validated, items: &[DesiredRef<'_>], opts: &PlanOptions) -> Vec<String> {
+    let one = |item: &DesiredRef<'_>| {
+        crate::fingerprint::fingerprint(opts.api, &payload(v, *item, opts.main_area.as_ref()))
+    };
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if workers < 2 || items.len() < 4096 {
+        return items.iter().map(one).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(workers))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Names the changed fields of an update from the payload stored for it.
+pub fn describe(v: &Validated, opts: &PlanOptions, step: &mut Step, stored: &Payload) {
+    if let Some(item) = desired(v, step.kind, &step.id) {
+        let body = payload(v, item, opts.main_area.as_ref());
+        step.changed = changed_paths(&stored.value(), &body);
+    }
+}
+
+/// Completes a [`draft`]: connection sets naming a channel that gets a new PTV entity are
+/// re-sent.
+pub fn finish(v: &Validated, prior: &[Prior<'_>], plan: &mut Plan) {
+    let by_key: HashMap<(ItemKind, &str), &Prior<'_>> = prior
+        .iter()
+        .map(|p| ((p.kind, p.source_id.as_ref()), p))
+        .collect();
+    force_stale_connections(v, &by_key, &mut plan.steps);
 }
 
 /// A connection set must be re-sent when a channel it names gets a new PTV entity: its
@@ -297,11 +348,12 @@ fn force_stale_connections(
         let Some(set) = v.connections.get(step.id.as_str()) else {
             continue;
         };
-        let stored: HashMap<&str, &str> = stored_channel_ids(
+        let stored: HashMap<String, String> = stored_channel_ids(
             by_key
                 .get(&(ItemKind::Connections, step.id.as_str()))
                 .and_then(|p| p.payload.as_deref()),
         )
+        .into_iter()
         .collect();
         let stale: Vec<String> = set
             .iter()
@@ -310,7 +362,7 @@ fn force_stale_connections(
                 let now = by_key
                     .get(&(ItemKind::Channel, id))
                     .and_then(|p| p.ptv_id.as_deref());
-                retyped.contains(id) || stored.get(id).is_some_and(|was| Some(*was) != now)
+                retyped.contains(id) || stored.get(id).is_some_and(|was| Some(was.as_str()) != now)
             })
             .map(|c| format!("channel {} re-created in PTV", c.channel))
             .collect();
@@ -339,9 +391,7 @@ fn org_depth_desc(p: &Prior<'_>, prior: &[Prior<'_>]) -> std::cmp::Reverse<usize
         prior
             .iter()
             .find(|q| q.kind == ItemKind::Organization && q.source_id == id)
-            .and_then(|q| q.payload.as_deref())
-            .and_then(|pl| pl.get("parent"))
-            .and_then(|x| x.as_str().map(str::to_owned))
+            .and_then(|q| stored_parent(q.payload.as_deref()))
     };
     let mut depth = 0;
     let mut cur = parent_of(&p.source_id);

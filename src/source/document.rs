@@ -37,7 +37,8 @@ pub struct Document {
     pub kind: ItemKind,
     pub id: SourceId,
     pub origin: Origin,
-    pub item: Result<Item, ParseIssue>,
+    /// Boxed: a snapshot holds one document per item, and most of an item is on the heap.
+    pub item: Result<Box<Item>, ParseIssue>,
 }
 
 /// Parses one JSON/YAML value. A value without a readable `kind` or `id` cannot be placed
@@ -97,7 +98,8 @@ pub fn parse_document(
         ItemKind::Service => body::<Service>(value).map(Item::Service),
         ItemKind::Channel => body::<Channel>(value).map(Item::Channel),
         ItemKind::Connections => unreachable!("refused above"),
-    };
+    }
+    .map(Box::new);
     Ok(Document {
         kind,
         id,

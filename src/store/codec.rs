@@ -3,7 +3,7 @@
 use super::audit::{GENESIS_HASH, HashedFields, chain_hash};
 use super::error::StoreError;
 use super::types::{
-    AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState,
+    AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload,
     RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
 };
 use crate::model::ItemKind;
@@ -133,8 +133,10 @@ impl RawItem {
             status: parse_enum(&self.status, ItemStatus::parse, "status", &what)?,
             payload: self
                 .payload
-                .as_deref()
-                .map(|p| parse_json(p, "payload", &what))
+                .map(|p| {
+                    Payload::from_text(p)
+                        .map_err(|e| StoreError::corrupt(format!("{}: payload: {e}", what())))
+                })
                 .transpose()?,
             last_error: self
                 .last_error

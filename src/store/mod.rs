@@ -29,8 +29,8 @@ pub use sqlite::SqliteStore;
 pub use target::{OpenMode, StoreTarget, redact_url};
 pub use types::{
     AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, ErrorClass, ItemAction, ItemError,
-    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, RemoteState, RunItem, RunItemOutcome,
-    RunOutcome, RunRecord, RunTrigger, ptv_scope,
+    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, RemoteState, RunItem,
+    RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
 };
 
 use crate::model::ItemKind;
@@ -44,6 +44,11 @@ use std::sync::Arc;
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// All items of an organisation, ordered by kind and source id.
     async fn items(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError>;
+
+    /// All items of an organisation as [`items`](Self::items) gives them, but without the
+    /// payloads of services and channels (`payload` is `None` for those): what a plan needs
+    /// of every item, at a fraction of the memory. [`item`](Self::item) gives one whole.
+    async fn item_heads(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError>;
 
     async fn item(
         &self,

@@ -42,6 +42,11 @@ const ITEM_SELECT: &str = "SELECT org, kind, source_id, ptv_source_id, generatio
      remote, fingerprint, payload::text AS payload, status, last_error::text AS last_error, \
      attempts, protected, first_pushed_at, last_pushed_at, last_touched_at FROM items";
 
+/// [`ITEM_SELECT`] without the payloads of services and channels.
+const ITEM_HEAD_SELECT: &str = "SELECT org, kind, source_id, ptv_source_id, generation, ptv_id, \
+     remote, fingerprint, CASE WHEN kind IN ('service', 'channel') THEN NULL ELSE payload::text END AS payload, status, last_error::text AS last_error, attempts, protected, \
+     first_pushed_at, last_pushed_at, last_touched_at FROM items";
+
 const ITEM_UPSERT_TAIL: &str = " ON CONFLICT (org, kind, source_id) DO UPDATE SET \
      ptv_scope = excluded.ptv_scope, ptv_source_id = excluded.ptv_source_id, \
      generation = excluded.generation, ptv_id = excluded.ptv_id, remote = excluded.remote, \
@@ -116,7 +121,7 @@ fn upsert_statement<'a>(binds: &'a [ItemBinds<'a>]) -> QueryBuilder<'a, Postgres
 fn binds(rec: &ItemRecord) -> ItemBinds<'_> {
     ItemBinds {
         rec,
-        payload: rec.payload.as_ref().map(codec::json_text),
+        payload: rec.payload.as_ref().map(|p| p.as_str().to_owned()),
         last_error: rec.last_error.as_ref().map(codec::error_text),
     }
 }
@@ -280,12 +285,11 @@ async fn check_schema(pool: &PgPool, display: &str) -> Result<(), StoreError> {
     migrations::check_applied(Backend::Postgres, display, &applied)
 }
 
-#[async_trait]
-impl StateStore for PostgresStore {
-    async fn items(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
+impl PostgresStore {
+    /// Streamed: decoding row by row never holds all raw rows and all records at once.
+    async fn list_items(&self, select: &str, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
         use futures::TryStreamExt as _;
-        // Streamed: decoding row by row never holds all raw rows and all records at once.
-        let sql = format!("{ITEM_SELECT} WHERE org = $1 ORDER BY kind, source_id");
+        let sql = format!("{select} WHERE org = $1 ORDER BY kind, source_id");
         let mut rows = sqlx::query(&sql).bind(org).fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(StoreError::query(format!(
@@ -294,6 +298,17 @@ impl StateStore for PostgresStore {
             out.push(item_from_row(&row)?);
         }
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl StateStore for PostgresStore {
+    async fn items(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
+        self.list_items(ITEM_SELECT, org).await
+    }
+
+    async fn item_heads(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
+        self.list_items(ITEM_HEAD_SELECT, org).await
     }
 
     async fn item(

@@ -143,6 +143,61 @@ pub struct ItemError {
     pub at: DateTime<Utc>,
 }
 
+/// A last pushed payload as stored: JSON text, parsed only where it is read. A plan over
+/// 100,000 items reads a handful; parsed all at once they cost kilobytes each.
+#[derive(Clone)]
+pub struct Payload(Box<str>);
+
+impl Payload {
+    #[must_use]
+    pub fn new(value: &serde_json::Value) -> Self {
+        // Serialising a `Value` cannot fail.
+        Payload(
+            serde_json::to_string(value)
+                .unwrap_or_else(|_| "null".to_owned())
+                .into(),
+        )
+    }
+    /// Takes stored text, checking that it is JSON.
+    pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+        Ok(Payload(text.into()))
+    }
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The payload as a JSON value.
+    #[must_use]
+    pub fn value(&self) -> serde_json::Value {
+        // Checked at construction.
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+    /// The payload read as `T` (a model item, or the few keys a caller needs).
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Self {
+        Payload::new(&value)
+    }
+}
+
+/// Equal as JSON: a database may store the same value with other spacing or key order.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 || self.value() == other.value()
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One row per (organisation name, kind, source id).
 ///
 /// Timestamps are stored with microsecond precision on both backends; finer parts are
@@ -161,8 +216,9 @@ pub struct ItemRecord {
     pub remote: RemoteState,
     /// Fingerprint of what PTV holds (last successful push).
     pub fingerprint: Option<String>,
-    /// Last pushed (version-neutral) payload.
-    pub payload: Option<serde_json::Value>,
+    /// Last pushed (version-neutral) payload. `None` in the rows of
+    /// [`StateStore::item_heads`](super::StateStore::item_heads) for services and channels.
+    pub payload: Option<Payload>,
     pub status: ItemStatus,
     pub last_error: Option<ItemError>,
     /// Consecutive failed attempts.

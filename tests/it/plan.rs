@@ -51,14 +51,14 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior<'static>>) -> Vec<Prior
         };
         let row = Prior {
             kind: s.kind,
-            source_id: s.id.clone(),
+            source_id: s.id.clone().into(),
             ptv_id: None,
             remote,
-            fingerprint: s.fingerprint.clone(),
+            fingerprint: s.fingerprint.clone().map(Into::into),
             payload: if s.action == Action::Archive {
                 None
             } else {
-                payload.map(std::borrow::Cow::Owned)
+                payload.map(|p| std::borrow::Cow::Owned(p.into()))
             },
             protected: false,
             maybe_in_ptv: false,

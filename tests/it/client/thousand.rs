@@ -45,7 +45,7 @@ async fn thousand_creates_with_lost_answers_and_429s_make_no_duplicates() {
     let orgs: Vec<_> = snapshot
         .documents
         .iter()
-        .filter_map(|d| match &d.item {
+        .filter_map(|d| match d.item.as_deref() {
             Ok(Item::Organization(o)) => Some(o.clone()),
             _ => None,
         })

@@ -29,12 +29,15 @@ fn full_record(org: &str, kind: ItemKind, source_id: &str) -> ItemRecord {
         ptv_id: Some("0b7e6a1c-1f0e-4f3a-9a55-0d4f3c2b1a00".to_owned()),
         remote: RemoteState::Live,
         fingerprint: Some("f".repeat(64)),
-        payload: Some(json!({
-            "zeta": 1,
-            "alpha": [1.5, -2, null, true, "ä € 🦀 \"quoted\""],
-            "nested": { "b": {}, "a": [] },
-            "big": 9_007_199_254_740_993_u64
-        })),
+        payload: Some(
+            json!({
+                "zeta": 1,
+                "alpha": [1.5, -2, null, true, "ä € 🦀 \"quoted\""],
+                "nested": { "b": {}, "a": [] },
+                "big": 9_007_199_254_740_993_u64
+            })
+            .into(),
+        ),
         status: ItemStatus::Failed,
         last_error: Some(ItemError {
             class: ErrorClass::NeedsPerson,
@@ -87,8 +90,8 @@ pub async fn item_round_trips_every_field(fx: Fixture) {
     assert_eq!(got, full);
     // Object key order survives (PostgreSQL `json`, SQLite text), not just equality.
     assert_eq!(
-        serde_json::to_string(&got.payload).unwrap(),
-        serde_json::to_string(&full.payload).unwrap()
+        got.payload.as_ref().map(ptv_sync::store::Payload::as_str),
+        full.payload.as_ref().map(ptv_sync::store::Payload::as_str)
     );
     assert_eq!(
         s.item("espoo", ItemKind::Channel, "c-1").await.unwrap(),
@@ -126,7 +129,7 @@ pub async fn item_round_trips_every_field(fx: Fixture) {
         }
     }
     let mut conn = ItemRecord::new("espoo", ItemKind::Connections, "s-1", t(3, 0));
-    conn.payload = Some(json!([]));
+    conn.payload = Some(json!([]).into());
     s.put_item(&conn).await.unwrap();
     assert_eq!(
         s.item("espoo", ItemKind::Connections, "s-1").await.unwrap(),
@@ -853,7 +856,7 @@ pub async fn put_items_writes_ten_thousand_rows(fx: Fixture) {
         .map(|i| {
             let org = if i % 4 == 0 { "b" } else { "a" };
             let mut r = ItemRecord::new(org, kinds[i % 2], &format!("id-{i:05}"), t(0, 0));
-            r.payload = Some(json!({ "n": i }));
+            r.payload = Some(json!({ "n": i }).into());
             r.attempts = i32::try_from(i % 7).unwrap();
             r
         })
@@ -875,10 +878,12 @@ pub async fn put_items_writes_ten_thousand_rows(fx: Fixture) {
         s.item("b", ItemKind::Service, "id-09996").await.unwrap(),
         Some(recs[9996].clone())
     );
-    assert!(
-        a.iter()
-            .all(|r| r.payload.as_ref().and_then(|p| p["n"].as_u64()).is_some())
-    );
+    assert!(a.iter().all(|r| {
+        r.payload
+            .as_ref()
+            .and_then(|p| p.value()["n"].as_u64())
+            .is_some()
+    }));
 
     // A second batch updates in place.
     let updated: Vec<ItemRecord> = recs[..5_000]
@@ -983,4 +988,70 @@ pub async fn audit_hash_follows_the_documented_encoding(fx: Fixture) {
         assert_eq!(e.hash, e.computed_hash());
     }
     assert_eq!(second.prev_hash, first.hash);
+}
+
+/// Heads are the rows of `items` in the same order, without the payloads of services and
+/// channels; 12,000 rows span several of the pages `SQLite` reads them in.
+pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixture) {
+    let s = &fx.store;
+    let kinds = [
+        ItemKind::Service,
+        ItemKind::Channel,
+        ItemKind::Organization,
+        ItemKind::Connections,
+    ];
+    let recs: Vec<ItemRecord> = (0..12_000)
+        .map(|i| {
+            let mut r = ItemRecord::new(
+                "a",
+                kinds[i % 4],
+                &format!("id-{i:05}"),
+                t(0, u32::try_from(i % 60).unwrap()),
+            );
+            r.ptv_source_id = format!("p-{i}");
+            r.payload = Some(json!({ "n": i, "parent": "x" }).into());
+            r.fingerprint = Some(format!("{i:064}"));
+            r.protected = i % 5 == 0;
+            if i % 9 == 0 {
+                r.last_error = Some(ItemError {
+                    class: ErrorClass::Terminal,
+                    message: format!("failed {i}"),
+                    fields: BTreeMap::new(),
+                    fingerprint: None,
+                    at: t(1, 0),
+                });
+            }
+            r
+        })
+        .collect();
+    s.put_items(&recs).await.unwrap();
+    s.put_item(&ItemRecord::new(
+        "b",
+        ItemKind::Service,
+        "other-org",
+        t(0, 0),
+    ))
+    .await
+    .unwrap();
+
+    let items = s.items("a").await.unwrap();
+    let heads = s.item_heads("a").await.unwrap();
+    assert_eq!(heads.len(), 12_000);
+    let expected: Vec<ItemRecord> = items
+        .into_iter()
+        .map(|mut r| {
+            if matches!(r.kind, ItemKind::Service | ItemKind::Channel) {
+                r.payload = None;
+            }
+            r
+        })
+        .collect();
+    assert_eq!(heads, expected);
+    assert!(
+        heads
+            .iter()
+            .filter(|r| matches!(r.kind, ItemKind::Organization | ItemKind::Connections))
+            .all(|r| r.payload.is_some())
+    );
+    assert!(s.item_heads("nobody").await.unwrap().is_empty());
 }

@@ -55,5 +55,6 @@ contract_tests!(
     must_exist_opens_a_current_database,
     must_exist_refuses_outdated_or_newer_schema,
     put_items_writes_ten_thousand_rows,
+    item_heads_are_items_without_service_and_channel_payloads,
     ping_and_backend,
 );
