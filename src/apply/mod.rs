@@ -133,6 +133,14 @@ impl Engine {
         .await
         .map_err(store_err)?;
         plan.steps.retain(|s| selected(s, opts));
+        if opts.item.is_some() {
+            plan.unchanged.clear();
+        } else if let Some(kinds) = &opts.only {
+            plan.unchanged.retain(|kind, _| {
+                kinds.contains(kind)
+                    || (*kind == ItemKind::Connections && kinds.contains(&ItemKind::Service))
+            });
+        }
         let live = crate::sync::live_items(&records);
         let guard = if opts.allow_mass_archive {
             None
@@ -461,13 +469,13 @@ impl Engine {
         } else {
             ItemStatus::Failed
         };
-        rec.last_error = Some(ItemError {
+        rec.last_error = Some(Box::new(ItemError {
             class,
             message: message.clone(),
             fields: e.fields().cloned().unwrap_or_default(),
             fingerprint: s.fingerprint.clone(),
             at: Utc::now(),
-        });
+        }));
         rec.attempts += 1;
         rec.last_touched_at = Utc::now();
         tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "{message}");
@@ -527,8 +535,11 @@ impl Engine {
     fn desired(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> Option<Item> {
         let v = ctx.validated;
         match kind {
-            ItemKind::Organization => v.organizations.get(id).cloned().map(Item::Organization),
-            ItemKind::Service => v.services.get(id).cloned().map(Item::Service),
+            ItemKind::Organization => v
+                .organizations
+                .get(id)
+                .map(|o| Item::Organization((**o).clone())),
+            ItemKind::Service => v.services.get(id).map(|s| Item::Service((**s).clone())),
             ItemKind::Channel => v.channels.get(id).map(|c| {
                 Item::Channel(crate::plan::resolved_channel(
                     v,

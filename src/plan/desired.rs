@@ -39,10 +39,7 @@ pub fn resolved_channel(v: &Validated, c: &Channel, main_area: Option<&Area>) ->
     let mut resolved = c.clone();
     if resolved.area.is_none() {
         resolved.area = match &c.organization {
-            Some(o) => v
-                .organizations
-                .get(o)
-                .and_then(Organization::effective_area),
+            Some(o) => v.organizations.get(o).and_then(|o| o.effective_area()),
             None => main_area.cloned(),
         };
     }
@@ -99,11 +96,11 @@ pub fn in_order(v: &Validated) -> Vec<DesiredRef<'_>> {
         }
         depth.insert(&o.id, d);
     }
-    let mut orgs: Vec<&Organization> = v.organizations.values().collect();
+    let mut orgs: Vec<&Organization> = v.organizations.values().map(|o| &**o).collect();
     orgs.sort_by_key(|o| (depth[&o.id], &o.id));
     out.extend(orgs.into_iter().map(DesiredRef::Organization));
-    out.extend(v.channels.values().map(DesiredRef::Channel));
-    out.extend(v.services.values().map(DesiredRef::Service));
+    out.extend(v.channels.values().map(|c| DesiredRef::Channel(c)));
+    out.extend(v.services.values().map(|s| DesiredRef::Service(s)));
     out.extend(
         v.connections
             .iter()
@@ -146,9 +143,9 @@ pub fn stored_parent(payload: Option<&Payload>) -> Option<String> {
 #[must_use]
 pub fn desired<'a>(v: &'a Validated, kind: ItemKind, id: &str) -> Option<DesiredRef<'a>> {
     match kind {
-        ItemKind::Organization => v.organizations.get(id).map(DesiredRef::Organization),
-        ItemKind::Service => v.services.get(id).map(DesiredRef::Service),
-        ItemKind::Channel => v.channels.get(id).map(DesiredRef::Channel),
+        ItemKind::Organization => v.organizations.get(id).map(|o| DesiredRef::Organization(o)),
+        ItemKind::Service => v.services.get(id).map(|s| DesiredRef::Service(s)),
+        ItemKind::Channel => v.channels.get(id).map(|c| DesiredRef::Channel(c)),
         ItemKind::Connections => v
             .connections
             .get_key_value(id)

@@ -124,13 +124,21 @@ pub struct PlanOptions {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Plan {
+    /// Every step but the unchanged ones.
     pub steps: Vec<Step>,
+    /// Unchanged items per kind: counted, not listed (nearly every item, most runs).
+    pub unchanged: BTreeMap<ItemKind, usize>,
 }
 
 impl Plan {
     #[must_use]
     pub fn count(&self, action: Action) -> usize {
-        self.steps.iter().filter(|s| s.action == action).count()
+        let listed = self.steps.iter().filter(|s| s.action == action).count();
+        if action == Action::Unchanged {
+            listed + self.unchanged.values().sum::<usize>()
+        } else {
+            listed
+        }
     }
     #[must_use]
     pub fn has_changes(&self) -> bool {
@@ -142,6 +150,9 @@ impl Plan {
         let mut m = BTreeMap::new();
         for s in &self.steps {
             *m.entry((s.kind, s.action)).or_insert(0) += 1;
+        }
+        for (kind, n) in &self.unchanged {
+            *m.entry((*kind, Action::Unchanged)).or_insert(0) += n;
         }
         m
     }
@@ -165,7 +176,8 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
         .iter()
         .map(|p| ((p.kind, p.source_id.as_ref()), p))
         .collect();
-    let mut steps = Vec::with_capacity(prior.len().max(v.present.len()) + v.invalid.len());
+    let mut steps = Vec::new();
+    let mut unchanged: BTreeMap<ItemKind, usize> = BTreeMap::new();
 
     let items = in_order(v);
     let fingerprints = fingerprints(v, &items, opts);
@@ -225,11 +237,13 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
                 }
             }
         };
-        // What a successful write stores; `finish` may turn an unchanged connection set
-        // into an update.
-        if step.action != Action::Unchanged || kind == ItemKind::Connections {
-            step.fingerprint = Some(fp);
+        // What a successful write stores. An unchanged connection set stays listed until
+        // `finish`, which may turn it into an update.
+        if step.action == Action::Unchanged && kind != ItemKind::Connections {
+            *unchanged.entry(kind).or_insert(0) += 1;
+            continue;
         }
+        step.fingerprint = Some(fp);
         steps.push(step);
     }
 
@@ -281,7 +295,7 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
             fingerprint: p.fingerprint.as_deref().map(str::to_owned),
         });
     }
-    Plan { steps }
+    Plan { steps, unchanged }
 }
 
 /// The fingerprints of `items`, computed on every core: serialising and hashing 100,000
@@ -322,6 +336,13 @@ pub fn finish(v: &Validated, prior: &[Prior<'_>], plan: &mut Plan) {
         .map(|p| ((p.kind, p.source_id.as_ref()), p))
         .collect();
     force_stale_connections(v, &by_key, &mut plan.steps);
+    let unchanged = &mut plan.unchanged;
+    plan.steps.retain(|s| {
+        if s.action == Action::Unchanged {
+            *unchanged.entry(s.kind).or_insert(0) += 1;
+        }
+        s.action != Action::Unchanged
+    });
 }
 
 /// A connection set must be re-sent when a channel it names gets a new PTV entity: its

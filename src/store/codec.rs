@@ -141,7 +141,7 @@ impl RawItem {
             last_error: self
                 .last_error
                 .as_deref()
-                .map(|e| parse_error(e, &what))
+                .map(|e| parse_error(e, &what).map(Box::new))
                 .transpose()?,
             org: self.org,
             source_id: self.source_id,

@@ -122,7 +122,7 @@ fn binds(rec: &ItemRecord) -> ItemBinds<'_> {
     ItemBinds {
         rec,
         payload: rec.payload.as_ref().map(|p| p.as_str().to_owned()),
-        last_error: rec.last_error.as_ref().map(codec::error_text),
+        last_error: rec.last_error.as_deref().map(codec::error_text),
     }
 }
 

@@ -146,7 +146,7 @@ impl<'a> ItemBinds<'a> {
         ItemBinds {
             rec,
             payload: rec.payload.as_ref().map(|p| p.as_str().to_owned()),
-            last_error: rec.last_error.as_ref().map(codec::error_text),
+            last_error: rec.last_error.as_deref().map(codec::error_text),
             first_pushed_at: opt_time_text(rec.first_pushed_at),
             last_pushed_at: opt_time_text(rec.last_pushed_at),
             last_touched_at: time_text(rec.last_touched_at),

@@ -220,7 +220,8 @@ pub struct ItemRecord {
     /// [`StateStore::item_heads`](super::StateStore::item_heads) for services and channels.
     pub payload: Option<Payload>,
     pub status: ItemStatus,
-    pub last_error: Option<ItemError>,
+    /// Boxed: most rows have none, and a plan holds a row per item.
+    pub last_error: Option<Box<ItemError>>,
     /// Consecutive failed attempts.
     pub attempts: i32,
     /// Never archive.

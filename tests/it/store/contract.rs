@@ -39,7 +39,7 @@ fn full_record(org: &str, kind: ItemKind, source_id: &str) -> ItemRecord {
             .into(),
         ),
         status: ItemStatus::Failed,
-        last_error: Some(ItemError {
+        last_error: Some(Box::new(ItemError {
             class: ErrorClass::NeedsPerson,
             message: "PTV said no: 'Name' is required".to_owned(),
             fields: BTreeMap::from([
@@ -51,7 +51,7 @@ fn full_record(org: &str, kind: ItemKind, source_id: &str) -> ItemRecord {
             ]),
             fingerprint: Some("e".repeat(64)),
             at: t(30, 654_321),
-        }),
+        })),
         attempts: 3,
         protected: true,
         first_pushed_at: Some(t(10, 1)),
@@ -114,13 +114,13 @@ pub async fn item_round_trips_every_field(fx: Fixture) {
             );
             r.remote = *remote;
             r.status = *status;
-            r.last_error = Some(ItemError {
+            r.last_error = Some(Box::new(ItemError {
                 class: *class,
                 message: String::new(),
                 fields: BTreeMap::new(),
                 fingerprint: None,
                 at: t(2, 0),
-            });
+            }));
             s.put_item(&r).await.unwrap();
             assert_eq!(
                 s.item("espoo", r.kind, &r.source_id).await.unwrap(),
@@ -1013,13 +1013,13 @@ pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixtu
             r.fingerprint = Some(format!("{i:064}"));
             r.protected = i % 5 == 0;
             if i % 9 == 0 {
-                r.last_error = Some(ItemError {
+                r.last_error = Some(Box::new(ItemError {
                     class: ErrorClass::Terminal,
                     message: format!("failed {i}"),
                     fields: BTreeMap::new(),
                     fingerprint: None,
                     at: t(1, 0),
-                });
+                }));
             }
             r
         })
