@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod fingerprint;
 pub mod model;
+pub mod parallel;
 pub mod plan;
 pub mod ptv;
 pub mod secret;

@@ -301,21 +301,13 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
 /// The fingerprints of `items`, computed on every core: serialising and hashing 100,000
 /// payloads is most of a plan's own time.
 fn fingerprints(v: &Validated, items: &[DesiredRef<'_>], opts: &PlanOptions) -> Vec<String> {
-    let one = |item: &DesiredRef<'_>| {
-        crate::fingerprint::fingerprint(opts.api, &payload(v, *item, opts.main_area.as_ref()))
-    };
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if workers < 2 || items.len() < 4096 {
-        return items.iter().map(one).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(items.len().div_ceil(workers))
-            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    crate::parallel::map_chunks(items, |chunk| {
+        chunk
+            .iter()
+            .map(|item| {
+                let body = payload(v, *item, opts.main_area.as_ref());
+                crate::fingerprint::fingerprint(opts.api, &body)
+            })
             .collect()
     })
 }

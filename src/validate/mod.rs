@@ -85,21 +85,25 @@ impl Run<'_> {
         }
     }
     fn file(&self, kind: ItemKind, id: &str) -> String {
-        // A connection set lives in its service's document.
-        let kind = if kind == ItemKind::Connections {
-            ItemKind::Service
-        } else {
-            kind
-        };
-        self.files
-            .get(&(kind, id.to_owned()))
-            .cloned()
-            .unwrap_or_default()
+        file_of(&self.files, kind, id)
     }
     fn err(&mut self, kind: ItemKind, id: &str, fk: FindingKind, path: &str, msg: String) {
         let file = self.file(kind, id);
         self.ck(kind, id, &file).err(fk, path, msg);
     }
+}
+
+/// The file an item came from; a connection set lives in its service's document.
+fn file_of(files: &HashMap<Key, String>, kind: ItemKind, id: &str) -> String {
+    let kind = if kind == ItemKind::Connections {
+        ItemKind::Service
+    } else {
+        kind
+    };
+    files
+        .get(&(kind, id.to_owned()))
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[must_use]
@@ -152,15 +156,27 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     }
 
     let api = opts.api;
-    for ((kind, id), item) in &items {
-        let file = run.file(*kind, id);
-        let mut ck = run.ck(*kind, id, &file);
-        match &**item {
-            Item::Organization(o) => rules::organization(&mut ck, o, api),
-            Item::Service(s) => rules::service(&mut ck, s, api),
-            Item::Channel(c) => rules::channel(&mut ck, c, api),
+    let files = &run.files;
+    // Per item and independent: checked on every core, in order.
+    let found = crate::parallel::map_chunks(&items, |chunk| {
+        let mut out = Vec::new();
+        for ((kind, id), item) in chunk {
+            let file = file_of(files, *kind, id);
+            let mut ck = Ck {
+                item_kind: *kind,
+                id,
+                file: &file,
+                out: &mut out,
+            };
+            match &**item {
+                Item::Organization(o) => rules::organization(&mut ck, o, api),
+                Item::Service(s) => rules::service(&mut ck, s, api),
+                Item::Channel(c) => rules::channel(&mut ck, c, api),
+            }
         }
-    }
+        out
+    });
+    run.findings.extend(found);
 
     let (mut o, mut s, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for (_, item) in items {
