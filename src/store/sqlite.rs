@@ -369,23 +369,38 @@ impl SqliteStore {
             // which MustExist may not do (an empty or foreign file stays untouched).
             options = options.journal_mode(SqliteJournalMode::Wal);
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(BUSY_TIMEOUT * 6)
-            .connect_with(options)
-            .await
-            .map_err(|e| open_error(path, &e))?;
+        let connect = || {
+            SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .acquire_timeout(BUSY_TIMEOUT * 6)
+                .connect_with(options.clone())
+        };
+        let pool = match connect().await {
+            // Switching a new file to WAL takes a lock the busy timeout does not wait for:
+            // another process creating it at the same moment holds it for a few ms.
+            Err(e) if mode == OpenMode::CreateIfMissing && e.to_string().contains("locked") => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                connect().await
+            }
+            other => other,
+        }
+        .map_err(|e| open_error(path, &e))?;
 
         let lock_path = lock_path_for(path);
         match mode {
             OpenMode::CreateIfMissing => {
-                migrations::migrator(Backend::Sqlite)
-                    .run(&pool)
-                    .await
-                    .map_err(|e| StoreError::Migrate {
+                let migrator = migrations::migrator(Backend::Sqlite);
+                if migrator.run(&pool).await.is_err() {
+                    // Two processes opening a new file at once (the daemon's first start
+                    // and a `resync`) both see it unmigrated; the second's CREATE TABLE then
+                    // fails once the first commits. Against what the first recorded, the
+                    // second attempt has nothing to do, or fails for a real reason.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    migrator.run(&pool).await.map_err(|e| StoreError::Migrate {
                         target: shown.clone(),
                         reason: e.to_string(),
                     })?;
+                }
                 // Create the lock file now, so that commands run later as another user
                 // (MustExist) find it and need not create files.
                 OpenOptions::new()

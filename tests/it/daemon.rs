@@ -275,3 +275,60 @@ async fn sigterm_mid_run_commits_the_items_in_flight_and_exits_0() {
         "the interrupted run was closed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_configuration_and_a_broken_file_keeps_the_running_one() {
+    let port = free_port();
+    // A yearly schedule: after the start-up freshness run, nothing runs by itself.
+    let app = app_with_schedule(20, "0 0 3 1 1 *", port).await;
+    let mut d = Daemon::start(&app, false);
+    wait_for(
+        "the start-up freshness run",
+        Duration::from_secs(30),
+        async || !runs(&app).await.is_empty(),
+    )
+    .await;
+    let good = std::fs::read_to_string(app.config_path()).unwrap();
+    let hup = |d: &Daemon| {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &d.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+
+    // A broken file: the daemon keeps running on the configuration it has.
+    std::fs::write(app.config_path(), "[[organization]]\nname = ").unwrap();
+    hup(&d);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(d.child.try_wait().unwrap().is_none(), "the daemon exited");
+    assert!(
+        runs(&app)
+            .await
+            .iter()
+            .all(|r| r.trigger != ptv_sync::store::RunTrigger::Schedule),
+        "nothing is scheduled yet"
+    );
+
+    // A new schedule, every two seconds: scheduled runs start without a restart.
+    std::fs::write(
+        app.config_path(),
+        good.replace("schedule = \"0 0 3 1 1 *\"", "schedule = \"*/2 * * * * *\""),
+    )
+    .unwrap();
+    hup(&d);
+    wait_for(
+        "two scheduled runs after the reload",
+        Duration::from_secs(30),
+        async || {
+            runs(&app)
+                .await
+                .iter()
+                .filter(|r| r.trigger == ptv_sync::store::RunTrigger::Schedule)
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    assert!(d.sigterm().success());
+}

@@ -316,3 +316,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(h, reseq.computed_hash());
     }
 }
+
+/// The daemon's first start and a `resync` may create the database at the same moment:
+/// both must open it, migrated once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_opened_by_several_processes_at_once_is_migrated_once() {
+    for round in 0..30 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state").join("state.db");
+        let opens = (0..3).map(|_| {
+            let target = StoreTarget::Sqlite { path: path.clone() };
+            tokio::spawn(async move { open(&target, OpenMode::CreateIfMissing).await })
+        });
+        for handle in opens.collect::<Vec<_>>() {
+            let store = handle
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            store.ping().await.unwrap();
+        }
+        let store = open(&StoreTarget::Sqlite { path }, OpenMode::MustExist)
+            .await
+            .unwrap();
+        assert!(store.items("x").await.unwrap().is_empty());
+    }
+}
