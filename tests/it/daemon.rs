@@ -124,6 +124,20 @@ async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> boo
     }
 }
 
+/// A daemon on a yearly schedule after its start-up freshness run: from then on only
+/// what the test does makes it run.
+async fn idle_daemon(items: usize) -> (TestApp, Daemon) {
+    let app = app_with_schedule(items, "0 0 3 1 1 *", free_port()).await;
+    let d = Daemon::start(&app, false);
+    wait_for(
+        "the start-up freshness run",
+        Duration::from_secs(30),
+        async || !runs(&app).await.is_empty(),
+    )
+    .await;
+    (app, d)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_runs_notify_systemd_and_serve_metrics() {
     let port = free_port();
@@ -198,16 +212,7 @@ async fn scheduled_runs_notify_systemd_and_serve_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_asks_the_running_daemon_for_exactly_one_run() {
-    let port = free_port();
-    // A yearly schedule: only the start-up freshness run and our resync happen.
-    let app = app_with_schedule(30, "0 0 3 1 1 *", port).await;
-    let mut d = Daemon::start(&app, false);
-    wait_for(
-        "the start-up freshness run",
-        Duration::from_secs(30),
-        async || !runs(&app).await.is_empty(),
-    )
-    .await;
+    let (app, mut d) = idle_daemon(30).await;
     let before = runs(&app).await.len();
     let out = bin()
         .arg("--config")
@@ -278,16 +283,7 @@ async fn sigterm_mid_run_commits_the_items_in_flight_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_configuration_and_a_broken_file_keeps_the_running_one() {
-    let port = free_port();
-    // A yearly schedule: after the start-up freshness run, nothing runs by itself.
-    let app = app_with_schedule(20, "0 0 3 1 1 *", port).await;
-    let mut d = Daemon::start(&app, false);
-    wait_for(
-        "the start-up freshness run",
-        Duration::from_secs(30),
-        async || !runs(&app).await.is_empty(),
-    )
-    .await;
+    let (app, mut d) = idle_daemon(20).await;
     let good = std::fs::read_to_string(app.config_path()).unwrap();
     let hup = |d: &Daemon| {
         let status = std::process::Command::new("kill")
