@@ -237,8 +237,9 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
                 }
             }
         };
-        // What a successful write stores. An unchanged connection set stays listed until
-        // `finish`, which may turn it into an update.
+        // Unchanged items are counted, not listed; connection sets stay listed until
+        // `finish`, which may turn them into updates. A listed step carries the
+        // fingerprint that a successful write stores.
         if step.action == Action::Unchanged && kind != ItemKind::Connections {
             *unchanged.entry(kind).or_insert(0) += 1;
             continue;
