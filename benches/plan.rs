@@ -3,7 +3,8 @@
 //! state store and peak memory come from `ptv-sync bench`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ptv_sync::plan::{PlanOptions, Prior, Remote, plan};
+use ptv_sync::plan::{PlanOptions, plan};
+use ptv_sync::store::{PlanRow, RemoteState};
 use ptv_sync::synth::{Shape, generate};
 use ptv_sync::validate::{ValidateOptions, validate};
 
@@ -15,15 +16,15 @@ fn planner(c: &mut Criterion) {
         let snapshot = docs.snapshot();
         let v = validate(&snapshot, &ValidateOptions::default());
         let first = plan(&v, &[], &PlanOptions::default());
-        let prior: Vec<Prior> = first
+        let prior: Vec<PlanRow> = first
             .steps
             .iter()
-            .map(|s| Prior {
+            .map(|s| PlanRow {
                 kind: s.kind,
                 source_id: s.id.as_str().into(),
-                ptv_id: None,
-                remote: Remote::Live,
-                fingerprint: s.fingerprint.as_deref().map(Into::into),
+                channel_ptv_id: None,
+                remote: RemoteState::Live,
+                fingerprint: s.fingerprint,
                 payload: None,
                 protected: false,
                 maybe_in_ptv: false,

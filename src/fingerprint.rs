@@ -16,12 +16,46 @@ pub fn canonical_json(v: &Value) -> String {
     v.to_string()
 }
 
+/// A SHA-256 fingerprint: 32 bytes in memory (a plan holds one per item), lower-case hex
+/// in the state store and on screen.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// From its stored hex text; `None` for anything else (such a row is simply re-sent).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut bytes = [0; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        // Stored fingerprints are written lower-case; an upper-case one is not ours.
+        (text.bytes().all(|b| !b.is_ascii_uppercase())).then_some(Fingerprint(bytes))
+    }
+
+    /// Whether `text` is this fingerprint in its stored form.
+    #[must_use]
+    pub fn is(&self, text: &str) -> bool {
+        Self::parse(text) == Some(*self)
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 #[must_use]
-pub fn fingerprint(api: ApiVersion, payload: &Value) -> String {
+pub fn fingerprint(api: ApiVersion, payload: &Value) -> Fingerprint {
     let mut h = Sha256::new();
     h.update(format!("ptv-sync mapping {MAPPING_VERSION} {api}\n").as_bytes());
     h.update(canonical_json(payload).as_bytes());
-    hex::encode(h.finalize())
+    Fingerprint(h.finalize().into())
 }
 
 #[must_use]
@@ -99,6 +133,19 @@ mod tests {
             fingerprint(ApiVersion::V11, &v),
             fingerprint(ApiVersion::V12, &v)
         );
+    }
+
+    #[test]
+    fn fingerprints_read_back_from_their_stored_text_only() {
+        let fp = fingerprint(ApiVersion::V11, &json!({"a": 1}));
+        let text = fp.to_string();
+        assert_eq!(text.len(), 64);
+        assert_eq!(Fingerprint::parse(&text), Some(fp));
+        assert!(fp.is(&text));
+        assert_eq!(Fingerprint::parse(&text.to_uppercase()), None);
+        assert_eq!(Fingerprint::parse(&text[..62]), None);
+        assert_eq!(Fingerprint::parse("fp1"), None);
+        assert!(!fp.is("fp1"));
     }
 
     proptest! {

@@ -4,12 +4,11 @@
 
 use crate::config::OrgConfig;
 use crate::model::ItemKind;
-use crate::plan::{self, Plan, PlanOptions, Prior, PriorFailure, Remote};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::source::SourceError;
-use crate::store::{ErrorClass, ItemRecord, RemoteState, StateStore, StoreError};
+use crate::store::{ItemRecord, PlanRow, RemoteState, StateStore, StoreError};
 use crate::validate::{self, ValidateOptions, Validated};
 use chrono::{DateTime, Utc};
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 #[must_use]
@@ -33,58 +32,31 @@ pub async fn read_source(org: &OrgConfig) -> Result<Validated, SourceError> {
     )
 }
 
-/// The validated source and the organisation's stored heads
-/// ([`StateStore::item_heads`]; none without a store), read at the same time: at
+/// The validated source and `rows` (what the store knows), read at the same time: at
 /// 100,000 items each takes a good part of a second, and neither needs the other.
-pub async fn read_with_heads(
+pub async fn read_with<T>(
     org: &OrgConfig,
-    store: Option<&dyn StateStore>,
-) -> (
-    Result<Validated, SourceError>,
-    Result<Vec<ItemRecord>, StoreError>,
-) {
-    let heads = async {
-        match store {
-            Some(s) => s.item_heads(&org.name).await,
-            None => Ok(Vec::new()),
-        }
-    };
-    tokio::join!(read_source(org), heads)
+    rows: impl Future<Output = T>,
+) -> (Result<Validated, SourceError>, T) {
+    tokio::join!(read_source(org), rows)
 }
 
-/// The planner's view of stored rows.
+/// What a plan needs of the organisation's stored rows ([`StateStore::plan_rows`]); none
+/// without a store.
+pub async fn plan_rows(
+    org: &OrgConfig,
+    store: Option<&dyn StateStore>,
+) -> Result<Vec<PlanRow>, StoreError> {
+    match store {
+        Some(s) => s.plan_rows(&org.name).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The planner's view of whole or head rows ([`StateStore::item_heads`]).
 #[must_use]
-pub fn priors(records: &[ItemRecord]) -> Vec<Prior<'_>> {
-    records
-        .iter()
-        .map(|r| Prior {
-            kind: r.kind,
-            source_id: Cow::Borrowed(&r.source_id),
-            ptv_id: r.ptv_id.as_deref().map(Cow::Borrowed),
-            remote: match r.remote {
-                RemoteState::Absent => Remote::Absent,
-                RemoteState::Live => Remote::Live,
-                RemoteState::Archived => Remote::Archived,
-            },
-            fingerprint: r.fingerprint.as_deref().map(Cow::Borrowed),
-            payload: r.payload.as_ref().map(Cow::Borrowed),
-            protected: r.protected,
-            maybe_in_ptv: r.remote == RemoteState::Absent
-                && (r.attempts > 0 || r.last_error.is_some()),
-            // Transient failures are simply retried; terminal and needs-a-person ones wait.
-            failure: r
-                .last_error
-                .as_ref()
-                .filter(|e| e.class != ErrorClass::Transient)
-                .map(|e| {
-                    Box::new(PriorFailure {
-                        fingerprint: e.fingerprint.clone(),
-                        at: e.at,
-                        message: e.message.clone(),
-                    })
-                }),
-        })
-        .collect()
+pub fn priors(records: &[ItemRecord]) -> Vec<PlanRow> {
+    records.iter().map(PlanRow::from).collect()
 }
 
 #[must_use]
@@ -99,29 +71,36 @@ pub fn plan_options(org: &OrgConfig, full: bool, now: DateTime<Utc>) -> PlanOpti
     }
 }
 
-/// Plans one organisation against its stored rows. `rows` may be heads
-/// ([`StateStore::item_heads`]): the stored payloads of changed items are then read from
-/// `store` one at a time, to name the changed fields, and dropped.
+/// Plans one organisation against its stored rows. Rows without the payload of a service
+/// or channel ([`StateStore::plan_rows`]) name the changed fields of an update from the
+/// stored payload, read from `store` one item at a time and dropped.
 pub async fn plan_for(
     org: &OrgConfig,
     validated: &Validated,
-    rows: &[ItemRecord],
+    rows: &[PlanRow],
     store: Option<&dyn StateStore>,
     full: bool,
     now: DateTime<Utc>,
 ) -> Result<Plan, StoreError> {
-    let priors = priors(rows);
     let opts = plan_options(org, full, now);
-    let mut plan = plan::draft(validated, &priors, &opts);
+    let mut plan = plan::draft(validated, rows, &opts);
     if let Some(store) = store {
-        let headless: HashSet<(ItemKind, &str)> = rows
+        // Keyed by the few updates, not by the many rows.
+        let updates: HashSet<(ItemKind, &str)> = plan
+            .steps
+            .iter()
+            .filter(|s| s.action == plan::Action::Update)
+            .map(|s| (s.kind, s.id.as_str()))
+            .collect();
+        let headless: HashSet<(ItemKind, String)> = rows
             .iter()
             .filter(|r| r.payload.is_none() && r.remote == RemoteState::Live)
-            .map(|r| (r.kind, r.source_id.as_str()))
+            .filter(|r| updates.contains(&(r.kind, r.source_id.as_str())))
+            .map(|r| (r.kind, r.source_id.to_string()))
             .collect();
         for step in &mut plan.steps {
             if step.action == plan::Action::Update
-                && headless.contains(&(step.kind, step.id.as_str()))
+                && headless.contains(&(step.kind, step.id.clone()))
                 && let Some(rec) = store.item(&org.name, step.kind, &step.id).await?
                 && let Some(stored) = &rec.payload
             {
@@ -129,13 +108,13 @@ pub async fn plan_for(
             }
         }
     }
-    plan::finish(validated, &priors, &mut plan);
+    plan::finish(validated, rows, &mut plan);
     Ok(plan)
 }
 
 /// Items PTV holds live for this organisation, as far as the store knows.
 #[must_use]
-pub fn live_items(records: &[ItemRecord]) -> usize {
+pub fn live_items(records: &[PlanRow]) -> usize {
     records
         .iter()
         .filter(|r| r.remote == RemoteState::Live && r.kind != ItemKind::Connections)

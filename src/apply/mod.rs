@@ -107,7 +107,7 @@ impl Engine {
         };
         // Heads: the payloads of services and channels are read when a step needs them.
         let (validated, records) =
-            crate::sync::read_with_heads(&self.org, Some(self.store.as_ref())).await;
+            crate::sync::read_with(&self.org, self.store.item_heads(org)).await;
         let validated = match validated {
             Ok(v) => v,
             Err(source) => {
@@ -121,11 +121,12 @@ impl Engine {
             }
         };
         let records = records.map_err(store_err)?;
+        let priors = crate::sync::priors(&records);
         let now = Utc::now();
         let mut plan = crate::sync::plan_for(
             &self.org,
             &validated,
-            &records,
+            &priors,
             Some(self.store.as_ref()),
             opts.full,
             now,
@@ -141,7 +142,8 @@ impl Engine {
                     || (*kind == ItemKind::Connections && kinds.contains(&ItemKind::Service))
             });
         }
-        let live = crate::sync::live_items(&records);
+        let live = crate::sync::live_items(&priors);
+        drop(priors);
         let guard = if opts.allow_mass_archive {
             None
         } else {
@@ -473,7 +475,7 @@ impl Engine {
             class,
             message: message.clone(),
             fields: e.fields().cloned().unwrap_or_default(),
-            fingerprint: s.fingerprint.clone(),
+            fingerprint: s.fingerprint.map(|f| f.to_string()),
             at: Utc::now(),
         }));
         rec.attempts += 1;
@@ -508,7 +510,7 @@ impl Engine {
         } else {
             rec.remote = RemoteState::Live;
             rec.status = ItemStatus::Active;
-            rec.fingerprint.clone_from(&s.fingerprint);
+            rec.fingerprint = s.fingerprint.map(|f| f.to_string());
             rec.payload = payload.map(Payload::from);
             rec.first_pushed_at.get_or_insert(now);
             rec.last_pushed_at = Some(now);

@@ -106,7 +106,8 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
         r.ptv_id = Some(uuid::Uuid::new_v4().to_string());
         r.remote = RemoteState::Live;
         let payload = crate::plan::payload(&validated, item, org.main_area.as_ref());
-        r.fingerprint = Some(crate::fingerprint::fingerprint(org.api_version, &payload));
+        r.fingerprint =
+            Some(crate::fingerprint::fingerprint(org.api_version, &payload).to_string());
         r.payload = Some(payload.into());
         records.push(r);
     }
@@ -134,7 +135,8 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("no state"))?;
     // As `plan` and a run do: the source is read and validated while the store lists rows.
-    let (validated, records) = crate::sync::read_with_heads(org, Some(store.as_ref())).await;
+    let (validated, records) =
+        crate::sync::read_with(org, crate::sync::plan_rows(org, Some(store.as_ref()))).await;
     let (validated, records) = (validated?, records?);
     phase("read, validate and state");
     let plan = crate::sync::plan_for(

@@ -23,7 +23,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut changes = false;
     let mut json = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
-        let (validated, records) = crate::sync::read_with_heads(org, store.as_deref()).await;
+        let (validated, records) =
+            crate::sync::read_with(org, crate::sync::plan_rows(org, store.as_deref())).await;
         let (validated, records) = (validated?, records?);
         let plan =
             crate::sync::plan_for(org, &validated, &records, store.as_deref(), args.full, now)

@@ -2,10 +2,7 @@
 //! fingerprint. Defaults that depend on other items (a channel's area) are resolved here
 //! so that a change to them changes the fingerprint.
 
-use crate::fingerprint::fingerprint;
-use crate::model::{
-    ApiVersion, Area, Channel, Connection, ItemKind, Organization, Service, SourceId,
-};
+use crate::model::{Area, Channel, Connection, ItemKind, Organization, Service, SourceId};
 use crate::store::Payload;
 use crate::validate::Validated;
 use serde_json::Value;
@@ -66,16 +63,6 @@ pub fn payload(v: &Validated, item: DesiredRef<'_>, main_area: Option<&Area>) ->
         }
     }
     .expect("model types always serialise")
-}
-
-#[must_use]
-pub fn fingerprint_of(
-    api: ApiVersion,
-    v: &Validated,
-    item: DesiredRef<'_>,
-    main_area: Option<&Area>,
-) -> String {
-    fingerprint(api, &payload(v, item, main_area))
 }
 
 /// All desired items in dependency order: organisations parent first, then channels,

@@ -4,55 +4,18 @@
 mod desired;
 
 pub use desired::{
-    CHANNEL_PTV_ID, DesiredRef, desired, fingerprint_of, in_order, payload, resolved_channel,
-    stored_channel_ids, stored_parent,
+    CHANNEL_PTV_ID, DesiredRef, desired, in_order, payload, resolved_channel, stored_channel_ids,
+    stored_parent,
 };
 
+use crate::fingerprint::Fingerprint;
 use crate::fingerprint::changed_paths;
 use crate::model::{ApiVersion, Area, ItemKind};
-use crate::store::Payload;
+use crate::store::{Payload, PlanRow, RemoteState};
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-
-/// What PTV holds for an item, as far as the state store knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Remote {
-    Absent,
-    Live,
-    Archived,
-}
-
-/// The planner's view of one stored item.
-#[derive(Debug, Clone)]
-pub struct Prior<'a> {
-    pub kind: ItemKind,
-    pub source_id: Cow<'a, str>,
-    /// The PTV id, for noticing connection sets that point at a re-created channel.
-    pub ptv_id: Option<Cow<'a, str>>,
-    pub remote: Remote,
-    pub fingerprint: Option<Cow<'a, str>>,
-    /// The last pushed payload, for naming changed fields. Borrowed from the store's rows
-    /// (a plan over 100,000 items must not copy them); `None` when the rows are heads
-    /// without it, and [`describe`] names the fields of changed items afterwards.
-    pub payload: Option<Cow<'a, Payload>>,
-    pub protected: bool,
-    /// Not known to be in PTV, but a create was attempted (a crash or lost answer may have
-    /// left it there): it is archived through a lookup if it leaves the source.
-    pub maybe_in_ptv: bool,
-    /// A terminal or needs-a-person failure: the fingerprint that failed and when.
-    pub failure: Option<Box<PriorFailure>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct PriorFailure {
-    pub fingerprint: Option<String>,
-    pub at: DateTime<Utc>,
-    pub message: String,
-}
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
@@ -108,7 +71,7 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip)]
-    pub fingerprint: Option<String>,
+    pub fingerprint: Option<Fingerprint>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -160,7 +123,7 @@ impl Plan {
 
 /// The whole plan, in one pure step: [`draft`], then [`finish`].
 #[must_use]
-pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
+pub fn plan(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
     let mut plan = draft(v, prior, opts);
     finish(v, prior, &mut plan);
     plan
@@ -170,9 +133,9 @@ pub fn plan(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
 /// which needs to know which channels change type: an update of an item whose prior came
 /// without its payload names no fields until [`describe`] has seen the stored one.
 #[must_use]
-pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
+pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
     let now = opts.now.unwrap_or_else(Utc::now);
-    let by_key: HashMap<(ItemKind, &str), &Prior<'_>> = prior
+    let by_key: HashMap<(ItemKind, &str), &PlanRow> = prior
         .iter()
         .map(|p| ((p.kind, p.source_id.as_ref()), p))
         .collect();
@@ -203,7 +166,7 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
         }
         let held = p.and_then(|p| p.failure.as_ref()).is_some_and(|f| {
             !opts.full
-                && f.fingerprint.as_deref() == Some(fp.as_str())
+                && f.fingerprint.as_deref().is_some_and(|t| fp.is(t))
                 && now - f.at < opts.retry_after
         });
         let mut step = Step {
@@ -214,19 +177,19 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
             reason: None,
             fingerprint: None,
         };
-        step.action = match p.map_or(Remote::Absent, |p| p.remote) {
+        step.action = match p.map_or(RemoteState::Absent, |p| p.remote) {
             _ if held => {
                 step.reason = p
                     .and_then(|p| p.failure.as_ref())
                     .map(|f| f.message.clone());
                 Action::Held
             }
-            Remote::Absent => Action::Create,
-            Remote::Archived => Action::Restore,
-            Remote::Live => {
+            RemoteState::Absent => Action::Create,
+            RemoteState::Archived => Action::Restore,
+            RemoteState::Live => {
                 let p = p.expect("live implies a stored row");
                 // The same fingerprint is the same payload, whatever failed since.
-                if p.fingerprint.as_deref() == Some(fp.as_str()) && !opts.full {
+                if p.fingerprint == Some(fp) && !opts.full {
                     Action::Unchanged
                 } else {
                     if let Some(old) = &p.payload {
@@ -267,10 +230,10 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
     }
 
     // Archives: live items gone from the source, in reverse dependency order.
-    let mut gone: Vec<&Prior> = prior
+    let mut gone: Vec<&PlanRow> = prior
         .iter()
         .filter(|p| {
-            (p.remote == Remote::Live || (p.remote == Remote::Absent && p.maybe_in_ptv))
+            (p.remote == RemoteState::Live || (p.remote == RemoteState::Absent && p.maybe_in_ptv))
                 && p.kind != ItemKind::Connections
         })
         .filter(|p| !v.present.contains(&(p.kind, p.source_id.to_string())))
@@ -293,7 +256,7 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
             id: p.source_id.to_string(),
             changed: Vec::new(),
             reason: p.protected.then(|| "protected: kept in PTV".to_owned()),
-            fingerprint: p.fingerprint.as_deref().map(str::to_owned),
+            fingerprint: p.fingerprint,
         });
     }
     Plan { steps, unchanged }
@@ -301,7 +264,7 @@ pub fn draft(v: &Validated, prior: &[Prior<'_>], opts: &PlanOptions) -> Plan {
 
 /// The fingerprints of `items`, computed on every core: serialising and hashing 100,000
 /// payloads is most of a plan's own time.
-fn fingerprints(v: &Validated, items: &[DesiredRef<'_>], opts: &PlanOptions) -> Vec<String> {
+fn fingerprints(v: &Validated, items: &[DesiredRef<'_>], opts: &PlanOptions) -> Vec<Fingerprint> {
     crate::parallel::map_chunks(items, |chunk| {
         chunk
             .iter()
@@ -323,8 +286,8 @@ pub fn describe(v: &Validated, opts: &PlanOptions, step: &mut Step, stored: &Pay
 
 /// Completes a [`draft`]: connection sets naming a channel that gets a new PTV entity are
 /// re-sent.
-pub fn finish(v: &Validated, prior: &[Prior<'_>], plan: &mut Plan) {
-    let by_key: HashMap<(ItemKind, &str), &Prior<'_>> = prior
+pub fn finish(v: &Validated, prior: &[PlanRow], plan: &mut Plan) {
+    let by_key: HashMap<(ItemKind, &str), &PlanRow> = prior
         .iter()
         .map(|p| ((p.kind, p.source_id.as_ref()), p))
         .collect();
@@ -343,7 +306,7 @@ pub fn finish(v: &Validated, prior: &[Prior<'_>], plan: &mut Plan) {
 /// a PTV id the channel no longer has.
 fn force_stale_connections(
     v: &Validated,
-    by_key: &HashMap<(ItemKind, &str), &Prior<'_>>,
+    by_key: &HashMap<(ItemKind, &str), &PlanRow>,
     steps: &mut [Step],
 ) {
     let retyped: std::collections::HashSet<String> = steps
@@ -365,7 +328,7 @@ fn force_stale_connections(
         let stored: HashMap<String, String> = stored_channel_ids(
             by_key
                 .get(&(ItemKind::Connections, step.id.as_str()))
-                .and_then(|p| p.payload.as_deref()),
+                .and_then(|p| p.payload.as_ref()),
         )
         .into_iter()
         .collect();
@@ -375,7 +338,7 @@ fn force_stale_connections(
                 let id = c.channel.as_str();
                 let now = by_key
                     .get(&(ItemKind::Channel, id))
-                    .and_then(|p| p.ptv_id.as_deref());
+                    .and_then(|p| p.channel_ptv_id.as_deref());
                 retyped.contains(id) || stored.get(id).is_some_and(|was| Some(was.as_str()) != now)
             })
             .map(|c| format!("channel {} re-created in PTV", c.channel))
@@ -397,7 +360,7 @@ fn archive_rank(kind: ItemKind) -> u8 {
 }
 
 /// Deeper organisations first, reading the parent chain from the last pushed payloads.
-fn org_depth_desc(p: &Prior<'_>, prior: &[Prior<'_>]) -> std::cmp::Reverse<usize> {
+fn org_depth_desc(p: &PlanRow, prior: &[PlanRow]) -> std::cmp::Reverse<usize> {
     if p.kind != ItemKind::Organization {
         return std::cmp::Reverse(0);
     }
@@ -405,7 +368,7 @@ fn org_depth_desc(p: &Prior<'_>, prior: &[Prior<'_>]) -> std::cmp::Reverse<usize
         prior
             .iter()
             .find(|q| q.kind == ItemKind::Organization && q.source_id == id)
-            .and_then(|q| stored_parent(q.payload.as_deref()))
+            .and_then(|q| stored_parent(q.payload.as_ref()))
     };
     let mut depth = 0;
     let mut cur = parent_of(&p.source_id);

@@ -4,7 +4,7 @@ use super::audit::{GENESIS_HASH, HashedFields, chain_hash};
 use super::error::StoreError;
 use super::types::{
     AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload,
-    RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
+    PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
 };
 use crate::model::ItemKind;
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
@@ -154,6 +154,49 @@ impl RawItem {
             first_pushed_at: self.first_pushed_at,
             last_pushed_at: self.last_pushed_at,
             last_touched_at: self.last_touched_at,
+        })
+    }
+}
+
+/// The columns of a [`PlanRow`] as either backend reads them.
+pub(crate) struct RawPlanRow<'a> {
+    pub org: &'a str,
+    pub kind: &'a str,
+    pub source_id: compact_str::CompactString,
+    /// Selected for channels only.
+    pub channel_ptv_id: Option<Box<str>>,
+    pub remote: &'a str,
+    pub fingerprint: Option<&'a str>,
+    /// Selected for organisations and connection sets only.
+    pub payload: Option<String>,
+    pub last_error: Option<&'a str>,
+    pub attempts: i32,
+    pub protected: bool,
+}
+
+impl RawPlanRow<'_> {
+    pub(crate) fn into_row(self) -> Result<PlanRow, StoreError> {
+        let what = || format!("item {}/{}/{}", self.org, self.kind, self.source_id);
+        let remote = parse_enum(self.remote, RemoteState::parse, "remote", &what)?;
+        let error = self.last_error.map(|e| parse_error(e, &what)).transpose()?;
+        Ok(PlanRow {
+            kind: parse_enum(self.kind, ItemKind::parse, "kind", &what)?,
+            remote,
+            fingerprint: self
+                .fingerprint
+                .and_then(crate::fingerprint::Fingerprint::parse),
+            payload: self
+                .payload
+                .map(|p| {
+                    Payload::from_text(p)
+                        .map_err(|e| StoreError::corrupt(format!("{}: payload: {e}", what())))
+                })
+                .transpose()?,
+            protected: self.protected,
+            maybe_in_ptv: PlanRow::maybe_in_ptv(remote, self.attempts, error.is_some()),
+            failure: PlanRow::held_failure(error.as_ref()),
+            channel_ptv_id: self.channel_ptv_id,
+            source_id: self.source_id,
         })
     }
 }

@@ -29,8 +29,8 @@ pub use sqlite::SqliteStore;
 pub use target::{OpenMode, StoreTarget, redact_url};
 pub use types::{
     AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, ErrorClass, ItemAction, ItemError,
-    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, RemoteState, RunItem,
-    RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
+    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, PlanRow, RemoteState,
+    RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
 };
 
 use crate::model::ItemKind;
@@ -49,6 +49,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// payloads of services and channels (`payload` is `None` for those): what a plan needs
     /// of every item, at a fraction of the memory. [`item`](Self::item) gives one whole.
     async fn item_heads(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError>;
+
+    /// What a plan needs of every item of an organisation, ordered as
+    /// [`items`](Self::items): [`PlanRow`]s agree with the `PlanRow::from` of each item.
+    async fn plan_rows(&self, org: &str) -> Result<Vec<PlanRow>, StoreError>;
 
     async fn item(
         &self,

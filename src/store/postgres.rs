@@ -8,7 +8,7 @@ use super::lock::{Inner, OrgLock};
 use super::migrations::{self, Backend};
 use super::target::{OpenMode, redact_url, scrub_password};
 use super::types::{
-    AuditEntry, AuditVerification, ItemRecord, NewAuditEntry, NewRun, OrgState, RunItem,
+    AuditEntry, AuditVerification, ItemRecord, NewAuditEntry, NewRun, OrgState, PlanRow, RunItem,
     RunOutcome, RunRecord,
 };
 use super::{StateStore, audit::Verifier};
@@ -46,6 +46,13 @@ const ITEM_SELECT: &str = "SELECT org, kind, source_id, ptv_source_id, generatio
 const ITEM_HEAD_SELECT: &str = "SELECT org, kind, source_id, ptv_source_id, generation, ptv_id, \
      remote, fingerprint, CASE WHEN kind IN ('service', 'channel') THEN NULL ELSE payload::text END AS payload, status, last_error::text AS last_error, attempts, protected, \
      first_pushed_at, last_pushed_at, last_touched_at FROM items";
+
+/// What a [`PlanRow`] needs, in the order of [`codec::RawPlanRow`].
+const PLAN_ROW_SELECT: &str = "SELECT kind, source_id, \
+     CASE WHEN kind = 'channel' THEN ptv_id END AS ptv_id, remote, fingerprint, \
+     CASE WHEN kind IN ('organization', 'connections') THEN payload::text END AS payload, \
+     last_error::text AS last_error, attempts, protected FROM items WHERE org = $1 \
+     ORDER BY kind, source_id";
 
 const ITEM_UPSERT_TAIL: &str = " ON CONFLICT (org, kind, source_id) DO UPDATE SET \
      ptv_scope = excluded.ptv_scope, ptv_source_id = excluded.ptv_source_id, \
@@ -309,6 +316,36 @@ impl StateStore for PostgresStore {
 
     async fn item_heads(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
         self.list_items(ITEM_HEAD_SELECT, org).await
+    }
+
+    async fn plan_rows(&self, org: &str) -> Result<Vec<PlanRow>, StoreError> {
+        let list_error = || StoreError::query(format!("list items of organisation {org}"));
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE org = $1")
+            .bind(org)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(list_error())?;
+        // Sized once: growing a vector of 100,000 rows doubles it on the way.
+        let mut out = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+        let mut rows = sqlx::query(PLAN_ROW_SELECT).bind(org).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await.map_err(list_error())? {
+            out.push(
+                codec::RawPlanRow {
+                    org,
+                    kind: get(&row, "kind")?,
+                    source_id: get::<&str>(&row, "source_id")?.into(),
+                    channel_ptv_id: get::<Option<&str>>(&row, "ptv_id")?.map(Into::into),
+                    remote: get(&row, "remote")?,
+                    fingerprint: get(&row, "fingerprint")?,
+                    payload: get(&row, "payload")?,
+                    last_error: get(&row, "last_error")?,
+                    attempts: get(&row, "attempts")?,
+                    protected: get(&row, "protected")?,
+                }
+                .into_row()?,
+            );
+        }
+        Ok(out)
     }
 
     async fn item(

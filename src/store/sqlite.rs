@@ -11,7 +11,7 @@ use super::lock::{Inner, OrgLock};
 use super::migrations::{self, Backend};
 use super::target::OpenMode;
 use super::types::{
-    AuditEntry, AuditVerification, ItemRecord, NewAuditEntry, NewRun, OrgState, RunItem,
+    AuditEntry, AuditVerification, ItemRecord, NewAuditEntry, NewRun, OrgState, PlanRow, RunItem,
     RunOutcome, RunRecord,
 };
 use super::{StateStore, audit::Verifier};
@@ -24,6 +24,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -94,6 +95,32 @@ fn item_from_head(org: &str, h: HeadRow) -> Result<ItemRecord, StoreError> {
         source_id: source_id.clone(),
     };
     item.into_record()
+}
+
+/// One page of [`PlanRow`]s as a JSON array of arrays, as [`ITEM_HEAD_PAGE`].
+const PLAN_ROW_PAGE: &str = "SELECT json_group_array(json_array(kind, source_id, \
+     CASE WHEN kind = 'channel' THEN ptv_id END, remote, fingerprint, \
+     CASE WHEN kind IN ('organization', 'connections') THEN payload END, last_error, attempts, \
+     protected) ORDER BY kind, source_id) FROM (SELECT * FROM items \
+     WHERE org = ? AND (kind, source_id) > (?, ?) ORDER BY kind, source_id LIMIT ?)";
+
+/// A row of [`PLAN_ROW_PAGE`], in its column order; read from an array, borrowing what
+/// needs no unescaping.
+#[derive(serde::Deserialize)]
+struct PlanPageRow<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    source_id: compact_str::CompactString,
+    channel_ptv_id: Option<Box<str>>,
+    #[serde(borrow)]
+    remote: Cow<'a, str>,
+    #[serde(borrow)]
+    fingerprint: Option<Cow<'a, str>>,
+    payload: Option<String>,
+    #[serde(borrow)]
+    last_error: Option<Cow<'a, str>>,
+    attempts: i32,
+    protected: i64,
 }
 
 const ITEM_UPSERT_TAIL: &str = " ON CONFLICT (org, kind, source_id) DO UPDATE SET \
@@ -524,6 +551,19 @@ async fn check_schema(pool: &SqlitePool, display: &str) -> Result<(), StoreError
 }
 
 impl SqliteStore {
+    /// The number of an organisation's rows. A list of 100,000 rows is sized once with
+    /// it: growing one doubles it on the way.
+    async fn count_items(&self, org: &str) -> Result<usize, StoreError> {
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE org = ?")
+            .bind(org)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::query(format!(
+                "count items of organisation {org}"
+            )))?;
+        Ok(usize::try_from(rows).unwrap_or(0))
+    }
+
     /// Streamed: decoding row by row never holds all raw rows and all records at once.
     async fn list_items(&self, select: &str, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
         use futures::TryStreamExt as _;
@@ -546,15 +586,7 @@ impl StateStore for SqliteStore {
     }
 
     async fn item_heads(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
-        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE org = ?")
-            .bind(org)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::query(format!(
-                "count items of organisation {org}"
-            )))?;
-        // Sized once: growing a vector of 100,000 records doubles it on the way.
-        let mut out: Vec<ItemRecord> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+        let mut out: Vec<ItemRecord> = Vec::with_capacity(self.count_items(org).await?);
         loop {
             let (kind, after) = out
                 .last()
@@ -574,6 +606,48 @@ impl StateStore for SqliteStore {
             let full = rows.len() as i64 == HEAD_PAGE_ROWS;
             for row in rows {
                 out.push(item_from_head(org, row)?);
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn plan_rows(&self, org: &str) -> Result<Vec<PlanRow>, StoreError> {
+        let mut out: Vec<PlanRow> = Vec::with_capacity(self.count_items(org).await?);
+        loop {
+            let (kind, after) = out
+                .last()
+                .map_or(("", ""), |r| (r.kind.as_str(), r.source_id.as_str()));
+            let page: String = sqlx::query_scalar(PLAN_ROW_PAGE)
+                .bind(org)
+                .bind(kind)
+                .bind(after)
+                .bind(HEAD_PAGE_ROWS)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::query(format!(
+                    "list items of organisation {org}"
+                )))?;
+            let rows: Vec<PlanPageRow<'_>> = serde_json::from_str(&page)
+                .map_err(|e| StoreError::corrupt(format!("items of organisation {org}: {e}")))?;
+            let full = rows.len() as i64 == HEAD_PAGE_ROWS;
+            for r in rows {
+                out.push(
+                    codec::RawPlanRow {
+                        org,
+                        kind: &r.kind,
+                        source_id: r.source_id,
+                        channel_ptv_id: r.channel_ptv_id,
+                        remote: &r.remote,
+                        fingerprint: r.fingerprint.as_deref(),
+                        payload: r.payload,
+                        last_error: r.last_error.as_deref(),
+                        attempts: r.attempts,
+                        protected: r.protected != 0,
+                    }
+                    .into_row()?,
+                );
             }
             if !full {
                 return Ok(out);

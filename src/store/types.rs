@@ -1,8 +1,10 @@
 //! The records the state store holds. Enumerations are stored as their `snake_case` names
 //! (the same strings serde uses), so a row can be read by hand with `sqlite3`/`psql`.
 
+use crate::fingerprint::Fingerprint;
 use crate::model::ItemKind;
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -266,6 +268,67 @@ impl ItemRecord {
     #[must_use]
     pub fn key(&self) -> String {
         format!("{}/{}/{}", self.org, self.kind, self.source_id)
+    }
+}
+
+/// What a plan needs of one stored row, and no more ([`StateStore::plan_rows`]). A plan
+/// over 100,000 items holds one per item: about a quarter of an [`ItemRecord`] each.
+///
+/// [`StateStore::plan_rows`]: super::StateStore::plan_rows
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRow {
+    pub kind: ItemKind,
+    pub source_id: CompactString,
+    /// The PTV id of a channel (`None` for other kinds), for noticing connection sets that
+    /// still name a channel's earlier PTV entity.
+    pub channel_ptv_id: Option<Box<str>>,
+    pub remote: RemoteState,
+    /// Of what PTV holds; a stored text that is no fingerprint of ours reads as `None`, and
+    /// the item is sent again.
+    pub fingerprint: Option<Fingerprint>,
+    /// The last pushed payload of organisations (their parent chain orders archives) and
+    /// connection sets (the channels they name). Services and channels come without it,
+    /// unless the row was made from a whole [`ItemRecord`].
+    pub payload: Option<Payload>,
+    /// Never archive.
+    pub protected: bool,
+    /// Not known to be in PTV, but a create was attempted (a crash or lost answer may have
+    /// left it there): it is archived through a lookup if it leaves the source.
+    pub maybe_in_ptv: bool,
+    /// The last failure if it was terminal or needs a person: a transient one is simply
+    /// retried.
+    pub failure: Option<Box<ItemError>>,
+}
+
+impl PlanRow {
+    pub(crate) fn maybe_in_ptv(remote: RemoteState, attempts: i32, failed: bool) -> bool {
+        remote == RemoteState::Absent && (attempts > 0 || failed)
+    }
+
+    pub(crate) fn held_failure(error: Option<&ItemError>) -> Option<Box<ItemError>> {
+        error
+            .filter(|e| e.class != ErrorClass::Transient)
+            .map(|e| Box::new(e.clone()))
+    }
+}
+
+impl From<&ItemRecord> for PlanRow {
+    fn from(r: &ItemRecord) -> Self {
+        PlanRow {
+            kind: r.kind,
+            source_id: r.source_id.as_str().into(),
+            channel_ptv_id: r
+                .ptv_id
+                .as_deref()
+                .filter(|_| r.kind == ItemKind::Channel)
+                .map(Into::into),
+            remote: r.remote,
+            fingerprint: r.fingerprint.as_deref().and_then(Fingerprint::parse),
+            payload: r.payload.clone(),
+            protected: r.protected,
+            maybe_in_ptv: Self::maybe_in_ptv(r.remote, r.attempts, r.last_error.is_some()),
+            failure: Self::held_failure(r.last_error.as_deref()),
+        }
     }
 }
 

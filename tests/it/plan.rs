@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 use ptv_sync::model::{ApiVersion, ItemKind};
-use ptv_sync::plan::{Action, Plan, PlanOptions, Prior, Remote, plan};
+use ptv_sync::plan::{Action, Plan, PlanOptions, plan};
+use ptv_sync::store::{PlanRow, RemoteState};
 use ptv_sync::synth::{Shape, generate};
 use ptv_sync::validate::{ValidateOptions, Validated, validate};
 use serde_json::json;
@@ -20,7 +21,7 @@ fn validated(docs: &ptv_sync::synth::Docs) -> Validated {
 }
 
 /// What the store would hold after every writing step of `p` succeeded.
-fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior<'static>>) -> Vec<Prior<'static>> {
+fn applied(v: &Validated, p: &Plan, mut prior: Vec<PlanRow>) -> Vec<PlanRow> {
     for s in p.steps.iter().filter(|s| s.action.writes()) {
         let payload = if s.action == Action::Archive {
             None
@@ -45,20 +46,20 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<Prior<'static>>) -> Vec<Prior
             }
         };
         let remote = if s.action == Action::Archive {
-            Remote::Archived
+            RemoteState::Archived
         } else {
-            Remote::Live
+            RemoteState::Live
         };
-        let row = Prior {
+        let row = PlanRow {
             kind: s.kind,
-            source_id: s.id.clone().into(),
-            ptv_id: None,
+            source_id: s.id.as_str().into(),
+            channel_ptv_id: None,
             remote,
-            fingerprint: s.fingerprint.clone().map(Into::into),
+            fingerprint: s.fingerprint,
             payload: if s.action == Action::Archive {
                 None
             } else {
-                payload.map(|p| std::borrow::Cow::Owned(p.into()))
+                payload.map(Into::into)
             },
             protected: false,
             maybe_in_ptv: false,
@@ -209,7 +210,7 @@ fn an_item_back_in_the_source_is_restored() {
         .iter_mut()
         .find(|p| p.kind == ItemKind::Service && p.source_id == id)
         .unwrap()
-        .remote = Remote::Archived;
+        .remote = RemoteState::Archived;
     let p = plan(&v, &state, &opts());
     let restores: Vec<_> = p
         .steps
@@ -332,8 +333,8 @@ proptest! {
         rng.shuffle(&mut shuffled.services);
         rng.shuffle(&mut shuffled.channels);
         let b = plan(&validated(&shuffled), &[], &opts());
-        let fa: std::collections::BTreeMap<_, _> = a.steps.iter().map(|s| ((s.kind, s.id.clone()), s.fingerprint.clone())).collect();
-        let fb: std::collections::BTreeMap<_, _> = b.steps.iter().map(|s| ((s.kind, s.id.clone()), s.fingerprint.clone())).collect();
+        let fa: std::collections::BTreeMap<_, _> = a.steps.iter().map(|s| ((s.kind, s.id.clone()), s.fingerprint)).collect();
+        let fb: std::collections::BTreeMap<_, _> = b.steps.iter().map(|s| ((s.kind, s.id.clone()), s.fingerprint)).collect();
         prop_assert_eq!(fa, fb);
     }
 }

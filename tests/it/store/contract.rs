@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use ptv_sync::model::ItemKind;
 use ptv_sync::store::{
     AuditBreakKind, ErrorClass, GENESIS_HASH, ItemAction, ItemError, ItemRecord, ItemStatus,
-    NewAuditEntry, NewRun, OpenMode, OrgState, RemoteState, RunItem, RunItemOutcome, RunOutcome,
-    RunTrigger, StateStore, StoreError, sha256_hex,
+    NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState, RunItem, RunItemOutcome,
+    RunOutcome, RunTrigger, StateStore, StoreError, sha256_hex,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -990,10 +990,9 @@ pub async fn audit_hash_follows_the_documented_encoding(fx: Fixture) {
     assert_eq!(second.prev_hash, first.hash);
 }
 
-/// Heads are the rows of `items` in the same order, without the payloads of services and
-/// channels; 12,000 rows span several of the pages `SQLite` reads them in.
-pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixture) {
-    let s = &fx.store;
+/// 12,000 rows of organisation "a" (several of the pages `SQLite` lists them in) and one of
+/// "b", in every kind, remote state and failure class, with and without PTV ids.
+async fn many_rows(s: &dyn StateStore) {
     let kinds = [
         ItemKind::Service,
         ItemKind::Channel,
@@ -1010,14 +1009,30 @@ pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixtu
             );
             r.ptv_source_id = format!("p-{i}");
             r.payload = Some(json!({ "n": i, "parent": "x" }).into());
-            r.fingerprint = Some(format!("{i:064}"));
+            // Some stored texts are no fingerprint of ours.
+            r.fingerprint = match i % 13 {
+                0 => None,
+                1 => Some(format!("FP-{i}")),
+                _ => Some(format!("{i:064x}")),
+            };
+            r.remote = [
+                RemoteState::Live,
+                RemoteState::Absent,
+                RemoteState::Archived,
+            ][i % 3];
+            r.ptv_id = (r.remote != RemoteState::Absent).then(|| format!("guid-{i}"));
+            r.attempts = i32::try_from(i % 4).unwrap();
             r.protected = i % 5 == 0;
-            if i % 9 == 0 {
+            if i % 9 == 0 || i % 11 == 0 {
                 r.last_error = Some(Box::new(ItemError {
-                    class: ErrorClass::Terminal,
+                    class: if i % 9 == 0 {
+                        ErrorClass::Terminal
+                    } else {
+                        ErrorClass::Transient
+                    },
                     message: format!("failed {i}"),
                     fields: BTreeMap::new(),
-                    fingerprint: None,
+                    fingerprint: Some(format!("{i:064x}")),
                     at: t(1, 0),
                 }));
             }
@@ -1033,6 +1048,13 @@ pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixtu
     ))
     .await
     .unwrap();
+}
+
+/// Heads are the rows of `items` in the same order, without the payloads of services and
+/// channels.
+pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixture) {
+    let s = &fx.store;
+    many_rows(s.as_ref()).await;
 
     let items = s.items("a").await.unwrap();
     let heads = s.item_heads("a").await.unwrap();
@@ -1054,4 +1076,65 @@ pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixtu
             .all(|r| r.payload.is_some())
     );
     assert!(s.item_heads("nobody").await.unwrap().is_empty());
+}
+
+/// Plan rows are what a plan needs of `items`, in the same order: no payloads of services
+/// and channels, PTV ids of channels only, and only failures that hold an item back.
+pub async fn plan_rows_are_what_a_plan_needs_of_each_item(fx: Fixture) {
+    let s = &fx.store;
+    many_rows(s.as_ref()).await;
+    let items = s.items("a").await.unwrap();
+    let rows = s.plan_rows("a").await.unwrap();
+    assert_eq!(rows.len(), 12_000);
+    let expected: Vec<PlanRow> = items
+        .iter()
+        .map(|r| {
+            let mut row = PlanRow::from(r);
+            if matches!(r.kind, ItemKind::Service | ItemKind::Channel) {
+                row.payload = None;
+            }
+            row
+        })
+        .collect();
+    assert_eq!(rows, expected);
+
+    // What `PlanRow::from` keeps, checked on its own rather than trusted.
+    let channel = rows
+        .iter()
+        .zip(&items)
+        .find(|(_, r)| r.kind == ItemKind::Channel && r.ptv_id.is_some())
+        .unwrap();
+    assert_eq!(
+        channel.0.channel_ptv_id.as_deref(),
+        channel.1.ptv_id.as_deref()
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r.kind != ItemKind::Channel)
+            .all(|r| r.channel_ptv_id.is_none())
+    );
+    for (row, rec) in rows.iter().zip(&items) {
+        assert_eq!(row.source_id, rec.source_id.as_str());
+        assert_eq!(
+            row.fingerprint.map(|f| f.to_string()),
+            rec.fingerprint.clone().filter(|f| !f.starts_with("FP-")),
+            "{}",
+            rec.key()
+        );
+        let class = rec.last_error.as_ref().map(|e| e.class);
+        assert_eq!(
+            row.failure.is_some(),
+            class == Some(ErrorClass::Terminal),
+            "{}",
+            rec.key()
+        );
+        assert_eq!(
+            row.maybe_in_ptv,
+            rec.remote == RemoteState::Absent && (rec.attempts > 0 || class.is_some()),
+            "{}",
+            rec.key()
+        );
+    }
+    assert!(rows.iter().any(|r| r.maybe_in_ptv));
+    assert!(s.plan_rows("nobody").await.unwrap().is_empty());
 }

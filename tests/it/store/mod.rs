@@ -56,5 +56,6 @@ contract_tests!(
     must_exist_refuses_outdated_or_newer_schema,
     put_items_writes_ten_thousand_rows,
     item_heads_are_items_without_service_and_channel_payloads,
+    plan_rows_are_what_a_plan_needs_of_each_item,
     ping_and_backend,
 );
