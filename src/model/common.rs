@@ -166,7 +166,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for LangMap<T> {
                         )));
                     }
                 }
-                Ok(m)
+                Ok(LangMap(super::list::fit(m.0)))
             }
         }
         d.deserialize_map(Visitor(std::marker::PhantomData))
@@ -197,11 +197,23 @@ impl AreaType {
 pub struct Area {
     #[serde(rename = "type")]
     pub area_type: AreaType,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub municipalities: Vec<Text>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub regions: Vec<Text>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub wellbeing_services_counties: Vec<Text>,
 }
 
@@ -305,7 +317,11 @@ pub struct ServiceHours {
     /// Closed for the whole period (an exception such as a holiday).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub opening_hours: Vec<OpeningHours>,
     #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub additional_information: LangMap<Text>,

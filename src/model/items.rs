@@ -39,11 +39,23 @@ pub struct Organization {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area: Option<Area>,
     pub language_versions: LangMap<OrganizationLang>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub emails: Vec<Email>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub phones: Vec<Phone>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub web_pages: Vec<WebPage>,
 }
 
@@ -90,7 +102,11 @@ pub struct ServiceLang {
     pub user_instructions: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Text>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub keywords: Vec<Text>,
 }
 
@@ -104,7 +120,11 @@ pub struct Connection {
     #[serde(default, skip_serializing_if = "LangMap::is_empty")]
     pub description: LangMap<Text>,
     /// Connection-specific hours (PTV allows them for `ServiceLocation` channels).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub service_hours: Vec<ServiceHours>,
 }
 
@@ -118,19 +138,31 @@ pub struct Service {
     pub funding_type: FundingType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge_type: Option<ServiceChargeType>,
+    #[serde(deserialize_with = "super::list::exact")]
     pub service_languages: Vec<Text>,
     pub area: Area,
+    #[serde(deserialize_with = "super::list::exact")]
     pub target_groups: Vec<Text>,
+    #[serde(deserialize_with = "super::list::exact")]
     pub service_classes: Vec<Text>,
+    #[serde(deserialize_with = "super::list::exact")]
     pub ontology_terms: Vec<Text>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub life_events: Vec<Text>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub industrial_classes: Vec<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub general_description: Option<Text>,
     pub language_versions: LangMap<ServiceLang>,
-    #[serde(default, skip_serializing)]
+    #[serde(deserialize_with = "super::list::exact", default, skip_serializing)]
     pub connections: Vec<Connection>,
 }
 
@@ -229,6 +261,7 @@ pub struct Channel {
     pub channel_type: ChannelType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<SourceId>,
+    #[serde(deserialize_with = "super::list::exact")]
     pub service_languages: Vec<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area: Option<Area>,
@@ -241,15 +274,35 @@ pub struct Channel {
     pub requires_signature: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_quantity: Option<u8>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub phones: Vec<Phone>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub emails: Vec<super::common::Email>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub form_urls: Vec<FormUrl>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub addresses: Vec<Address>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        deserialize_with = "super::list::exact",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub service_hours: Vec<ServiceHours>,
 }
 

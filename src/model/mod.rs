@@ -5,6 +5,7 @@ mod common;
 mod identity;
 mod items;
 mod kind;
+mod list;
 mod text;
 
 pub use common::{

@@ -236,7 +236,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             (p.remote == RemoteState::Live || (p.remote == RemoteState::Absent && p.maybe_in_ptv))
                 && p.kind != ItemKind::Connections
         })
-        .filter(|p| !v.present.contains(&(p.kind, p.source_id.to_string())))
+        .filter(|p| !v.present.contains_key(&(p.kind, p.source_id.to_string())))
         .collect();
     gone.sort_by_key(|p| {
         (

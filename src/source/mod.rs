@@ -3,6 +3,7 @@
 mod dir;
 mod document;
 mod http;
+mod json;
 mod sql;
 
 pub use dir::DirSource;

@@ -17,9 +17,10 @@ use crate::model::{
     ApiVersion, Area, Channel, ChannelType, Connection, Item, ItemKind, Lang, Organization,
     Service, SourceId,
 };
-use crate::source::Snapshot;
+use crate::source::{Origin, Snapshot};
 use rules::Ck;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
 
 /// PTV's organisation hierarchy limit is 5 levels; the main organisation is one of them.
 const MAX_SOURCE_DEPTH: usize = 4;
@@ -43,12 +44,12 @@ pub struct Validated {
     pub channels: BTreeMap<SourceId, Box<Channel>>,
     /// Connection sets of valid services that may be sent (service id → set).
     pub connections: BTreeMap<SourceId, Vec<Connection>>,
-    /// Every item the source holds, valid or not: none of these is ever archived.
-    pub present: BTreeSet<Key>,
+    /// Every item the source holds, valid or not, and where it came from: none of these is
+    /// ever archived.
+    pub present: BTreeMap<Key, Origin>,
     /// Items (including connection sets) that are not sent, with their error findings.
     pub invalid: BTreeMap<Key, Vec<Finding>>,
     pub findings: Vec<Finding>,
-    pub files: HashMap<Key, String>,
 }
 
 impl Validated {
@@ -72,11 +73,11 @@ impl Validated {
 struct Run<'a> {
     opts: &'a ValidateOptions,
     findings: Vec<Finding>,
-    files: HashMap<Key, String>,
+    present: BTreeMap<Key, Origin>,
 }
 
 impl Run<'_> {
-    fn ck<'b>(&'b mut self, kind: ItemKind, id: &'b str, file: &'b str) -> Ck<'b> {
+    fn ck<'b>(&'b mut self, kind: ItemKind, id: &'b str, file: &'b dyn Display) -> Ck<'b> {
         Ck {
             item_kind: kind,
             id,
@@ -85,7 +86,7 @@ impl Run<'_> {
         }
     }
     fn file(&self, kind: ItemKind, id: &str) -> String {
-        file_of(&self.files, kind, id)
+        file_of(&self.present, kind, id)
     }
     fn err(&mut self, kind: ItemKind, id: &str, fk: FindingKind, path: &str, msg: String) {
         let file = self.file(kind, id);
@@ -94,15 +95,15 @@ impl Run<'_> {
 }
 
 /// The file an item came from; a connection set lives in its service's document.
-fn file_of(files: &HashMap<Key, String>, kind: ItemKind, id: &str) -> String {
+fn file_of(present: &BTreeMap<Key, Origin>, kind: ItemKind, id: &str) -> String {
     let kind = if kind == ItemKind::Connections {
         ItemKind::Service
     } else {
         kind
     };
-    files
+    present
         .get(&(kind, id.to_owned()))
-        .cloned()
+        .map(ToString::to_string)
         .unwrap_or_default()
 }
 
@@ -118,20 +119,18 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     let mut run = Run {
         opts,
         findings: Vec::new(),
-        files: HashMap::new(),
+        present: BTreeMap::new(),
     };
-    let mut present = BTreeSet::new();
     // Collected, then built in bulk: maps built by `collect` have full nodes, where
     // inserting one by one leaves them half empty (an item is a few hundred bytes inline).
-    let mut items: Vec<(Key, Box<Item>)> = Vec::with_capacity(snapshot.documents.len());
+    let mut items: Vec<(Key, Origin, Box<Item>)> = Vec::with_capacity(snapshot.documents.len());
     let mut dup: BTreeSet<Key> = BTreeSet::new();
 
     for doc in snapshot.documents {
         let key = (doc.kind, doc.id.to_string());
-        let file = doc.origin.to_string();
-        if !present.insert(key.clone()) {
-            let first = run.files.get(&key).cloned().unwrap_or_default();
-            run.ck(doc.kind, doc.id.as_str(), &file).err(
+        if let Some(first) = run.present.get(&key) {
+            let first = first.to_string();
+            run.ck(doc.kind, doc.id.as_str(), &doc.origin).err(
                 FindingKind::DuplicateId,
                 "id",
                 format!("{} id '{}' is also used in {first}; ids must be unique per kind, so neither is sent", doc.kind, doc.id),
@@ -139,33 +138,31 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
             dup.insert(key);
             continue;
         }
-        run.files.insert(key.clone(), file.clone());
         match doc.item {
-            Ok(item) => items.push((key, item)),
+            Ok(item) => items.push((key.clone(), doc.origin.clone(), item)),
             Err(issue) => {
-                run.ck(doc.kind, doc.id.as_str(), &file).err(
+                run.ck(doc.kind, doc.id.as_str(), &doc.origin).err(
                     FindingKind::Parse,
                     issue.path,
                     issue.message,
                 );
             }
         }
+        run.present.insert(key, doc.origin);
     }
     if !dup.is_empty() {
-        items.retain(|(key, _)| !dup.contains(key));
+        items.retain(|(key, _, _)| !dup.contains(key));
     }
 
     let api = opts.api;
-    let files = &run.files;
     // Per item and independent: checked on every core, in order.
     let found = crate::parallel::map_chunks(&items, |chunk| {
         let mut out = Vec::new();
-        for ((kind, id), item) in chunk {
-            let file = file_of(files, *kind, id);
+        for ((kind, id), origin, item) in chunk {
             let mut ck = Ck {
                 item_kind: *kind,
                 id,
-                file: &file,
+                file: origin,
                 out: &mut out,
             };
             match &**item {
@@ -179,7 +176,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     run.findings.extend(found);
 
     let (mut o, mut s, mut c) = (Vec::new(), Vec::new(), Vec::new());
-    for (_, item) in items {
+    for (_, _, item) in items {
         match *item {
             Item::Organization(x) => o.push((x.id.clone(), Box::new(x))),
             Item::Service(x) => s.push((x.id.clone(), Box::new(x))),
@@ -203,7 +200,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
                 .push(f.clone());
         }
     }
-    for key in &present {
+    for key in run.present.keys() {
         if !invalid.contains_key(key)
             && !orgs.contains_key(key.1.as_str())
             && !services.contains_key(key.1.as_str())
@@ -234,10 +231,9 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
         services,
         channels,
         connections,
-        present,
+        present: run.present,
         invalid,
         findings: run.findings,
-        files: run.files,
     }
 }
 
@@ -437,42 +433,58 @@ fn references(
 }
 
 /// PTV keeps service names unique per organisation and channel names per organisation and
-/// channel type. The first item in id order keeps the name; the others are refused.
+/// channel type, whatever the case. The first item in id order keeps the name; the others
+/// are refused.
 fn unique_names(
     run: &mut Run<'_>,
     services: &BTreeMap<SourceId, Box<Service>>,
     channels: &BTreeMap<SourceId, Box<Channel>>,
 ) {
-    let mut seen: HashMap<(Option<SourceId>, Option<ChannelType>, Lang, String), SourceId> =
-        HashMap::new();
-    let mut dupes = Vec::new();
+    // One entry per name borrowed from the items, grouped by a hash of its scope and
+    // case-folded name: a map of lower-cased copies was the largest thing validation held.
+    let count = services
+        .values()
+        .map(|s| s.language_versions.len())
+        .sum::<usize>()
+        + channels
+            .values()
+            .map(|c| c.language_versions.len())
+            .sum::<usize>();
+    let mut names: Vec<NameUse<'_>> = Vec::with_capacity(count);
     for s in services.values() {
         for (lang, v) in &s.language_versions {
-            let key = (
-                s.organization.clone(),
+            names.push(NameUse::new(
+                ItemKind::Service,
+                &s.id,
+                s.organization.as_ref(),
                 None,
                 *lang,
-                v.name.as_str().to_lowercase(),
-            );
-            if let Some(first) = seen.get(&key) {
-                dupes.push((ItemKind::Service, s.id.clone(), *lang, first.clone()));
-            } else {
-                seen.insert(key, s.id.clone());
-            }
+                v.name.as_str(),
+            ));
         }
     }
     for c in channels.values() {
         for (lang, v) in &c.language_versions {
-            let key = (
-                c.organization.clone(),
+            names.push(NameUse::new(
+                ItemKind::Channel,
+                &c.id,
+                c.organization.as_ref(),
                 Some(c.channel_type),
                 *lang,
-                v.name.as_str().to_lowercase(),
-            );
-            if let Some(first) = seen.get(&key) {
-                dupes.push((ItemKind::Channel, c.id.clone(), *lang, first.clone()));
-            } else {
-                seen.insert(key, c.id.clone());
+                v.name.as_str(),
+            ));
+        }
+    }
+    // Stable: within a group, items keep their id order.
+    names.sort_by_key(|n| n.hash);
+    let mut dupes = Vec::new();
+    for group in names
+        .chunk_by(|a, b| a.hash == b.hash)
+        .filter(|g| g.len() > 1)
+    {
+        for (i, n) in group.iter().enumerate() {
+            if let Some(first) = group[..i].iter().find(|f| f.same_name(n)) {
+                dupes.push((n.kind, n.id, n.lang, first.id));
             }
         }
     }
@@ -487,6 +499,50 @@ fn unique_names(
             ),
         );
     }
+}
+
+/// A name of a service or channel in one language, in the scope where it must be unique.
+struct NameUse<'a> {
+    hash: u64,
+    owner: Option<&'a SourceId>,
+    channel_type: Option<ChannelType>,
+    lang: Lang,
+    name: &'a str,
+    kind: ItemKind,
+    id: &'a SourceId,
+}
+
+impl<'a> NameUse<'a> {
+    fn new(
+        kind: ItemKind,
+        id: &'a SourceId,
+        owner: Option<&'a SourceId>,
+        channel_type: Option<ChannelType>,
+        lang: Lang,
+        name: &'a str,
+    ) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (owner, channel_type, lang).hash(&mut h);
+        folded(name).for_each(|c| c.hash(&mut h));
+        NameUse {
+            hash: h.finish(),
+            owner,
+            channel_type,
+            lang,
+            name,
+            kind,
+            id,
+        }
+    }
+    fn same_name(&self, other: &NameUse<'_>) -> bool {
+        (self.owner, self.channel_type, self.lang) == (other.owner, other.channel_type, other.lang)
+            && folded(self.name).eq(folded(other.name))
+    }
+}
+
+fn folded(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().flat_map(char::to_lowercase)
 }
 
 fn dependents(

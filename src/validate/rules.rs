@@ -11,7 +11,8 @@ use crate::model::{
 pub(super) struct Ck<'a> {
     pub item_kind: ItemKind,
     pub id: &'a str,
-    pub file: &'a str,
+    /// Formatted only when a finding is made: most items have none.
+    pub file: &'a dyn std::fmt::Display,
     pub out: &'a mut Vec<Finding>,
 }
 
@@ -28,7 +29,7 @@ impl Ck<'_> {
             kind,
             item_kind: self.item_kind,
             id: self.id.to_owned(),
-            file: self.file.to_owned(),
+            file: self.file.to_string(),
             path: path.into(),
             message: msg.into(),
         });

@@ -94,7 +94,7 @@ fn case(
     );
     if item.0 != ItemKind::Connections {
         assert!(
-            v.present.contains(&(item.0, item.1.to_owned())),
+            v.present.contains_key(&(item.0, item.1.to_owned())),
             "case {name}: an invalid item must still count as present (never archived)"
         );
     }
@@ -147,6 +147,7 @@ cases! {
     no_service_languages: V11, |d| { let i = find(d, "service", "permit"); d[i]["serviceLanguages"] = json!([]); } => K::Required, (S, "permit"), "serviceLanguages";
     keyword_too_long: V11, |d| { let i = find(d, "service", "permit"); d[i]["languageVersions"]["fi"]["keywords"] = json!(["k".repeat(101)]); } => K::TooLong, (S, "permit"), "languageVersions.fi.keywords[0]";
     duplicate_service_name: V11, |d| { let mut s = d[find(d, "service", "permit")].clone(); s["id"] = json!("permit2"); s["connections"] = json!([]); d.push(s); } => K::DuplicateName, (S, "permit2"), "languageVersions.fi.name";
+    duplicate_service_name_in_other_case: V11, |d| { let mut s = d[find(d, "service", "permit")].clone(); s["id"] = json!("permit3"); s["connections"] = json!([]); let n = s["languageVersions"]["fi"]["name"].as_str().unwrap().to_uppercase(); s["languageVersions"]["fi"]["name"] = json!(n); d.push(s); } => K::DuplicateName, (S, "permit3"), "languageVersions.fi.name";
     duplicate_channel_name_same_type: V11, |d| { let mut c = d[find(d, "channel", "web")].clone(); c["id"] = json!("web2"); d.push(c); } => K::DuplicateName, (C, "web2"), "languageVersions.fi.name";
     eservice_without_web_address: V11, |d| { let i = find(d, "channel", "web"); d[i]["languageVersions"]["fi"].as_object_mut().unwrap().remove("webAddress"); } => K::Required, (C, "web"), "languageVersions.fi.webAddress";
     web_address_not_url: V11, |d| { let i = find(d, "channel", "web"); d[i]["languageVersions"]["fi"]["webAddress"] = json!("www.example.fi"); } => K::Format, (C, "web"), "languageVersions.fi.webAddress";
