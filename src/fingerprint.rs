@@ -54,8 +54,22 @@ impl std::fmt::Debug for Fingerprint {
 pub fn fingerprint(api: ApiVersion, payload: &Value) -> Fingerprint {
     let mut h = Sha256::new();
     h.update(format!("ptv-sync mapping {MAPPING_VERSION} {api}\n").as_bytes());
-    h.update(canonical_json(payload).as_bytes());
+    // The canonical text is written straight into the hash: the same bytes as
+    // `canonical_json`, without a copy of every payload.
+    serde_json::to_writer(&mut Hashing(&mut h), payload).expect("a JSON value always serialises");
     Fingerprint(h.finalize().into())
+}
+
+struct Hashing<'a>(&'a mut Sha256);
+
+impl std::io::Write for Hashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[must_use]
@@ -124,6 +138,21 @@ mod tests {
             vec!["languageVersions.fi.summary", "x[1]"]
         );
         assert!(changed_paths(&a, &a).is_empty());
+    }
+
+    /// Stored fingerprints stay valid: the hash is over exactly the prefix and the
+    /// canonical text.
+    #[test]
+    fn fingerprint_is_the_hash_of_the_canonical_text() {
+        let v = serde_json::json!({"b": [1, {"z": "å\"\n", "a": null}], "a": 1.5});
+        let text = format!(
+            "ptv-sync mapping {MAPPING_VERSION} v11\n{}",
+            canonical_json(&v)
+        );
+        assert_eq!(
+            fingerprint(ApiVersion::V11, &v).to_string(),
+            sha256_hex(text.as_bytes())
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Plan {
         #[arg(long, default_value_t = 10_000)]
         items: usize,
+        /// Plans of the same data, each in a fresh process; the median time is reported.
+        #[arg(long, default_value_t = PLAN_RUNS)]
+        runs: usize,
     },
     /// First sync against the simulator with added latency, per requests in flight.
     Sync {
@@ -158,36 +161,62 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-async fn bench_plan(items: usize) -> anyhow::Result<(u128, u64, usize)> {
+/// Plans of one prepared snapshot: the machine's speed varies from run to run, so a single
+/// plan says little.
+const PLAN_RUNS: usize = 3;
+
+/// What repeated plans of the same prepared data measured.
+struct PlanFigures {
+    items: usize,
+    /// Milliseconds per run, sorted.
+    ms: Vec<u128>,
+    /// The highest peak resident set of any run, KiB.
+    peak_kib: u64,
+}
+
+impl PlanFigures {
+    fn median_ms(&self) -> u128 {
+        self.ms[self.ms.len() / 2]
+    }
+}
+
+async fn bench_plan(items: usize, runs: usize) -> anyhow::Result<PlanFigures> {
     let tmp = tempfile::tempdir()?;
     prepare_plan(tmp.path(), items).await?;
-    let out = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["bench", "plan-once"])
-        .arg(tmp.path())
-        .output()
-        .await?;
+    let mut figures = PlanFigures {
+        items: 0,
+        ms: Vec::new(),
+        peak_kib: 0,
+    };
+    for _ in 0..runs.max(1) {
+        let out = tokio::process::Command::new(std::env::current_exe()?)
+            .args(["bench", "plan-once"])
+            .arg(tmp.path())
+            .output()
+            .await?;
+        anyhow::ensure!(
+            out.status.success(),
+            "plan-once failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if std::env::var_os("BENCH_PHASES").is_some() {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        anyhow::ensure!(
+            v["changes"] == false,
+            "the prepared state should leave nothing to do"
+        );
+        figures.ms.push(u128::from(v["ms"].as_u64().unwrap_or(0)));
+        figures.peak_kib = figures.peak_kib.max(v["peak_kib"].as_u64().unwrap_or(0));
+        figures.items = v["items"].as_u64().unwrap_or(0) as usize;
+    }
+    figures.ms.sort_unstable();
     // BENCH_KEEP leaves the prepared source and state for `bench plan-once DIR` by hand.
     if std::env::var_os("BENCH_KEEP").is_some() {
         eprintln!("prepared data kept in {}", tmp.keep().display());
     }
-    anyhow::ensure!(
-        out.status.success(),
-        "plan-once failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if std::env::var_os("BENCH_PHASES").is_some() {
-        eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    anyhow::ensure!(
-        v["changes"] == false,
-        "the prepared state should leave nothing to do"
-    );
-    Ok((
-        u128::from(v["ms"].as_u64().unwrap_or(0)),
-        v["peak_kib"].as_u64().unwrap_or(0),
-        v["items"].as_u64().unwrap_or(0) as usize,
-    ))
+    Ok(figures)
 }
 
 /// First sync with latency: (writes, seconds, share of the ideal `in_flight / latency`).
@@ -311,18 +340,28 @@ fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
 }
 
-async fn plan_row(t: &mut Table, items: usize) -> anyhow::Result<()> {
-    let (ms, peak, n) = bench_plan(items).await?;
+async fn plan_row(t: &mut Table, items: usize, runs: usize) -> anyhow::Result<()> {
+    let f = bench_plan(items, runs).await?;
     let target = if items >= 100_000 {
         "< 2 s, < 300 MB"
     } else {
         ""
     };
+    let secs = |ms: u128| ms as f64 / 1000.0;
+    let time = match (f.ms.first(), f.ms.last()) {
+        (Some(lo), Some(hi)) if f.ms.len() > 1 => format!(
+            "{:.2} s ({:.2}-{:.2})",
+            secs(f.median_ms()),
+            secs(*lo),
+            secs(*hi)
+        ),
+        _ => format!("{:.2} s", secs(f.median_ms())),
+    };
     t.add_row(vec![
         "plan (read + validate + state + diff)".into(),
-        format!("{n} items"),
-        format!("{:.2} s", ms as f64 / 1000.0),
-        mib(peak),
+        format!("{} items", f.items),
+        time,
+        mib(f.peak_kib),
         "no changes".into(),
         target.into(),
     ]);
@@ -376,7 +415,7 @@ pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
     t.set_header(["benchmark", "size", "time", "memory", "result", "target"]);
     match cmd {
         BenchCommand::PlanOnce { dir } => return plan_once(dir).await,
-        BenchCommand::Plan { items } => plan_row(&mut t, *items).await?,
+        BenchCommand::Plan { items, runs } => plan_row(&mut t, *items, *runs).await?,
         BenchCommand::Sync { items, latency_ms } => sync_rows(&mut t, *items, *latency_ms).await?,
         BenchCommand::Churn { items, share } => churn_row(&mut t, *items, *share).await?,
         BenchCommand::Idle => idle_row(&mut t).await?,
@@ -385,7 +424,7 @@ pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
                 .into_iter()
                 .filter(|n| n <= max_items)
             {
-                plan_row(&mut t, items).await?;
+                plan_row(&mut t, items, PLAN_RUNS).await?;
             }
             sync_rows(&mut t, 300, 50).await?;
             churn_row(&mut t, 10_000, 0.01).await?;
