@@ -1,8 +1,10 @@
 //! The sync engine: turns a plan into PTV writes so that PTV ends up equal to the source,
 //! whatever fails on the way.
 //!
-//! - Steps run in dependency waves (organisations by depth, channels, services, connection
-//!   sets; archives in reverse); inside a wave they run concurrently, bounded.
+//! - Creates, updates and restores run concurrently, bounded, each as soon as what it
+//!   depends on is written (an organisation's parent, a service's or channel's
+//!   organisation, a connection set's service and channels); archives then run in
+//!   waves in reverse dependency order.
 //! - Each item's row is committed right after PTV confirms it, and no transaction is ever
 //!   held across an HTTP call: a crash at any instant leaves a consistent store, and the
 //!   next run converges through the client's safe creates (lookup and adopt, never a
@@ -214,19 +216,13 @@ impl Engine {
             rows,
             run_id: Some(run_id),
         };
-        for wave in waves(&work, &validated, &ctx.rows) {
+        for wave in waves(&work, &ctx.rows) {
             let steps: Vec<&Step> = wave
                 .into_iter()
                 .filter(|s| !(guard.is_some() && s.action == Action::Archive))
                 .collect();
             let concurrency = self.org.ptv.max_in_flight.max(1) * 2;
-            // Futures built up front: a closure inside the stream trips the compiler's
-            // higher-ranked lifetime check when the run is spawned.
-            let futures: Vec<_> = steps.into_iter().map(|s| self.step(&ctx, s)).collect();
-            let results: Vec<ItemResult> = futures::stream::iter(futures)
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
+            let results = self.run_wave(&ctx, &steps, concurrency).await;
             for r in &results {
                 if let Some(p) = &self.progress {
                     p.done(r);
@@ -308,6 +304,62 @@ impl Engine {
                 )
                 .await;
         }
+    }
+
+    /// Runs one wave's steps, at most `concurrency` at a time, each as soon as what it
+    /// waits for is written or has failed ([`wave_dependencies`]): waves by kind and
+    /// depth left slots idle while each wave's slowest write finished.
+    async fn run_wave(
+        &self,
+        ctx: &Ctx<'_>,
+        steps: &[&Step],
+        concurrency: usize,
+    ) -> Vec<ItemResult> {
+        use futures::stream::FuturesUnordered;
+        let WaveDependencies {
+            mut waiting,
+            dependents,
+        } = wave_dependencies(steps, ctx.validated);
+        // Futures built up front: a closure inside the stream trips the compiler's
+        // higher-ranked lifetime check when the run is spawned.
+        let mut futures: Vec<_> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Some(Box::pin(self.step_at(ctx, s, i))))
+            .collect();
+        // Organisations first whenever one is ready: the rest of the run waits on them.
+        let rank = |i: usize| (u8::from(steps[i].kind != ItemKind::Organization), i);
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(u8, usize)>> = (0..steps
+            .len())
+            .filter(|&i| waiting[i] == 0)
+            .map(|i| std::cmp::Reverse(rank(i)))
+            .collect();
+        let mut running = FuturesUnordered::new();
+        let mut results = Vec::with_capacity(steps.len());
+        loop {
+            while running.len() < concurrency.max(1)
+                && let Some(std::cmp::Reverse((_, i))) = ready.pop()
+            {
+                if let Some(f) = futures[i].take() {
+                    running.push(f);
+                }
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(std::cmp::Reverse(rank(d)));
+                }
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    async fn step_at(&self, ctx: &Ctx<'_>, s: &Step, i: usize) -> (usize, ItemResult) {
+        (i, self.step(ctx, s).await)
     }
 
     async fn step(&self, ctx: &Ctx<'_>, s: &Step) -> ItemResult {
@@ -908,20 +960,10 @@ fn selected(s: &Step, opts: &RunOptions) -> bool {
     kind_ok && item_ok
 }
 
-/// Groups writing steps into waves whose members do not depend on each other.
-fn waves<'a>(work: &'a [Step], v: &Validated, rows: &Rows) -> Vec<Vec<&'a Step>> {
-    let depth_desired = |id: &str| {
-        let mut d = 0;
-        let mut cur = v.organizations.get(id).and_then(|o| o.parent.clone());
-        while let Some(p) = cur {
-            d += 1;
-            cur = v.organizations.get(&p).and_then(|o| o.parent.clone());
-            if d > 16 {
-                break;
-            }
-        }
-        d
-    };
+/// Groups steps into waves: every create, update and restore in one (ordered inside by
+/// [`wave_dependencies`]), then the archives of services, channels and connection sets,
+/// then those of organisations, children first.
+fn waves<'a>(work: &'a [Step], rows: &Rows) -> Vec<Vec<&'a Step>> {
     let rows = rows.lock().expect("rows lock");
     let depth_stored = |id: &str| {
         let parent = |id: &str| {
@@ -946,12 +988,124 @@ fn waves<'a>(work: &'a [Step], v: &Validated, rows: &Rows) -> Vec<Vec<&'a Step>>
                 (5, 0)
             }
             (Action::Archive, ItemKind::Organization) => (6, -i64::from(depth_stored(&s.id))),
-            (_, ItemKind::Organization) => (0, i64::from(depth_desired(&s.id))),
-            // Channels and services depend only on organisations: one wave, one tail.
-            (_, ItemKind::Channel | ItemKind::Service) => (1, 0),
-            (_, ItemKind::Connections) => (3, 0),
+            // Creates, updates and restores: one wave, ordered inside by what each step
+            // waits for (`wave_dependencies`).
+            _ => (0, 0),
         };
         by_key.entry(key).or_default().push(s);
     }
     by_key.into_values().collect()
+}
+
+/// Which steps of a wave wait for which, where both are written in it: an organisation for
+/// its parent, a service or channel for its organisation, a connection set for its service
+/// and the channels it names.
+struct WaveDependencies {
+    /// Per step, how many steps it waits for.
+    waiting: Vec<usize>,
+    /// Per step, the steps waiting for it.
+    dependents: Vec<Vec<usize>>,
+}
+
+fn wave_dependencies(steps: &[&Step], v: &Validated) -> WaveDependencies {
+    fn org(o: Option<&SourceId>) -> Option<(ItemKind, &str)> {
+        o.map(|o| (ItemKind::Organization, o.as_str()))
+    }
+    let writes = |s: &&Step| s.action != Action::Archive;
+    let index: HashMap<(ItemKind, &str), usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| writes(s))
+        .map(|(i, s)| ((s.kind, s.id.as_str()), i))
+        .collect();
+    let mut deps = WaveDependencies {
+        waiting: vec![0; steps.len()],
+        dependents: vec![Vec::new(); steps.len()],
+    };
+    for (i, s) in steps.iter().enumerate().filter(|(_, s)| writes(s)) {
+        let id = s.id.as_str();
+        let on: Vec<(ItemKind, &str)> = match s.kind {
+            ItemKind::Organization => org(v.organizations.get(id).and_then(|o| o.parent.as_ref()))
+                .into_iter()
+                .collect(),
+            ItemKind::Service => org(v.services.get(id).and_then(|x| x.organization.as_ref()))
+                .into_iter()
+                .collect(),
+            ItemKind::Channel => org(v.channels.get(id).and_then(|x| x.organization.as_ref()))
+                .into_iter()
+                .collect(),
+            ItemKind::Connections => std::iter::once((ItemKind::Service, id))
+                .chain(
+                    v.connections
+                        .get(id)
+                        .into_iter()
+                        .flatten()
+                        .map(|c| (ItemKind::Channel, c.channel.as_str())),
+                )
+                .collect(),
+        };
+        let mut on: Vec<usize> = on.iter().filter_map(|k| index.get(k).copied()).collect();
+        on.sort_unstable();
+        on.dedup();
+        deps.waiting[i] = on.len();
+        for d in on {
+            deps.dependents[d].push(i);
+        }
+    }
+    deps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What step `on` is to step `s`, if `s` must wait for it.
+    fn waits_for(v: &Validated, s: &Step, on: &Step) -> bool {
+        let id = s.id.as_str();
+        let owner = match s.kind {
+            ItemKind::Organization => v.organizations[id].parent.as_ref(),
+            ItemKind::Service => v.services[id].organization.as_ref(),
+            ItemKind::Channel => v.channels[id].organization.as_ref(),
+            ItemKind::Connections => {
+                return (on.kind == ItemKind::Service && on.id == s.id)
+                    || (on.kind == ItemKind::Channel
+                        && v.connections[id]
+                            .iter()
+                            .any(|c| c.channel.as_str() == on.id));
+            }
+        };
+        on.kind == ItemKind::Organization && owner.is_some_and(|o| o.as_str() == on.id)
+    }
+
+    #[test]
+    fn each_write_waits_for_exactly_what_it_depends_on() {
+        let snapshot = crate::synth::generate(crate::synth::Shape::new(200, 3)).snapshot();
+        let v =
+            crate::validate::validate_owned(snapshot, &crate::validate::ValidateOptions::default());
+        let plan = crate::plan::plan(&v, &[], &crate::plan::PlanOptions::default());
+        let steps: Vec<&Step> = plan.steps.iter().collect();
+        let deps = wave_dependencies(&steps, &v);
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, s) in steps.iter().enumerate() {
+            let expected: Vec<usize> = (0..steps.len())
+                .filter(|&d| waits_for(&v, s, steps[d]))
+                .collect();
+            let actual: Vec<usize> = (0..steps.len())
+                .filter(|&d| deps.dependents[d].contains(&i))
+                .collect();
+            assert_eq!(actual, expected, "{} {}", s.kind, s.id);
+            assert_eq!(deps.waiting[i], expected.len());
+            seen.extend(expected.iter().map(|&d| (steps[d].kind, s.kind)));
+        }
+        // Every kind of dependency occurs, so the check above is not vacuous.
+        for pair in [
+            (ItemKind::Organization, ItemKind::Organization),
+            (ItemKind::Organization, ItemKind::Service),
+            (ItemKind::Organization, ItemKind::Channel),
+            (ItemKind::Service, ItemKind::Connections),
+            (ItemKind::Channel, ItemKind::Connections),
+        ] {
+            assert!(seen.contains(&pair), "no {pair:?} dependency in the sample");
+        }
+    }
 }

@@ -131,13 +131,7 @@ impl RawItem {
             kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
             remote: parse_enum(&self.remote, RemoteState::parse, "remote", &what)?,
             status: parse_enum(&self.status, ItemStatus::parse, "status", &what)?,
-            payload: self
-                .payload
-                .map(|p| {
-                    Payload::from_text(p)
-                        .map_err(|e| StoreError::corrupt(format!("{}: payload: {e}", what())))
-                })
-                .transpose()?,
+            payload: payload(self.payload, &what)?,
             last_error: self
                 .last_error
                 .as_deref()
@@ -156,6 +150,14 @@ impl RawItem {
             last_touched_at: self.last_touched_at,
         })
     }
+}
+
+/// A stored payload's text, checked to be JSON.
+fn payload(text: Option<String>, what: &dyn Fn() -> String) -> Result<Option<Payload>, StoreError> {
+    text.map(|p| {
+        Payload::from_text(p).map_err(|e| StoreError::corrupt(format!("{}: payload: {e}", what())))
+    })
+    .transpose()
 }
 
 /// The columns of a [`PlanRow`] as either backend reads them.
@@ -185,13 +187,7 @@ impl RawPlanRow<'_> {
             fingerprint: self
                 .fingerprint
                 .and_then(crate::fingerprint::Fingerprint::parse),
-            payload: self
-                .payload
-                .map(|p| {
-                    Payload::from_text(p)
-                        .map_err(|e| StoreError::corrupt(format!("{}: payload: {e}", what())))
-                })
-                .transpose()?,
+            payload: payload(self.payload, &what)?,
             protected: self.protected,
             maybe_in_ptv: PlanRow::maybe_in_ptv(remote, self.attempts, error.is_some()),
             failure: PlanRow::held_failure(error.as_ref()),

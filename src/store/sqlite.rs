@@ -550,6 +550,12 @@ async fn check_schema(pool: &SqlitePool, display: &str) -> Result<(), StoreError
     migrations::check_applied(Backend::Sqlite, display, &applied)
 }
 
+/// A page of rows that does not decode: the database holds something this version did not
+/// write.
+fn page_error(org: &str) -> impl Fn(serde_json::Error) -> StoreError + '_ {
+    move |e| StoreError::corrupt(format!("items of organisation {org}: {e}"))
+}
+
 impl SqliteStore {
     /// The number of an organisation's rows. A list of 100,000 rows is sized once with
     /// it: growing one doubles it on the way.
@@ -562,6 +568,36 @@ impl SqliteStore {
                 "count items of organisation {org}"
             )))?;
         Ok(usize::try_from(rows).unwrap_or(0))
+    }
+
+    /// An organisation's rows read `HEAD_PAGE_ROWS` at a time as one JSON text per page
+    /// (`sql` takes org, kind and source id to start after, and a limit), in (kind, source
+    /// id) order. `decode` appends a page's rows and says how many it read; `key` gives the
+    /// last row's key, where the next page starts.
+    async fn paged<T>(
+        &self,
+        sql: &str,
+        org: &str,
+        key: impl Fn(&T) -> (&str, &str),
+        mut decode: impl FnMut(&str, &mut Vec<T>) -> Result<usize, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out: Vec<T> = Vec::with_capacity(self.count_items(org).await?);
+        loop {
+            let (kind, after) = out.last().map_or(("", ""), &key);
+            let page: String = sqlx::query_scalar(sql)
+                .bind(org)
+                .bind(kind)
+                .bind(after)
+                .bind(HEAD_PAGE_ROWS)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::query(format!(
+                    "list items of organisation {org}"
+                )))?;
+            if (decode(&page, &mut out)? as i64) < HEAD_PAGE_ROWS {
+                return Ok(out);
+            }
+        }
     }
 
     /// Streamed: decoding row by row never holds all raw rows and all records at once.
@@ -586,73 +622,52 @@ impl StateStore for SqliteStore {
     }
 
     async fn item_heads(&self, org: &str) -> Result<Vec<ItemRecord>, StoreError> {
-        let mut out: Vec<ItemRecord> = Vec::with_capacity(self.count_items(org).await?);
-        loop {
-            let (kind, after) = out
-                .last()
-                .map_or(("", ""), |r| (r.kind.as_str(), r.source_id.as_str()));
-            let page: String = sqlx::query_scalar(ITEM_HEAD_PAGE)
-                .bind(org)
-                .bind(kind)
-                .bind(after)
-                .bind(HEAD_PAGE_ROWS)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(StoreError::query(format!(
-                    "list items of organisation {org}"
-                )))?;
-            let rows: Vec<HeadRow> = serde_json::from_str(&page)
-                .map_err(|e| StoreError::corrupt(format!("items of organisation {org}: {e}")))?;
-            let full = rows.len() as i64 == HEAD_PAGE_ROWS;
-            for row in rows {
-                out.push(item_from_head(org, row)?);
-            }
-            if !full {
-                return Ok(out);
-            }
-        }
+        self.paged(
+            ITEM_HEAD_PAGE,
+            org,
+            |r: &ItemRecord| (r.kind.as_str(), r.source_id.as_str()),
+            |page, out| {
+                let rows: Vec<HeadRow> = serde_json::from_str(page).map_err(page_error(org))?;
+                let n = rows.len();
+                for row in rows {
+                    out.push(item_from_head(org, row)?);
+                }
+                Ok(n)
+            },
+        )
+        .await
     }
 
     async fn plan_rows(&self, org: &str) -> Result<Vec<PlanRow>, StoreError> {
-        let mut out: Vec<PlanRow> = Vec::with_capacity(self.count_items(org).await?);
-        loop {
-            let (kind, after) = out
-                .last()
-                .map_or(("", ""), |r| (r.kind.as_str(), r.source_id.as_str()));
-            let page: String = sqlx::query_scalar(PLAN_ROW_PAGE)
-                .bind(org)
-                .bind(kind)
-                .bind(after)
-                .bind(HEAD_PAGE_ROWS)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(StoreError::query(format!(
-                    "list items of organisation {org}"
-                )))?;
-            let rows: Vec<PlanPageRow<'_>> = serde_json::from_str(&page)
-                .map_err(|e| StoreError::corrupt(format!("items of organisation {org}: {e}")))?;
-            let full = rows.len() as i64 == HEAD_PAGE_ROWS;
-            for r in rows {
-                out.push(
-                    codec::RawPlanRow {
-                        org,
-                        kind: &r.kind,
-                        source_id: r.source_id,
-                        channel_ptv_id: r.channel_ptv_id,
-                        remote: &r.remote,
-                        fingerprint: r.fingerprint.as_deref(),
-                        payload: r.payload,
-                        last_error: r.last_error.as_deref(),
-                        attempts: r.attempts,
-                        protected: r.protected != 0,
-                    }
-                    .into_row()?,
-                );
-            }
-            if !full {
-                return Ok(out);
-            }
-        }
+        self.paged(
+            PLAN_ROW_PAGE,
+            org,
+            |r: &PlanRow| (r.kind.as_str(), r.source_id.as_str()),
+            |page, out| {
+                let rows: Vec<PlanPageRow<'_>> =
+                    serde_json::from_str(page).map_err(page_error(org))?;
+                let n = rows.len();
+                for r in rows {
+                    out.push(
+                        codec::RawPlanRow {
+                            org,
+                            kind: &r.kind,
+                            source_id: r.source_id,
+                            channel_ptv_id: r.channel_ptv_id,
+                            remote: &r.remote,
+                            fingerprint: r.fingerprint.as_deref(),
+                            payload: r.payload,
+                            last_error: r.last_error.as_deref(),
+                            attempts: r.attempts,
+                            protected: r.protected != 0,
+                        }
+                        .into_row()?,
+                    );
+                }
+                Ok(n)
+            },
+        )
+        .await
     }
 
     async fn item(
