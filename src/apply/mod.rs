@@ -223,12 +223,6 @@ impl Engine {
                 .collect();
             let concurrency = self.org.ptv.max_in_flight.max(1) * 2;
             let results = self.run_wave(&ctx, &steps, concurrency).await;
-            for r in &results {
-                if let Some(p) = &self.progress {
-                    p.done(r);
-                }
-                metrics::counter!("ptv_sync_items_total", "org" => org.clone(), "kind" => r.kind.as_str(), "action" => r.action.as_str(), "outcome" => r.outcome.as_str()).increment(1);
-            }
             report.results.extend(results);
         }
         if guard.is_some() {
@@ -353,6 +347,11 @@ impl Engine {
                     ready.push(std::cmp::Reverse(rank(d)));
                 }
             }
+            // Reported as each finishes: the first wave now holds nearly every write.
+            if let Some(p) = &self.progress {
+                p.done(&result);
+            }
+            metrics::counter!("ptv_sync_items_total", "org" => self.org.name.clone(), "kind" => result.kind.as_str(), "action" => result.action.as_str(), "outcome" => result.outcome.as_str()).increment(1);
             results.push(result);
         }
         results

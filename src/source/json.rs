@@ -248,8 +248,14 @@ mod tests {
             r#"{"kind": "organization", "id": "o 1"}"#,
             r#"{"kind": "organization", "id": "o-1", "organizationType": "Municipality"} x"#,
             "null",
+            "nonsense",
             "[1, 2",
             "",
+            "  [ ]",
+            "true",
+            "5",
+            r#""text""#,
+            r#"{"kind": "service", "id": "s-1""#,
         ] {
             let (fast, general) = both(text);
             assert_eq!(fast, general, "{text}");
