@@ -314,13 +314,6 @@ impl Engine {
             mut waiting,
             dependents,
         } = wave_dependencies(steps, ctx.validated);
-        // Futures built up front: a closure inside the stream trips the compiler's
-        // higher-ranked lifetime check when the run is spawned.
-        let mut futures: Vec<_> = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Some(Box::pin(self.step_at(ctx, s, i))))
-            .collect();
         // Organisations first whenever one is ready: the rest of the run waits on them.
         let rank = |i: usize| (u8::from(steps[i].kind != ItemKind::Organization), i);
         let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(u8, usize)>> = (0..steps
@@ -334,9 +327,8 @@ impl Engine {
             while running.len() < concurrency.max(1)
                 && let Some(std::cmp::Reverse((_, i))) = ready.pop()
             {
-                if let Some(f) = futures[i].take() {
-                    running.push(f);
-                }
+                // Built when started: at most `concurrency` futures exist at a time.
+                running.push(self.step_at(ctx, steps[i], i));
             }
             let Some((i, result)) = running.next().await else {
                 break;

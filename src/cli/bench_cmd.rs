@@ -291,9 +291,9 @@ async fn bench_churn(items: usize, share: f64) -> anyhow::Result<(usize, u64, f6
     Ok((c.edited + c.deleted + c.added, writes, secs))
 }
 
-/// Idle daemon: resident KiB after its first run and a few idle seconds.
-/// The idle daemon's resident set and the anonymous part of it (`KiB`): the rest is the
-/// executable's code, shared with other processes running it and reclaimable.
+/// Idle daemon after its first run and a few idle seconds: its resident set and the
+/// anonymous part of it (`KiB`); the rest is the executable's code, shared with other
+/// processes running it and reclaimable.
 async fn bench_idle() -> anyhow::Result<(u64, u64)> {
     let (cfg_sim, _, main_org) = SimConfig::single_org();
     let sim = Simulator::start(cfg_sim).await?;
