@@ -13,4 +13,5 @@ mod soak;
 mod sources;
 mod store;
 mod support;
+mod units;
 mod validate;
