@@ -3,7 +3,7 @@
 //! classification. The version adapters build calls; this module sends them.
 
 use super::auth::{TokenManager, TokenSettings};
-use super::error::{Answer, PtvError, Redactor, classify, shown, truncate};
+use super::error::{Answer, PtvError, Redactor, classify, describe_reqwest_error, shown, truncate};
 use super::retry::{Limiter, RetryPolicy, parse_retry_after};
 use crate::model::{ApiVersion, ItemKind};
 use crate::secret::SecretSource;
@@ -137,29 +137,6 @@ pub(crate) struct Transport {
     global: Arc<Semaphore>,
     retry: RetryPolicy,
     org: String,
-}
-
-/// A `reqwest` error in words, without the URL's query (never secret here, but long).
-pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else if e.is_request() {
-        "the request failed"
-    } else {
-        "transport error"
-    };
-    let mut msg = what.to_owned();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
