@@ -3,6 +3,9 @@
 //!
 //! Data flows source → model → validate → plan → apply → ptv → store; `daemon` schedules
 //! it, `cli` is the command line, `sim` is the faithful PTV everything is tested against.
+//!
+//! `sim` and `synth` (the data generator) exist only with the default `sim` feature: the
+//! tests, the demo and the benchmarks need them, a production daemon does not.
 
 pub mod apply;
 pub mod cli;
@@ -14,10 +17,12 @@ pub mod parallel;
 pub mod plan;
 pub mod ptv;
 pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "sim")]
 pub mod synth;
 pub mod telemetry;
 pub mod validate;
