@@ -609,3 +609,26 @@ pub fn summary_line(r: &RunReport) -> String {
         r.duration_ms
     )
 }
+
+#[cfg(test)]
+mod tests {
+    // issue 16 item 25
+    #[test]
+    fn two_daemons_starting_at_once_both_write_the_admin_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(super::ADMIN_TOKEN_FILE);
+        for _ in 0..50 {
+            let results: Vec<anyhow::Result<String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| s.spawn(|| super::write_admin_token(&path)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for r in &results {
+                assert!(r.is_ok(), "{:?}", r.as_ref().err());
+            }
+            let written = std::fs::read_to_string(&path).unwrap();
+            assert!(results.iter().any(|r| r.as_ref().unwrap() == &written));
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod config;
 mod crash;
 mod daemon;
 mod engine;
+mod hardening;
 mod ha;
 mod plan;
 mod sim;
