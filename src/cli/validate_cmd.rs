@@ -14,7 +14,14 @@ pub struct Args {
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut errors = 0;
     let mut report = Vec::new();
-    for org in selected(cfg, args.org.as_deref())? {
+    let orgs = selected(cfg, args.org.as_deref())?;
+    // A run would stop at the first login without these; say so now.
+    let secret_failures = super::check_secrets(cfg, &orgs);
+    for f in &secret_failures {
+        println!("error   {}", output::escape(f));
+    }
+    errors += secret_failures.len();
+    for org in orgs {
         let validated = crate::sync::read_source(org).await?;
         errors += validated.errors();
         if args.json {

@@ -89,23 +89,29 @@ pub fn admin_token_path(cfg: &Config) -> std::path::PathBuf {
 
 fn write_admin_token(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
+    use std::os::unix::fs::PermissionsExt as _;
     let token = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot write the admin secret {}: {e}", path.display()))?;
-    f.write_all(token.as_bytes())?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let failed = |e: std::io::Error| {
+        anyhow::anyhow!("cannot write the admin secret {}: {e}", path.display())
+    };
+    // A private temporary file renamed into place: two daemons starting at once each
+    // write a whole file, and the rename is atomic (remove-then-create raced).
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".admin.token.")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    tmp.write_all(token.as_bytes()).map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(token)
 }
 

@@ -77,19 +77,33 @@ fn control_characters_from_source_data_are_escaped_on_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = setup(dir.path());
     std::fs::write(dir.path().join("password"), "secret\n").unwrap();
-    // A file name and a value that would clear the screen and retitle the terminal.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(dir.path().join("password"), private).unwrap();
+    }
+    let clean = |text: &str| !text.chars().any(|c| c.is_control() && c != '\n');
+    // A file name and a value that would clear the screen and retitle the terminal
+    // (JSON may carry any control character escaped).
     std::fs::write(
-        dir.path().join("source/evil\x1b[2J.yaml"),
-        "kind: service\nid: other\nfundingType: \"\x1b]0;owned\x07\"\n",
+        dir.path().join("source/evil\x1b[2J.json"),
+        r#"{"kind": "service", "id": "other", "fundingType": "\u001b]0;owned\u0007"}"#,
     )
     .unwrap();
     let (_, out, err) = run(&["validate"], &cfg);
     assert!(out.contains("evil"), "the finding is shown: {out}{err}");
-    for text in [&out, &err] {
-        assert!(
-            !text.chars().any(|c| c.is_control() && c != '\n'),
-            "raw control characters: {text:?}"
-        );
-    }
+    assert!(
+        clean(&out) && clean(&err),
+        "raw control characters: {out:?} {err:?}"
+    );
     assert!(out.contains("\\u{1b}"), "{out}");
+    // A file that does not parse stops the run: its name is escaped in the error too.
+    std::fs::write(dir.path().join("source/evil\x1b[2J.yaml"), "kind: [\n").unwrap();
+    let (code, out, err) = run(&["validate"], &cfg);
+    assert_eq!(code, 1);
+    assert!(err.contains("evil\\u{1b}[2J.yaml"), "{err}");
+    assert!(
+        clean(&out) && clean(&err),
+        "raw control characters: {out:?} {err:?}"
+    );
 }

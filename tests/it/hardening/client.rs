@@ -20,10 +20,10 @@ async fn the_ptv_client_follows_no_redirect_and_names_the_url() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path(LOGIN_PATH))
-            .respond_with(
-                ResponseTemplate::new(307)
-                    .insert_header("location", format!("{}{LOGIN_PATH}", elsewhere.uri()).as_str()),
-            )
+            .respond_with(ResponseTemplate::new(307).insert_header(
+                "location",
+                format!("{}{LOGIN_PATH}", elsewhere.uri()).as_str(),
+            ))
             .mount(&server)
             .await;
         Mock::given(method("PUT"))
@@ -59,7 +59,8 @@ async fn the_ptv_client_follows_no_redirect_and_names_the_url() {
         let api = connect(config(&server.uri(), version));
         let err = api.update(ORG, &service_write("x")).await.unwrap_err();
         assert!(
-            matches!(err, ptv_sync::ptv::PtvError::Config { .. }) && err.to_string().contains("redirect"),
+            matches!(err, ptv_sync::ptv::PtvError::Config { .. })
+                && err.to_string().contains("redirect"),
             "{version:?}: {err:?}"
         );
         assert!(elsewhere.received_requests().await.unwrap().is_empty());
@@ -88,14 +89,16 @@ async fn a_json_escaped_password_is_scrubbed_too() {
         .mount(&server)
         .await;
     let mut cfg = config(&server.uri(), ApiVersion::V11);
-    cfg.password =
-        ptv_sync::secret::SecretSource::Inline(SecretString::from(password.to_owned()));
+    cfg.password = ptv_sync::secret::SecretSource::Inline(SecretString::from(password.to_owned()));
     let err = connect(cfg)
         .update(ORG, &service_write("x"))
         .await
         .unwrap_err();
     let text = format!("{err} {err:?}");
-    assert!(text.contains("refused"), "the echo reached the error: {text}");
+    assert!(
+        text.contains("refused"),
+        "the echo reached the error: {text}"
+    );
     for leak in ["Very", password] {
         assert!(!text.contains(leak), "leaks the password: {text}");
     }

@@ -25,7 +25,10 @@ fn with_ptv(line: &str) -> String {
 #[test]
 fn numbers_and_durations_that_would_panic_later_are_refused_at_load_naming_the_key() {
     let cases = [
-        (with_ptv("max_in_flight = 9223372036854775807"), "max_in_flight"),
+        (
+            with_ptv("max_in_flight = 9223372036854775807"),
+            "max_in_flight",
+        ),
         (
             format!("[daemon]\nglobal_max_in_flight = 9223372036854775807\n{BASE}"),
             "global_max_in_flight",
@@ -44,8 +47,14 @@ fn numbers_and_durations_that_would_panic_later_are_refused_at_load_naming_the_k
             "request_timeout",
         ),
         (with_ptv("request_timeout = \"0s\""), "request_timeout"),
-        (with_ptv("connect_timeout = 18446744073709551615"), "connect_timeout"),
-        (with_ptv("retry_max_delay = \"100000000d\""), "retry_max_delay"),
+        (
+            with_ptv("connect_timeout = 9223372036854775807"),
+            "connect_timeout",
+        ),
+        (
+            with_ptv("retry_max_delay = \"100000000d\""),
+            "retry_max_delay",
+        ),
         (with_ptv("retry_attempts = 4000000000"), "retry_attempts"),
         (with_ptv("retry_attempts = 0"), "retry_attempts"),
         (
@@ -57,7 +66,10 @@ fn numbers_and_durations_that_would_panic_later_are_refused_at_load_naming_the_k
             "retention_days",
         ),
         (
-            BASE.replace("source_id_prefix", "max_age = \"100000000d\"\nsource_id_prefix"),
+            BASE.replace(
+                "source_id_prefix",
+                "max_age = \"100000000d\"\nsource_id_prefix",
+            ),
             "max_age",
         ),
         (
@@ -68,7 +80,10 @@ fn numbers_and_durations_that_would_panic_later_are_refused_at_load_naming_the_k
             "retry_failed_after",
         ),
         (
-            BASE.replace("path = \"/srv/source\"", "path = \"/srv/source\"\ntimeout = \"100000000d\""),
+            BASE.replace(
+                "path = \"/srv/source\"",
+                "path = \"/srv/source\"\ntimeout = \"100000000d\"",
+            ),
             "timeout",
         ),
     ];
@@ -82,7 +97,8 @@ fn numbers_and_durations_that_would_panic_later_are_refused_at_load_naming_the_k
         assert!(err.contains(key), "{key}: {err}");
     }
     // Sensible values still load.
-    let ok = with_ptv("max_in_flight = 16\ntoken_refresh_margin = \"10m\"\nrequest_timeout = \"2m\"");
+    let ok =
+        with_ptv("max_in_flight = 16\ntoken_refresh_margin = \"10m\"\nrequest_timeout = \"2m\"");
     load(&ok, &[]).unwrap();
 }
 

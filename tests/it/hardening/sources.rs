@@ -1,7 +1,7 @@
 //! The source adapters against hostile folders, servers and databases.
 
 use super::{SERVICE_YAML, load};
-use ptv_sync::source::{DirSource, Source};
+use ptv_sync::source::DirSource;
 use std::path::Path;
 use std::time::Duration;
 use wiremock::matchers::{method, path};
@@ -12,7 +12,11 @@ fn read_dir_within(root: &Path, secs: u64) -> Result<usize, String> {
     let src = DirSource::new(root);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(src.read().map(|s| s.documents.len()).map_err(|e| e.to_string()));
+        let _ = tx.send(
+            src.read()
+                .map(|s| s.documents.len())
+                .map_err(|e| e.to_string()),
+        );
     });
     rx.recv_timeout(Duration::from_secs(secs))
         .expect("the dir source hung")
@@ -40,8 +44,11 @@ fn the_dir_source_skips_dotfiles_and_editor_lock_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("services.yaml"), SERVICE_YAML).unwrap();
     // Emacs' lock file: a dangling symlink named like a document.
-    std::os::unix::fs::symlink("user@host.1234:1700000000", dir.path().join(".#services.yaml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        "user@host.1234:1700000000",
+        dir.path().join(".#services.yaml"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join(".services.yaml.swp.yaml"), "{{{").unwrap();
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     std::fs::write(dir.path().join(".git/broken.yaml"), "{{{").unwrap();
@@ -54,10 +61,16 @@ fn the_dir_source_reads_regular_files_only() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("services.yaml"), SERVICE_YAML).unwrap();
     let fifo = dir.path().join("pipe.yaml");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let err = read_dir_within(dir.path(), 10).unwrap_err();
-    assert!(err.contains("pipe.yaml") && err.contains("not a regular file"), "{err}");
+    assert!(
+        err.contains("pipe.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
     std::fs::remove_file(&fifo).unwrap();
 
     // A link to a device would be read forever.
@@ -75,12 +88,19 @@ fn the_dir_source_stays_inside_its_folder() {
     std::fs::write(dir.path().join("services.yaml"), SERVICE_YAML).unwrap();
     // A link inside the folder is fine.
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    std::fs::write(dir.path().join("sub/real.yaml"), "kind: service\nid: other\n").unwrap();
+    std::fs::write(
+        dir.path().join("sub/real.yaml"),
+        "kind: service\nid: other\n",
+    )
+    .unwrap();
     std::os::unix::fs::symlink("sub/real.yaml", dir.path().join("link.yaml")).unwrap();
     assert_eq!(read_dir_within(dir.path(), 10), Ok(3));
 
-    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), dir.path().join("out.yaml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        dir.path().join("out.yaml"),
+    )
+    .unwrap();
     let err = read_dir_within(dir.path(), 10).unwrap_err();
     assert!(err.contains("out.yaml") && err.contains("outside"), "{err}");
     std::fs::remove_file(dir.path().join("out.yaml")).unwrap();
@@ -96,15 +116,25 @@ async fn the_dir_source_caps_each_file_and_the_snapshot() {
     let src = dir.path().join("source");
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join("a.yaml"), SERVICE_YAML).unwrap();
-    std::fs::write(src.join("b.yaml"), format!("{SERVICE_YAML}# {}\n", "x".repeat(2000)).replace("permit", "b")).unwrap();
+    std::fs::write(
+        src.join("b.yaml"),
+        format!("{SERVICE_YAML}# {}\n", "x".repeat(2000)).replace("permit", "b"),
+    )
+    .unwrap();
     let at = |limits: &str| {
-        source_config(dir.path(), &format!("path = \"{}\"\n{limits}", src.display()))
+        source_config(
+            dir.path(),
+            &format!("path = \"{}\"\n{limits}", src.display()),
+        )
     };
-    assert_eq!(snapshot_of(&at("max_file_size = 4096\nmax_size = 8192")).await, Ok(2));
+    assert_eq!(
+        snapshot_of(&at("max_file_size = 4096\nmax_size = 8192")).await,
+        Ok(2)
+    );
     let err = snapshot_of(&at("max_file_size = 1024")).await.unwrap_err();
     assert!(err.contains("b.yaml") && err.contains("1024"), "{err}");
-    let err = snapshot_of(&at("max_size = 2048")).await.unwrap_err();
-    assert!(err.contains("2048") && err.contains("max_size"), "{err}");
+    let err = snapshot_of(&at("max_size = 2000")).await.unwrap_err();
+    assert!(err.contains("2000") && err.contains("max_size"), "{err}");
 }
 
 // issue 16 item 22
@@ -189,7 +219,10 @@ async fn an_unreachable_source_database_says_so_quickly_and_blames_no_query() {
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(15));
     assert!(!err.contains("organizations"), "{err}");
-    assert!(err.contains("connect") && err.contains("127.0.0.1"), "{err}");
+    assert!(
+        err.contains("connect") && err.contains("127.0.0.1"),
+        "{err}"
+    );
     assert!(!err.contains("pw-Sql-Secret"), "{err}");
 }
 
@@ -215,12 +248,12 @@ async fn a_source_database_without_certificate_checks_is_refused_in_production()
     ))
     .await
     .unwrap_err();
-    assert!(!err.contains("sslmode=verify-full"), "{err}");
+    assert!(!err.contains("certificate"), "{err}");
     // Loopback needs no certificate.
     let err = snapshot_of(&text("postgres://reader@127.0.0.1:1/source"))
         .await
         .unwrap_err();
-    assert!(!err.contains("sslmode=verify-full"), "{err}");
+    assert!(!err.contains("certificate"), "{err}");
 }
 
 // issue 16 item 9
@@ -246,7 +279,9 @@ async fn the_sql_source_session_is_read_only_and_has_a_statement_timeout() {
     let text = |query: &str| {
         source_config(
             dir.path(),
-            &format!("type = \"sql\"\nurl = \"{url}\"\ntimeout = \"2s\"\nservices_query = \"{query}\""),
+            &format!(
+                "type = \"sql\"\nurl = \"{url}\"\ntimeout = \"2s\"\nservices_query = \"{query}\""
+            ),
         )
     };
     let err = snapshot_of(&text(&format!(

@@ -42,7 +42,11 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
         let dir_line = format!("dir = \"{}\"", dir.path().join("state").display());
         text.replace(&dir_line, &format!("database_url = \"{url}\""))
     };
-    let cfg = load(&with_url("postgres://ptv@db.example.invalid/ptv", prod), &[]).unwrap();
+    let cfg = load(
+        &with_url("postgres://ptv@db.example.invalid/ptv", prod),
+        &[],
+    )
+    .unwrap();
     let err = format!(
         "{:#}",
         ptv_sync::sync::open_store(&cfg, OpenMode::MustExist)
@@ -55,7 +59,10 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
 
     // verify-full passes the check (and then fails to connect, elsewhere).
     let cfg = load(
-        &with_url("postgres://ptv@db.example.invalid/ptv?sslmode=verify-full", prod),
+        &with_url(
+            "postgres://ptv@db.example.invalid/ptv?sslmode=verify-full",
+            prod,
+        ),
         &[],
     )
     .unwrap();
@@ -66,5 +73,5 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
             .err()
             .expect("no such host")
     );
-    assert!(!err.contains("sslmode=verify-full"), "{err}");
+    assert!(!err.contains("certificate"), "{err}");
 }
