@@ -379,7 +379,7 @@ fn syntax_message(text: &str, e: &toml::de::Error) -> String {
     match e.span() {
         Some(span) => {
             let before = &text.as_bytes()[..span.start.min(text.len())];
-            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let line = before.split(|b| *b == b'\n').count();
             let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
             format!("TOML syntax error at line {line}, column {column}: {message}")
         }

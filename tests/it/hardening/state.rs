@@ -51,8 +51,7 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
         "{:#}",
         ptv_sync::sync::open_store(&cfg, OpenMode::MustExist)
             .await
-            .err()
-            .expect("refused")
+            .expect_err("refused")
     );
     assert!(err.contains("sslmode=verify-full"), "{err}");
     assert!(err.contains("db.example.invalid"), "{err}");
@@ -70,8 +69,7 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
         "{:#}",
         ptv_sync::sync::open_store(&cfg, OpenMode::MustExist)
             .await
-            .err()
-            .expect("no such host")
+            .expect_err("no such host")
     );
     assert!(!err.contains("certificate"), "{err}");
 }
