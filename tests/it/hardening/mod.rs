@@ -1,6 +1,7 @@
 //! Issue 16 (hardening): each finding of the outside review, with the test that failed on
 //! the code as it was. The item number is in a comment above each test.
 
+mod broken;
 mod cli;
 mod client;
 mod config;
