@@ -146,11 +146,15 @@ impl Engine {
         }
         let live = crate::sync::live_items(&priors);
         drop(priors);
-        let guard = if opts.allow_mass_archive {
-            None
-        } else {
-            guard_trips(&plan, validated.present.len(), live, self.org.guard)
-        };
+        // --allow-mass-archive lifts the size guard only: an unreadable file's items are
+        // unknown, not meant to go.
+        let guard = crate::plan::unreadable_guard(&plan, &validated.unreadable).or_else(|| {
+            if opts.allow_mass_archive {
+                None
+            } else {
+                guard_trips(&plan, validated.present.len(), live, self.org.guard)
+            }
+        });
         if let Some(reason) = &guard {
             tracing::warn!(organization = %org, "archive guard tripped: {reason}");
             metrics::counter!("ptv_sync_guard_trips_total", "org" => org.clone()).increment(1);

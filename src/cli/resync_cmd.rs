@@ -321,7 +321,10 @@ pub fn print_report(r: &RunReport) {
         println!("{}", output::escape(&line));
     }
     if let Some(g) = &r.guard {
-        println!("  ARCHIVE GUARD: archives skipped: {g}");
+        println!(
+            "{}",
+            output::escape(&format!("  ARCHIVE GUARD: archives skipped: {g}"))
+        );
     }
     if r.dry_run {
         for line in output::step_lines(&r.plan) {

@@ -31,6 +31,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 "errors": validated.errors(),
                 "warnings": validated.warnings(),
                 "findings": validated.findings,
+                "unreadable": validated.unreadable,
             }));
         } else {
             println!(
@@ -41,6 +42,10 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 validated.errors(),
                 validated.warnings()
             );
+            for u in &validated.unreadable {
+                let line = format!("error   unreadable   {}: {}", u.file, u.message);
+                println!("  {}", output::escape(&line));
+            }
             for f in &validated.findings {
                 println!("  {}", output::finding_line(f));
             }

@@ -95,10 +95,23 @@ impl DirSource {
             .map(|(_, docs)| docs.as_ref().map_or(0, Vec::len))
             .sum();
         let mut documents = Vec::with_capacity(total);
-        for (_, docs) in parsed {
-            documents.extend(docs?);
+        let mut unreadable = Vec::new();
+        for (i, docs) in parsed {
+            match docs {
+                Ok(docs) => documents.extend(docs),
+                Err(e) => {
+                    let shown = files[i].strip_prefix(&self.root).unwrap_or(&files[i]);
+                    match super::Unreadable::of(&shown.display().to_string(), &e) {
+                        Some(u) => unreadable.push(u),
+                        None => return Err(e),
+                    }
+                }
+            }
         }
-        Ok(Snapshot { documents })
+        Ok(Snapshot {
+            documents,
+            unreadable,
+        })
     }
 
     fn read_file(&self, path: &Path) -> Result<Vec<super::Document>, SourceError> {

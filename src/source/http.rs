@@ -147,7 +147,10 @@ impl Source for HttpSource {
                 format!("unknown key `{extra}`: expected organizations, services, channels"),
             ));
         }
-        Ok(Snapshot { documents })
+        Ok(Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        })
     }
 
     fn describe(&self) -> String {

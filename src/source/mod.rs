@@ -20,6 +20,37 @@ pub const DEFAULT_MAX_SIZE: u64 = 2 << 30;
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub documents: Vec<Document>,
+    /// Files that could not be read as documents (a syntax error, an unusable id, not
+    /// UTF-8). The rest of the snapshot is good, but what these held is unknown: nothing
+    /// may be archived while any is listed.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file of the snapshot whose documents are unknown, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unreadable {
+    pub file: String,
+    pub message: String,
+}
+
+impl Unreadable {
+    /// A file-level error that costs that file only; `None` for errors that make the
+    /// whole snapshot unreadable (the folder, permissions, a pipe, a cap).
+    #[must_use]
+    pub fn of(file: &str, e: &SourceError) -> Option<Unreadable> {
+        let message = match e {
+            SourceError::Syntax { message, .. } => format!("does not parse: {message}"),
+            SourceError::Document { origin, message } => format!("{origin}: {message}"),
+            SourceError::NotUtf8 { offset, .. } => {
+                format!("not valid UTF-8 at byte {offset}; save it as UTF-8")
+            }
+            _ => return None,
+        };
+        Some(Unreadable {
+            file: file.to_owned(),
+            message,
+        })
+    }
 }
 
 /// A snapshot that cannot be read whole. The run aborts before any plan.

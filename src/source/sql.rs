@@ -200,7 +200,10 @@ impl Source for SqlSource {
             },
             other => other,
         })?;
-        Ok(Snapshot { documents })
+        Ok(Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        })
     }
 
     fn describe(&self) -> String {

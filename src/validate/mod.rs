@@ -50,6 +50,9 @@ pub struct Validated {
     /// Items (including connection sets) that are not sent, with their error findings.
     pub invalid: BTreeMap<Key, Vec<Finding>>,
     pub findings: Vec<Finding>,
+    /// Source files whose documents are unknown ([`crate::source::Snapshot::unreadable`]):
+    /// errors, and no archive may go while any is listed.
+    pub unreadable: Vec<crate::source::Unreadable>,
 }
 
 impl Validated {
@@ -59,6 +62,7 @@ impl Validated {
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .count()
+            + self.unreadable.len()
     }
     #[must_use]
     pub fn warnings(&self) -> usize {
@@ -126,6 +130,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     let mut items: Vec<(Key, Origin, Box<Item>)> = Vec::with_capacity(snapshot.documents.len());
     let mut dup: BTreeSet<Key> = BTreeSet::new();
 
+    let unreadable = snapshot.unreadable;
     for doc in snapshot.documents {
         let key = (doc.kind, doc.id.to_string());
         if let Some(first) = run.present.get(&key) {
@@ -234,6 +239,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
         present: run.present,
         invalid,
         findings: run.findings,
+        unreadable,
     }
 }
 

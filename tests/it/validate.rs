@@ -44,7 +44,10 @@ fn run(docs: Vec<Value>, api: ApiVersion) -> Validated {
         })
         .collect();
     validate(
-        &Snapshot { documents },
+        &Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        },
         &ValidateOptions {
             api,
             main_area: Some(
@@ -239,8 +242,10 @@ fn unknown_kind_aborts_the_snapshot() {
     assert!(err.to_string().contains("unknown kind 'widget'"), "{err}");
 }
 
+// Issue 16 item 14 changed this from "aborts the snapshot": one broken file costs that
+// file (listed as unreadable, which holds every archive back), not the whole source.
 #[test]
-fn broken_yaml_file_aborts_with_file_name() {
+fn broken_yaml_file_is_unreadable_with_file_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("ok.yaml"),
@@ -252,13 +257,14 @@ fn broken_yaml_file_aborts_with_file_name() {
         "- kind: service\n  id: [unclosed\n",
     )
     .unwrap();
-    let err = ptv_sync::source::DirSource::new(dir.path())
-        .read()
-        .unwrap_err()
-        .to_string();
+    let snapshot = ptv_sync::source::DirSource::new(dir.path()).read().unwrap();
+    assert_eq!(snapshot.documents.len(), 1, "ok.yaml is read");
+    let [u] = &snapshot.unreadable[..] else {
+        panic!("{:?}", snapshot.unreadable)
+    };
     assert!(
-        err.contains("broken.yaml") && err.contains("does not parse"),
-        "{err}"
+        u.file == "broken.yaml" && u.message.contains("does not parse"),
+        "{u:?}"
     );
 }
 

@@ -17,18 +17,31 @@ async fn one_broken_document_costs_that_document_not_the_organisation() {
     app.write_source(&docs);
     let source = app.dir.path().join("source");
     // A forbidden character in an id, and a file that does not parse at all.
-    std::fs::write(source.join("bad-id.yaml"), "kind: service\nid: \"bad id!\"\n").unwrap();
+    std::fs::write(
+        source.join("bad-id.yaml"),
+        "kind: service\nid: \"bad id!\"\n",
+    )
+    .unwrap();
     std::fs::write(source.join("broken.yaml"), "kind: service\nid: [\n").unwrap();
 
     let report = app.sync().await;
-    assert!(report.count(Action::Update, Outcome::Ok) > 0, "updates go on");
-    assert!(report.count(Action::Create, Outcome::Ok) > 0, "creates go on");
+    assert!(
+        report.count(Action::Update, Outcome::Ok) > 0,
+        "updates go on"
+    );
+    assert!(
+        report.count(Action::Create, Outcome::Ok) > 0,
+        "creates go on"
+    );
     assert_eq!(
         report.count(Action::Archive, Outcome::Ok),
         0,
         "what the broken file held may be among the missing: no archive"
     );
-    let guard = report.guard.clone().expect("the skipped archives are reported");
+    let guard = report
+        .guard
+        .clone()
+        .expect("the skipped archives are reported");
     assert!(guard.contains("broken.yaml"), "{guard}");
 
     // Fixed, the next run archives what really left the source.
