@@ -66,7 +66,10 @@ impl Validated {
     }
     #[must_use]
     pub fn warnings(&self) -> usize {
-        self.findings.len() - self.errors()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
     }
     #[must_use]
     pub fn valid_count(&self) -> usize {

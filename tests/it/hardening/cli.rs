@@ -101,7 +101,7 @@ fn control_characters_from_source_data_are_escaped_on_the_terminal() {
     std::fs::write(dir.path().join("source/evil\x1b[2J.yaml"), "kind: [\n").unwrap();
     let (code, out, err) = run(&["validate"], &cfg);
     assert_eq!(code, 1);
-    assert!(err.contains("evil\\u{1b}[2J.yaml"), "{err}");
+    assert!(out.contains("evil\\u{1b}[2J.yaml"), "{out}{err}");
     assert!(
         clean(&out) && clean(&err),
         "raw control characters: {out:?} {err:?}"
