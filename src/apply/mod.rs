@@ -70,6 +70,13 @@ pub enum RunError {
         #[source]
         source: crate::source::SourceError,
     },
+    /// PTV refused the login or could not be reached before anything was written.
+    #[error("organisation {org}: {source}")]
+    Ptv {
+        org: String,
+        #[source]
+        source: PtvError,
+    },
     #[error("organisation {org}: state store: {source}")]
     Store {
         org: String,
@@ -196,6 +203,14 @@ impl Engine {
             report.plan = plan;
             report.duration_ms = started.elapsed().as_millis();
             return Ok(report);
+        }
+        // A wrong password or an unreachable PTV would otherwise fail
+        // every item in turn; it is one error for the organisation, and no item is marked.
+        if !work.is_empty() {
+            self.api.login().await.map_err(|source| RunError::Ptv {
+                org: org.clone(),
+                source,
+            })?;
         }
         let run_id = self
             .store

@@ -5,6 +5,7 @@ mod broken;
 mod cli;
 mod client;
 mod config;
+mod fatal;
 mod sources;
 mod state;
 
