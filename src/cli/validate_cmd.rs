@@ -22,7 +22,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     }
     errors += secret_failures.len();
     for org in orgs {
-        let validated = crate::sync::read_source(org).await?;
+        let validated = crate::pipeline::read_source(org).await?;
         errors += validated.errors();
         if args.json {
             report.push(serde_json::json!({

@@ -62,18 +62,12 @@ async fn an_unreachable_ptv_is_one_fatal_error_and_no_item_fails() {
         org.ptv.api_base = "http://127.0.0.1:9/".parse().unwrap();
         org.ptv.token_url = "http://127.0.0.1:9/api/auth/api-login".parse().unwrap();
         let api = ptv_sync::ptv::connect(
-            ptv_sync::sync::client_config(&org),
+            ptv_sync::startup::client_config(&org),
             std::sync::Arc::new(tokio::sync::Semaphore::new(8)),
         )
         .unwrap();
-        let engine = ptv_sync::apply::Engine {
-            org,
-            store: app.store.clone(),
-            api,
-            actor: "test".into(),
-            progress: None,
-            cancel: tokio_util::sync::CancellationToken::new(),
-        };
+        let engine =
+            ptv_sync::startup::EngineBuilder::new(org, app.store.clone(), api, "test").build();
         let err = engine
             .run(&ptv_sync::apply::RunOptions::default())
             .await

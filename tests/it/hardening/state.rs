@@ -13,7 +13,7 @@ async fn an_unreadable_state_directory_is_an_error_not_an_empty_state() {
     std::fs::write(&state, "not a directory").unwrap();
     let text = super::config_text(dir.path(), "", "path = \"/srv/source\"");
     let cfg = load(&text, &[]).unwrap();
-    match ptv_sync::sync::open_store(&cfg, OpenMode::MustExist).await {
+    match ptv_sync::startup::open_store(&cfg, OpenMode::MustExist).await {
         Ok(None) => panic!("an unreadable state directory read as 'nothing synced yet'"),
         Ok(Some(_)) => panic!("opened a store in a file"),
         Err(e) => {
@@ -25,7 +25,7 @@ async fn an_unreadable_state_directory_is_an_error_not_an_empty_state() {
     let text = super::config_text(&dir.path().join("fresh"), "", "path = \"/srv/source\"");
     let cfg = load(&text, &[]).unwrap();
     assert!(
-        ptv_sync::sync::open_store(&cfg, OpenMode::MustExist)
+        ptv_sync::startup::open_store(&cfg, OpenMode::MustExist)
             .await
             .unwrap()
             .is_none()
@@ -49,7 +49,7 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
     .unwrap();
     let err = format!(
         "{:#}",
-        ptv_sync::sync::open_store(&cfg, OpenMode::MustExist)
+        ptv_sync::startup::open_store(&cfg, OpenMode::MustExist)
             .await
             .expect_err("refused")
     );
@@ -67,7 +67,7 @@ async fn a_state_database_without_certificate_checks_is_refused_in_production() 
     .unwrap();
     let err = format!(
         "{:#}",
-        ptv_sync::sync::open_store(&cfg, OpenMode::MustExist)
+        ptv_sync::startup::open_store(&cfg, OpenMode::MustExist)
             .await
             .expect_err("no such host")
     );
