@@ -573,10 +573,12 @@ impl Daemon {
             .map(|(n, o)| (n.clone(), o.api.clone()))
             .collect();
         for (name, api) in orgs {
-            if let Ok(items) = self.store.items(&name).await {
-                let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
-                for r in &items {
-                    *by.entry(crate::sync::state_label(r)).or_default() += 1;
+            // Counted by the database: a scrape loads no item.
+            if let Ok(counts) = self.store.item_state_counts(&name).await {
+                let mut by: BTreeMap<&'static str, u64> = BTreeMap::new();
+                for (remote, status, n) in counts {
+                    *by.entry(crate::sync::state_label_of(remote, status))
+                        .or_default() += n;
                 }
                 for label in crate::sync::STATE_LABELS {
                     metrics::gauge!("ptv_sync_items", "org" => name.clone(), "state" => label)

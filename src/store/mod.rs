@@ -55,6 +55,13 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// [`items`](Self::items): [`PlanRow`]s agree with the `PlanRow::from` of each item.
     async fn plan_rows(&self, org: &str) -> Result<Vec<PlanRow>, StoreError>;
 
+    /// How many items of an organisation are in each (remote, status) pair; pairs with none
+    /// are left out. Counted by the database: no row is loaded.
+    async fn item_state_counts(
+        &self,
+        org: &str,
+    ) -> Result<Vec<(RemoteState, ItemStatus, u64)>, StoreError>;
+
     async fn item(
         &self,
         org: &str,

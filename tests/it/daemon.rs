@@ -328,3 +328,57 @@ async fn sighup_reloads_the_configuration_and_a_broken_file_keeps_the_running_on
     .await;
     assert!(d.sigterm().success());
 }
+
+/// Issue 16 item 20: a `/metrics` scrape counts items in the database instead of loading
+/// every item with its payload. A row no reader could decode (its `last_error` is not an
+/// error) shows it: the counts are still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_items_without_loading_them() {
+    use sqlx::Connection as _;
+    let port = free_port();
+    let app = app_with_schedule(10, "0 0 3 1 1 *", port).await;
+    let d = Daemon::start(&app, false);
+    wait_for(
+        "the start-up freshness run",
+        Duration::from_secs(30),
+        async || !runs(&app).await.is_empty(),
+    )
+    .await;
+    let live = app
+        .store
+        .items("test")
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| ptv_sync::sync::state_label(r) == "live")
+        .count();
+    assert!(live > 1, "{live}");
+    let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
+        unreachable!("a SQLite test app")
+    };
+    let db = dir.join(ptv_sync::sync::SQLITE_FILE);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE items SET last_error = '{}' WHERE rowid = \
+         (SELECT rowid FROM items WHERE kind = 'organization' LIMIT 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("ptv_sync_items{{org=\"test\",state=\"live\"}} {live}");
+    assert!(
+        body.contains(&series),
+        "{series} missing from /metrics:\n{body}"
+    );
+    drop(d);
+}

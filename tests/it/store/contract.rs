@@ -1138,3 +1138,26 @@ pub async fn plan_rows_are_what_a_plan_needs_of_each_item(fx: Fixture) {
     assert!(rows.iter().any(|r| r.maybe_in_ptv));
     assert!(s.plan_rows("nobody").await.unwrap().is_empty());
 }
+
+/// Issue 16 item 20: `/metrics` counts items by state in the database; the counts are
+/// those of the items themselves.
+pub async fn item_state_counts_agree_with_the_items(fx: Fixture) {
+    let s = &fx.store;
+    many_rows(s.as_ref()).await;
+    let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in s.items("a").await.unwrap() {
+        *expected
+            .entry((r.remote.to_string(), r.status.to_string()))
+            .or_default() += 1;
+    }
+    assert!(expected.len() > 1, "{expected:?}");
+    let counted: BTreeMap<(String, String), u64> = s
+        .item_state_counts("a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(remote, status, n)| ((remote.to_string(), status.to_string()), n))
+        .collect();
+    assert_eq!(counted, expected);
+    assert!(s.item_state_counts("nobody").await.unwrap().is_empty());
+}
