@@ -34,6 +34,10 @@ const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
 /// single-writer lock; a lost lock cancels the run (no new write starts without it).
 const LOCK_CHECK: Duration = Duration::from_secs(1);
 
+/// How often the daemon applies the retention (`audit.retention_days`) to the audit log and
+/// to runs with their items; the first time at start.
+const PRUNE_EVERY: chrono::Duration = chrono::Duration::days(1);
+
 /// An organisation's single-writer lock, shared by the scheduler and the run that watches it.
 type SharedLock = Arc<tokio::sync::Mutex<Option<OrgLock>>>;
 
@@ -307,9 +311,14 @@ impl Daemon {
     }
 
     async fn scheduler(self: &Arc<Self>) {
+        let mut next_prune = Utc::now();
         loop {
             self.heartbeat
                 .store(Utc::now().timestamp(), Ordering::Relaxed);
+            if Utc::now() >= next_prune {
+                self.prune().await;
+                next_prune = Utc::now() + PRUNE_EVERY;
+            }
             self.tick().await;
             tokio::select! {
                 () = self.cancel.cancelled() => break,
@@ -380,6 +389,29 @@ impl Daemon {
                 };
                 d.run_org(&cfg, api, lock, &opts, &instance()).await;
             });
+        }
+    }
+
+    /// Retention: deletes audit entries (each chain loses a prefix, so it stays verifiable)
+    /// and finished runs with their items older than `audit.retention_days`.
+    async fn prune(&self) {
+        let retention = self.config.read().expect("config lock").audit_retention;
+        let before = Utc::now() - retention;
+        match self.store.prune_audit(before).await {
+            Ok(n) => {
+                tracing::info!("retention: deleted {n} audit entries older than {before}");
+            }
+            Err(e) => {
+                tracing::warn!("retention: audit entries not pruned: {e}");
+            }
+        }
+        match self.store.prune_runs(before).await {
+            Ok(n) => {
+                tracing::info!("retention: deleted {n} runs older than {before}, with their items");
+            }
+            Err(e) => {
+                tracing::warn!("retention: runs not pruned: {e}");
+            }
         }
     }
 

@@ -131,6 +131,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Returns how many entries were deleted.
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
+    /// Retention of runs: deletes the runs that finished before `before`, with their items
+    /// (a run still running is kept). Returns how many runs were deleted.
+    async fn prune_runs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     async fn org_state(&self, org: &str) -> Result<Option<OrgState>, StoreError>;
 
     async fn put_org_state(&self, s: &OrgState) -> Result<(), StoreError>;

@@ -613,6 +613,19 @@ macro_rules! shared_store {
                 Ok(done.rows_affected())
             }
 
+            async fn prune_runs(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                // Their run items go with them (ON DELETE CASCADE).
+                let done = sqlx::query("DELETE FROM runs WHERE finished_at < $1")
+                    .bind($time(before))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::query("prune old runs"))?;
+                Ok(done.rows_affected())
+            }
+
             async fn org_state(&self, org: &str) -> Result<Option<t::OrgState>, StoreError> {
                 let row = sqlx::query(
                     "SELECT org, last_run_id, last_success_at, last_run_at, guard_trips, \

@@ -382,3 +382,103 @@ async fn metrics_count_items_without_loading_them() {
     );
     drop(d);
 }
+
+/// Issue 16 item 6: the daemon applies `audit.retention_days` (at start, then daily) to the
+/// audit log and to finished runs with their items; the chain stays verifiable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
+    use ptv_sync::model::ItemKind;
+    use ptv_sync::store::{
+        ItemAction, NewAuditEntry, NewRun, RunItem, RunItemOutcome, RunOutcome, RunTrigger,
+    };
+    use sqlx::Connection as _;
+    let app = app_with_schedule(5, "0 0 3 1 1 *", free_port()).await;
+    let text = std::fs::read_to_string(app.config_path())
+        .unwrap()
+        .replace("[daemon]", "[audit]\nretention_days = 2\n\n[daemon]");
+    std::fs::write(app.config_path(), text).unwrap();
+    let now = chrono::Utc::now();
+    let old = now - chrono::Duration::days(10);
+    for (i, at) in [old, old, now - chrono::Duration::hours(1)]
+        .into_iter()
+        .enumerate()
+    {
+        app.store
+            .append_audit(&NewAuditEntry {
+                at,
+                org: "test".into(),
+                actor: "test".into(),
+                action: ItemAction::Update,
+                kind: ItemKind::Service,
+                source_id: format!("s-{i}"),
+                ptv_id: None,
+                http_status: Some(200),
+                body_sha256: None,
+            })
+            .await
+            .unwrap();
+    }
+    let old_run = app
+        .store
+        .begin_run(&NewRun {
+            org: "test".into(),
+            trigger: RunTrigger::Manual,
+            actor: "test".into(),
+            started_at: old,
+            dry_run: false,
+        })
+        .await
+        .unwrap();
+    app.store
+        .record_run_item(
+            old_run,
+            &RunItem {
+                kind: ItemKind::Service,
+                source_id: "s-0".into(),
+                action: ItemAction::Update,
+                outcome: RunItemOutcome::Ok,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .finish_run(old_run, RunOutcome::Ok, &serde_json::json!({}))
+        .await
+        .unwrap();
+    let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
+        unreachable!("a SQLite test app")
+    };
+    let db = dir.join(ptv_sync::sync::SQLITE_FILE);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE runs SET finished_at = started_at WHERE id = $1")
+        .bind(old_run)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let d = Daemon::start(&app, false);
+    wait_for(
+        "the retention to run",
+        Duration::from_secs(30),
+        async || {
+            let runs = app.store.last_runs("test", 1000).await.unwrap();
+            let audit = app
+                .store
+                .audit_since(old - chrono::Duration::days(1))
+                .await
+                .unwrap();
+            !runs.iter().any(|r| r.id == old_run) && audit.iter().all(|e| e.at > old)
+        },
+    )
+    .await;
+    assert!(app.store.run_items(old_run).await.unwrap().is_empty());
+    let kept = app.store.audit_since(old).await.unwrap();
+    assert!(kept.iter().any(|e| e.source_id == "s-2"), "{kept:?}");
+    let verified = app.store.verify_audit(Some("test")).await.unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    drop(d);
+}
