@@ -350,13 +350,13 @@ async fn metrics_count_items_without_loading_them() {
         .await
         .unwrap()
         .iter()
-        .filter(|r| ptv_sync::sync::state_label(r) == "live")
+        .filter(|r| ptv_sync::apply::state_label(r) == "live")
         .count();
     assert!(live > 1, "{live}");
     let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
         unreachable!("a SQLite test app")
     };
-    let db = dir.join(ptv_sync::sync::SQLITE_FILE);
+    let db = dir.join(ptv_sync::startup::SQLITE_FILE);
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
@@ -449,7 +449,7 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
     let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
         unreachable!("a SQLite test app")
     };
-    let db = dir.join(ptv_sync::sync::SQLITE_FILE);
+    let db = dir.join(ptv_sync::startup::SQLITE_FILE);
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
