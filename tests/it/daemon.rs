@@ -127,7 +127,12 @@ async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> boo
 /// A daemon on a yearly schedule after its start-up freshness run: from then on only
 /// what the test does makes it run.
 async fn idle_daemon(items: usize) -> (TestApp, Daemon) {
-    let app = app_with_schedule(items, "0 0 3 1 1 *", free_port()).await;
+    idle_daemon_on(items, free_port()).await
+}
+
+/// [`idle_daemon`] listening on `port`.
+async fn idle_daemon_on(items: usize, port: u16) -> (TestApp, Daemon) {
+    let app = app_with_schedule(items, "0 0 3 1 1 *", port).await;
     let d = Daemon::start(&app, false);
     wait_for(
         "the start-up freshness run",
@@ -336,14 +341,7 @@ async fn sighup_reloads_the_configuration_and_a_broken_file_keeps_the_running_on
 async fn metrics_count_items_without_loading_them() {
     use sqlx::Connection as _;
     let port = free_port();
-    let app = app_with_schedule(10, "0 0 3 1 1 *", port).await;
-    let d = Daemon::start(&app, false);
-    wait_for(
-        "the start-up freshness run",
-        Duration::from_secs(30),
-        async || !runs(&app).await.is_empty(),
-    )
-    .await;
+    let (app, d) = idle_daemon_on(10, port).await;
     let live = app
         .store
         .items("test")
@@ -353,13 +351,7 @@ async fn metrics_count_items_without_loading_them() {
         .filter(|r| ptv_sync::apply::state_label(r) == "live")
         .count();
     assert!(live > 1, "{live}");
-    let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
-        unreachable!("a SQLite test app")
-    };
-    let db = dir.join(ptv_sync::startup::SQLITE_FILE);
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let mut conn = state_db(&app).await;
     sqlx::query(
         "UPDATE items SET last_error = '{}' WHERE rowid = \
          (SELECT rowid FROM items WHERE kind = 'organization' LIMIT 1)",
@@ -446,13 +438,7 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
         .finish_run(old_run, RunOutcome::Ok, &serde_json::json!({}))
         .await
         .unwrap();
-    let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
-        unreachable!("a SQLite test app")
-    };
-    let db = dir.join(ptv_sync::startup::SQLITE_FILE);
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let mut conn = state_db(&app).await;
     sqlx::query("UPDATE runs SET finished_at = started_at WHERE id = $1")
         .bind(old_run)
         .execute(&mut conn)
@@ -481,4 +467,17 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
     let verified = app.store.verify_audit(Some("test")).await.unwrap();
     assert!(verified.is_ok(), "{verified:?}");
     drop(d);
+}
+
+/// A connection of its own to the test app's `SQLite` state database, to do what no
+/// ptv-sync code would.
+async fn state_db(app: &TestApp) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
+        unreachable!("a SQLite test app")
+    };
+    let db = dir.join(ptv_sync::startup::SQLITE_FILE);
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap()
 }
