@@ -9,13 +9,32 @@ pub struct Args {
     /// Findings as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave out DVV's content checks (channel data in service texts, a summary repeating
+    /// the description, a copied general description): warnings that never block a sync.
+    #[arg(long)]
+    pub no_content: bool,
+    /// Texts of the general descriptions the services link, for the check that they are
+    /// not copied: `{"<PTV id>": {"fi": "…"}}` or a list of PTV general descriptions.
+    #[arg(long, value_name = "FILE")]
+    pub general_descriptions: Option<std::path::PathBuf>,
 }
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut errors = 0;
     let mut report = Vec::new();
+    let general = match &args.general_descriptions {
+        Some(path) => Some(std::sync::Arc::new(
+            crate::validate::GeneralDescriptions::read(path)?,
+        )),
+        None => None,
+    };
     for org in selected(cfg, args.org.as_deref())? {
-        let validated = crate::sync::read_source(org).await?;
+        let opts = crate::validate::ValidateOptions {
+            content: !args.no_content,
+            general_descriptions: general.clone(),
+            ..crate::sync::validate_options(org)
+        };
+        let validated = crate::sync::read_source_with(org, opts).await?;
         errors += validated.errors();
         if args.json {
             report.push(serde_json::json!({
