@@ -138,6 +138,7 @@ pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
     ValidateOptions {
         api: org.api_version,
         main_area: org.main_area.clone(),
+        ..ValidateOptions::default()
     }
 }
 
@@ -145,8 +146,15 @@ pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
 /// runs off the async threads, so that the store can list rows meanwhile
 /// ([`read_with_heads`]).
 pub async fn read_source(org: &OrgConfig) -> Result<Validated, SourceError> {
+    read_source_with(org, validate_options(org)).await
+}
+
+/// [`read_source`] with other validation options (`validate` adds the content checks).
+pub async fn read_source_with(
+    org: &OrgConfig,
+    opts: ValidateOptions,
+) -> Result<Validated, SourceError> {
     let snapshot = org.source.build().snapshot().await?;
-    let opts = validate_options(org);
     Ok(
         tokio::task::spawn_blocking(move || validate::validate_owned(snapshot, &opts))
             .await

@@ -9,6 +9,14 @@ pub struct Args {
     /// Findings as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave out DVV's content checks (channel data in service texts, a summary repeating
+    /// the description, a copied general description): warnings that never block a sync.
+    #[arg(long)]
+    pub no_content: bool,
+    /// Texts of the general descriptions the services link, for the check that they are
+    /// not copied: `{"<PTV id>": {"fi": "…"}}` or a list of PTV general descriptions.
+    #[arg(long, value_name = "FILE")]
+    pub general_descriptions: Option<std::path::PathBuf>,
 }
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
@@ -21,8 +29,19 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         println!("error   {}", output::escape(f));
     }
     errors += secret_failures.len();
+    let general = match &args.general_descriptions {
+        Some(path) => Some(std::sync::Arc::new(
+            crate::validate::GeneralDescriptions::read(path)?,
+        )),
+        None => None,
+    };
     for org in orgs {
-        let validated = crate::pipeline::read_source(org).await?;
+        let opts = crate::validate::ValidateOptions {
+            content: !args.no_content,
+            general_descriptions: general.clone(),
+            ..crate::pipeline::validate_options(org)
+        };
+        let validated = crate::pipeline::read_source_with(org, opts).await?;
         errors += validated.errors();
         if args.json {
             report.push(serde_json::json!({

@@ -8,9 +8,11 @@
 //!   connection set is held back whole (PTV keeps the connections it has), because sending
 //!   the set without that channel would *remove* a connection that may exist.
 
+mod content;
 mod finding;
 mod rules;
 
+pub use content::{GeneralDescriptions, GeneralDescriptionsError};
 pub use finding::{Finding, FindingKind, Severity};
 
 use crate::model::{
@@ -30,6 +32,11 @@ pub struct ValidateOptions {
     pub api: ApiVersion,
     /// The main organisation's area: the widest a top-level item may have.
     pub main_area: Option<Area>,
+    /// Run DVV's content checks ([`content`]): `ptv-sync validate` only.
+    pub content: bool,
+    /// Texts of linked general descriptions, for the content check that they are not
+    /// copied.
+    pub general_descriptions: Option<std::sync::Arc<GeneralDescriptions>>,
 }
 
 pub type Key = (ItemKind, String);
@@ -175,7 +182,12 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
             };
             match &**item {
                 Item::Organization(o) => rules::organization(&mut ck, o, api),
-                Item::Service(s) => rules::service(&mut ck, s, api),
+                Item::Service(s) => {
+                    rules::service(&mut ck, s, api);
+                    if opts.content {
+                        content::service(&mut ck, s, opts.general_descriptions.as_deref());
+                    }
+                }
                 Item::Channel(c) => rules::channel(&mut ck, c, api),
             }
         }
