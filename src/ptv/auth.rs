@@ -12,7 +12,7 @@
 //! and then reuse the fresh token. The password is re-read from its `SecretSource` at
 //! every login and dropped right after the request is built.
 
-use super::error::{PtvError, Redactor, describe_reqwest_error, shown, truncate};
+use super::error::{PtvError, Redactor, describe_reqwest_error, redirected, shown, truncate};
 use super::retry::RetryPolicy;
 use crate::secret::SecretSource;
 use chrono::{DateTime, Utc};
@@ -198,11 +198,7 @@ impl TokenManager {
             message: redactor.scrub(&describe_reqwest_error(&e)),
         })?;
         if (300..400).contains(&status) {
-            return Err(super::client::redirected(
-                &reqwest::Method::POST,
-                &self.token_url,
-                status,
-            ));
+            return Err(redirected(&reqwest::Method::POST, &self.token_url, status));
         }
         if status == 429 || status >= 500 {
             return Err(PtvError::Transient {

@@ -3,7 +3,9 @@
 //! classification. The version adapters build calls; this module sends them.
 
 use super::auth::{TokenManager, TokenSettings};
-use super::error::{Answer, PtvError, Redactor, classify, describe_reqwest_error, shown, truncate};
+use super::error::{
+    Answer, PtvError, Redactor, classify, describe_reqwest_error, redirected, shown, truncate,
+};
 use super::retry::{Limiter, RetryPolicy, parse_retry_after};
 use crate::model::{ApiVersion, ItemKind};
 use crate::secret::SecretSource;
@@ -150,14 +152,6 @@ fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
             "{what} {shown_url} has scheme {other}; use https://"
         ))),
     }
-}
-
-/// A redirect is a configuration error: the URL is not where PTV answers.
-pub(crate) fn redirected(method: &Method, url: &Url, status: u16) -> PtvError {
-    PtvError::config(format!(
-        "{method} {} answered {status}, a redirect, which is not followed (it would carry the password or API key along); set api_base and token_url to the addresses PTV serves",
-        shown(url)
-    ))
 }
 
 fn read_pem(what: &str, path: &PathBuf) -> Result<Vec<u8>, PtvError> {

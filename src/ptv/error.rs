@@ -471,6 +471,14 @@ impl Redactor {
     }
 }
 
+/// A redirect is a configuration error: the URL is not where PTV answers.
+pub(crate) fn redirected(method: &reqwest::Method, url: &url::Url, status: u16) -> PtvError {
+    PtvError::config(format!(
+        "{method} {} answered {status}, a redirect, which is not followed (it would carry the password or API key along); set api_base and token_url to the addresses PTV serves",
+        shown(url)
+    ))
+}
+
 /// A `reqwest` error in words, without the URL's query (never secret here, but long).
 pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {

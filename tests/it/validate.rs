@@ -315,7 +315,10 @@ fn run_content(
         })
         .collect();
     validate(
-        &Snapshot { documents },
+        &Snapshot {
+            documents,
+            ..Snapshot::default()
+        },
         &ValidateOptions {
             api: ApiVersion::V11,
             content: true,
