@@ -71,6 +71,10 @@ pub struct SimArgs {
     /// Token lifetime, e.g. 24h or 30s.
     #[arg(long, default_value = "24h")]
     pub token_lifetime: String,
+    /// A JSON file of items PTV holds before ptv-sync arrives (made in the UI, by
+    /// another API user, drafts, Modified, archived); see `ptv_sync::sim::SeedItem`.
+    #[arg(long, value_name = "PATH")]
+    pub seed_catalogue: Option<std::path::PathBuf>,
 }
 
 /// Exit codes shared by commands.
@@ -129,6 +133,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let (mut config, _, _) = crate::sim::SimConfig::single_org();
             config.token_lifetime = crate::config::duration::parse(&args.token_lifetime)
                 .map_err(|e| anyhow::anyhow!("--token-lifetime: {e}"))?;
+            if let Some(path) = &args.seed_catalogue {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("--seed-catalogue: cannot read {}: {e}", path.display())
+                })?;
+                config.catalogue = crate::sim::parse_seed(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--seed-catalogue: {} is not a seed file (a JSON array of items or {{\"items\": [...]}}): {e}",
+                        path.display()
+                    )
+                })?;
+            }
             crate::sim::serve_cli(args.port, config).await?;
             Ok(exit::OK)
         }
