@@ -4,6 +4,7 @@
 //! Data flows source → model → validate → plan → apply → ptv → store; `daemon` schedules
 //! it, `cli` is the command line, `sim` is the faithful PTV everything is tested against.
 
+pub mod adopt;
 pub mod apply;
 pub mod cli;
 pub mod config;

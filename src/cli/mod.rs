@@ -1,6 +1,7 @@
 //! The command line: one binary, clap subcommands, exit codes that scripts can branch on.
 
 mod admin_cmd;
+mod adopt_cmd;
 mod bench_cmd;
 mod demo_cmd;
 mod output;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Sync now: create, update, restore and archive so that PTV equals the source.
     /// Exit 0: done, 2: done with item failures or an archive-guard trip, 1: fatal.
     Resync(resync_cmd::Args),
+    /// Match what PTV already holds (made in the UI, or before a lost state) to the
+    /// source; `--apply` links it. Exit 0: nothing to link, 2: something to link, 1: error.
+    Adopt(adopt_cmd::Args),
     /// Per organisation: last run, last success, items by state, items needing a person.
     Status(status_cmd::Args),
     /// Keep an item from ever being archived.
@@ -119,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(args) => validate_cmd::run(&load(&cli.config)?, &args).await,
         Command::Plan(args) => plan_cmd::run(&load(&cli.config)?, &args).await,
         Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Adopt(args) => adopt_cmd::run(&load(&cli.config)?, &args).await,
         Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,
         Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
