@@ -11,6 +11,7 @@
 //!   blind second POST).
 //! - Only items in the store (created or adopted by us) are ever archived.
 
+mod existing;
 mod report;
 mod wire;
 
@@ -94,6 +95,8 @@ type Rows = Arc<Mutex<HashMap<(ItemKind, String), ItemRecord>>>;
 
 struct Ctx<'a> {
     validated: &'a Validated,
+    /// Creates not sent this run (an existing PTV item needs adoption).
+    held: existing::Held,
     rows: Rows,
     run_id: Option<i64>,
 }
@@ -122,7 +125,7 @@ impl Engine {
                 });
             }
         };
-        let records = records.map_err(store_err)?;
+        let mut records = records.map_err(store_err)?;
         let priors = crate::sync::priors(&records);
         let now = Utc::now();
         let mut plan = crate::sync::plan_for(
@@ -144,6 +147,12 @@ impl Engine {
                     || (*kind == ItemKind::Connections && kinds.contains(&ItemKind::Service))
             });
         }
+        let held = if opts.dry_run {
+            existing::Held::new()
+        } else {
+            self.check_existing(&validated, &mut records, &mut plan)
+                .await
+        };
         let live = crate::sync::live_items(&priors);
         drop(priors);
         let guard = if opts.allow_mass_archive {
@@ -213,6 +222,7 @@ impl Engine {
         ));
         let ctx = Ctx {
             validated: &validated,
+            held,
             rows,
             run_id: Some(run_id),
         };
@@ -366,15 +376,19 @@ impl Engine {
             result.error = Some("shutting down".into());
             return result;
         }
-        let outcome = match s.action {
-            Action::Archive => self.archive(ctx, s).await,
-            Action::Create | Action::Update | Action::Restore
-                if s.kind == ItemKind::Connections =>
-            {
-                self.connections(ctx, s).await
+        let outcome = if let Some(held) = ctx.held.get(&(s.kind, s.id.clone())) {
+            Err(held.clone())
+        } else {
+            match s.action {
+                Action::Archive => self.archive(ctx, s).await,
+                Action::Create | Action::Update | Action::Restore
+                    if s.kind == ItemKind::Connections =>
+                {
+                    self.connections(ctx, s).await
+                }
+                Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
+                _ => Ok(()),
             }
-            Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
-            _ => Ok(()),
         };
         if let Err((o, msg)) = outcome {
             result.outcome = o;

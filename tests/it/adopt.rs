@@ -4,10 +4,11 @@
 
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::adopt::{MatchedBy, Row, Survey};
+use ptv_sync::apply::Outcome;
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
 use ptv_sync::plan::Action;
 use ptv_sync::sim::{PublishingStatus, SeedItem, SimConfig, SimKind};
-use ptv_sync::store::{OpenMode, StateStore, StoreTarget};
+use ptv_sync::store::{OpenMode, RunOutcome, StateStore, StoreTarget};
 use ptv_sync::synth::{Docs, Shape, generate};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -348,4 +349,89 @@ async fn v12_a_lost_state_is_rebuilt_without_a_create() {
             .all(|s| matches!(s.kind, ItemKind::Channel | ItemKind::Connections)),
         "only channels matched by name (and connection sets) are re-sent"
     );
+}
+
+async fn first_run_over_a_ui_catalogue_stops(version: ApiVersion) {
+    let docs = generate(Shape::new(40, 5));
+    let (_, _, main) = SimConfig::single_org();
+    let app = spawn_with(&docs, options(version, ui_copy(&docs, main))).await;
+    let before = app.sim.catalogue().len();
+    let r = app.sync().await;
+    let needs_adoption = r
+        .results
+        .iter()
+        .filter(|i| {
+            i.outcome == Outcome::NeedsPerson
+                && i.error.as_deref().is_some_and(|e| {
+                    e.starts_with("needs adoption")
+                        && e.contains("ptv-sync adopt --org test --apply")
+                })
+        })
+        .count();
+    assert_eq!(needs_adoption, docs.len(), "{:?}", r.results);
+    assert_ne!(
+        r.outcome,
+        RunOutcome::Ok,
+        "a run with items needing adoption exits 2"
+    );
+    assert_eq!(app.sim.catalogue().len(), before, "no duplicate created");
+    assert!(app.sim.duplicates().is_empty());
+
+    // Adopting then syncing gives each item once, with the source's content.
+    let survey = survey_with(&app, app.store.as_ref()).await;
+    link_with(&app, app.store.as_ref(), &survey).await;
+    let r = app.sync().await;
+    assert!(
+        r.failures().next().is_none(),
+        "{:?}",
+        r.failures().collect::<Vec<_>>()
+    );
+    app.assert_converged(&docs).await;
+    assert_eq!(app.sim.catalogue().len(), before);
+}
+
+#[tokio::test]
+async fn v11_a_first_run_over_a_ui_catalogue_creates_nothing_and_asks_for_adoption() {
+    first_run_over_a_ui_catalogue_stops(ApiVersion::V11).await;
+}
+
+#[tokio::test]
+async fn v12_a_first_run_over_a_ui_catalogue_creates_nothing_and_asks_for_adoption() {
+    first_run_over_a_ui_catalogue_stops(ApiVersion::V12).await;
+}
+
+async fn on_existing_adopt_links_on_the_first_run(version: ApiVersion) {
+    let docs = generate(Shape::new(40, 9));
+    let (_, _, main) = SimConfig::single_org();
+    let mut opts = options(version, ui_copy(&docs, main));
+    opts.extra_org_toml.push_str("\non_existing = \"adopt\"");
+    let app = spawn_with(&docs, opts).await;
+    let before = app.sim.catalogue().len();
+    let r = app.sync().await;
+    assert!(
+        r.failures().next().is_none(),
+        "{:?}",
+        r.failures().collect::<Vec<_>>()
+    );
+    app.assert_converged(&docs).await;
+    assert_eq!(app.sim.catalogue().len(), before, "no duplicate created");
+    let adopted = app
+        .store
+        .audit_since(chrono::DateTime::UNIX_EPOCH)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == ptv_sync::store::ItemAction::Adopt)
+        .count();
+    assert_eq!(adopted, docs.len());
+}
+
+#[tokio::test]
+async fn v11_on_existing_adopt_links_and_updates_on_the_first_run() {
+    on_existing_adopt_links_on_the_first_run(ApiVersion::V11).await;
+}
+
+#[tokio::test]
+async fn v12_on_existing_adopt_links_and_updates_on_the_first_run() {
+    on_existing_adopt_links_on_the_first_run(ApiVersion::V12).await;
 }
