@@ -92,7 +92,7 @@ fn print(s: &Survey, applied: Option<usize>) {
 }
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
-    let store = crate::sync::open_store(cfg, OpenMode::CreateIfMissing)
+    let store = crate::startup::open_store(cfg, OpenMode::CreateIfMissing)
         .await?
         .ok_or_else(|| {
             anyhow::anyhow!("adopt needs the state store; check [state] in the configuration")
@@ -107,9 +107,9 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 org.name
             );
         };
-        let validated = crate::sync::read_source(org).await?;
+        let validated = crate::pipeline::read_source(org).await?;
         let records = store.items(&org.name).await?;
-        let api = crate::ptv::connect(crate::sync::client_config(org), global.clone())?;
+        let api = crate::startup::ptv_client(org, global.clone())?;
         let survey = crate::adopt::survey(org, api.as_ref(), &validated, &records)
             .await
             .map_err(|e| anyhow::anyhow!("{}: reading PTV's catalogue: {e}", org.name))?;
@@ -120,7 +120,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                     store.as_ref(),
                     &validated,
                     &survey,
-                    &crate::sync::os_user(),
+                    &crate::startup::os_user(),
                 )
                 .await?,
             )

@@ -105,9 +105,10 @@ fn options(version: ApiVersion, catalogue: Vec<SeedItem>) -> Options {
 
 async fn survey_with(app: &TestApp, store: &dyn StateStore) -> Survey {
     let org = &app.cfg.organizations[0];
-    let validated = ptv_sync::sync::read_source(org).await.unwrap();
+    let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
     let records = store.items(&org.name).await.unwrap();
-    let api = app.engine().api;
+    let api =
+        ptv_sync::startup::ptv_client(org, Arc::new(tokio::sync::Semaphore::new(64))).unwrap();
     ptv_sync::adopt::survey(org, api.as_ref(), &validated, &records)
         .await
         .unwrap()
@@ -115,7 +116,7 @@ async fn survey_with(app: &TestApp, store: &dyn StateStore) -> Survey {
 
 async fn link_with(app: &TestApp, store: &dyn StateStore, survey: &Survey) -> usize {
     let org = &app.cfg.organizations[0];
-    let validated = ptv_sync::sync::read_source(org).await.unwrap();
+    let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
     ptv_sync::adopt::link(org, store, &validated, survey, "test")
         .await
         .unwrap()
@@ -123,9 +124,9 @@ async fn link_with(app: &TestApp, store: &dyn StateStore, survey: &Survey) -> us
 
 async fn plan_with(app: &TestApp, store: &dyn StateStore) -> ptv_sync::plan::Plan {
     let org = &app.cfg.organizations[0];
-    let validated = ptv_sync::sync::read_source(org).await.unwrap();
+    let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
     let rows = store.plan_rows(&org.name).await.unwrap();
-    ptv_sync::sync::plan_for(
+    ptv_sync::pipeline::plan_for(
         org,
         &validated,
         &rows,

@@ -6,11 +6,11 @@ mod read;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
+use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    ConnectionsWrite, Fetched, Found, Lookup, PtvApi, PtvClientConfig, RemoteItem, Write, Written,
-    describe, id_of,
+    Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe, id_of,
 };
-use crate::model::{ApiVersion, ChannelType, ItemKind};
+use crate::model::{ChannelType, Connection, Item, ItemKind};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -92,6 +92,7 @@ fn written(ptv_id: String, reply: &Reply, trace: &Trace, adopted: bool) -> Writt
         body_sha256: trace.last_body_sha256.clone().unwrap_or_default(),
         adopted,
         requests: trace.requests,
+        not_sent: Vec::new(),
     }
 }
 
@@ -373,9 +374,20 @@ fn collect_sub_ids(node: &Value, out: &mut Vec<String>) {
 }
 
 #[async_trait::async_trait]
-impl PtvApi for V11Client {
-    fn version(&self) -> ApiVersion {
-        ApiVersion::V11
+impl Wire for V11Client {
+    fn map_item(&self, item: &Item, owner: &str) -> Result<Mapped, PtvError> {
+        Ok(match item {
+            Item::Organization(o) => map::organization(o, owner),
+            Item::Service(s) => map::service(s, owner),
+            Item::Channel(c) => map::channel(c, owner, c.area.as_ref()),
+        })
+    }
+
+    fn map_connection(&self, c: &Connection, _service: &str, channel: &str) -> Mapped {
+        Mapped {
+            body: map::connection(c, channel),
+            not_sent: Vec::new(),
+        }
     }
 
     async fn create(&self, w: &Write) -> Result<Written, PtvError> {
