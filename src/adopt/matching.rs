@@ -153,11 +153,38 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
         }
     }
 
-    // Pass 2: names, organisations first so that their items find their owner.
-    for kinds in [
-        &[ItemKind::Organization][..],
-        &[ItemKind::Channel, ItemKind::Service],
-    ] {
+    // Pass 2: names; organisations level by level (parents first), so that a
+    // sub-organisation's children and items find their owner's PTV id, then the rest.
+    let parent_of: HashMap<&str, Option<&str>> = wanted
+        .iter()
+        .filter(|w| w.kind == ItemKind::Organization)
+        .map(|w| (w.source_id.as_str(), w.owner.as_deref()))
+        .collect();
+    let depth = |w: &Wanted| {
+        let mut d = 0;
+        let mut cur = w.owner.as_deref();
+        while let Some(o) = cur {
+            d += 1;
+            if d > parent_of.len() {
+                break;
+            }
+            cur = parent_of.get(o).copied().flatten();
+        }
+        d
+    };
+    let mut levels: BTreeMap<usize, Vec<&Wanted>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for w in &pending {
+        if w.kind == ItemKind::Organization {
+            levels.entry(depth(w)).or_default().push(*w);
+        } else {
+            others.push(*w);
+        }
+    }
+    let mut batches: Vec<Vec<&Wanted>> = levels.into_values().collect();
+    batches.push(others);
+    for batch in batches {
+        let kinds: Vec<ItemKind> = batch.iter().map(|w| w.kind).collect();
         let owner_of = |w: &Wanted, org_ids: &HashMap<&str, String>| -> Option<String> {
             match &w.owner {
                 None => Some(main.to_owned()),
@@ -172,11 +199,6 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
                 normalise(w.name_fi.as_deref()?),
             ))
         };
-        let batch: Vec<&Wanted> = pending
-            .iter()
-            .copied()
-            .filter(|w| kinds.contains(&w.kind))
-            .collect();
         let mut source_side: HashMap<NameKey, usize> = HashMap::new();
         for w in &batch {
             if let Some(k) = key(w, &org_ids) {
@@ -380,6 +402,33 @@ mod tests {
         assert_eq!(
             outcome(&rows, "library"),
             ("name".into(), vec!["O1".into()])
+        );
+        // Two levels down: the grandchild organisation and its items match too.
+        let mut deep = wanted.clone();
+        deep.push(want(
+            ItemKind::Organization,
+            "branch",
+            "Sivukirjasto",
+            Some("library"),
+        ));
+        deep.push(want(ItemKind::Service, "loan", "Lainaus", Some("branch")));
+        let mut remote_deep = remote.clone();
+        remote_deep.push(self::remote(
+            ItemKind::Organization,
+            "O2",
+            "Sivukirjasto",
+            "O1",
+            None,
+        ));
+        remote_deep.push(self::remote(ItemKind::Service, "S2", "Lainaus", "O2", None));
+        let deep_rows = match_items("M", &deep, &remote_deep);
+        assert_eq!(
+            outcome(&deep_rows, "branch"),
+            ("name".into(), vec!["O2".into()])
+        );
+        assert_eq!(
+            outcome(&deep_rows, "loan"),
+            ("name".into(), vec!["S2".into()])
         );
         assert_eq!(outcome(&rows, "phone"), ("name".into(), vec!["C1".into()]));
     }
