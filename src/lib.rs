@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod db_url;
 pub mod fingerprint;
 pub mod model;
 pub mod parallel;

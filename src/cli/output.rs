@@ -1,9 +1,28 @@
-//! Terminal output: tables and one-line renderings.
+//! Terminal output: tables and one-line renderings. Text that may come from source data,
+//! PTV or file names passes [`escape`]: a control character would otherwise reach the
+//! terminal and could clear it, retitle it or hide a line.
 
 use crate::model::ItemKind;
 use crate::plan::{Action, Plan};
 use crate::validate::{Finding, Severity};
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+
+/// `text` with every control character but the newline shown as `\u{..}`.
+#[must_use]
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 #[must_use]
 pub fn finding_line(f: &Finding) -> String {
@@ -16,14 +35,15 @@ pub fn finding_line(f: &Finding) -> String {
     } else {
         format!(" {}", f.path)
     };
-    format!(
+    let line = format!(
         "{sev:7} {:<12} {} {}{at} ({}): {}",
         f.kind.as_str(),
         f.item_kind,
         f.id,
         f.file,
         f.message
-    )
+    );
+    escape(&line).into_owned()
 }
 
 const SHOWN: [Action; 8] = [
@@ -84,7 +104,7 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
                 line.push_str(" — ");
                 line.push_str(r);
             }
-            line
+            escape(&line).into_owned()
         })
         .collect()
 }

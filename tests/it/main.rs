@@ -8,6 +8,7 @@ mod crash;
 mod daemon;
 mod engine;
 mod ha;
+mod hardening;
 mod plan;
 mod sim;
 mod soak;
