@@ -124,8 +124,10 @@ impl Engine {
         }
         let run_id = self.begin_run(opts, now).await?;
         report.run_id = Some(run_id);
-        let ctx = commit::Ctx::new(&validated, rows, run_id);
-        for wave in schedule::waves(&work, &ctx.rows) {
+        // The steps hold what they send: the rest of the snapshot is not needed.
+        drop(validated);
+        let ctx = commit::Ctx::new(rows, run_id);
+        for wave in schedule::waves(&work) {
             let steps: Vec<&Step> = wave.into_iter().filter(|s| !archive_skipped(s)).collect();
             let concurrency = self.org.ptv.max_in_flight.max(1) * 2;
             let results = self.run_wave(&ctx, &steps, concurrency).await;
