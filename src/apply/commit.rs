@@ -132,11 +132,7 @@ impl Engine {
         e: &PtvError,
         action: ItemAction,
     ) -> StepError {
-        let class = match e.class() {
-            crate::ptv::ErrorClass::Terminal => ErrorClass::Terminal,
-            crate::ptv::ErrorClass::Transient => ErrorClass::Transient,
-            crate::ptv::ErrorClass::NeedsPerson => ErrorClass::NeedsPerson,
-        };
+        let class = e.class();
         let message = e.to_string();
         if let Some(status) = e.http_status() {
             self.audit(s.kind, &s.id, action, rec.ptv_id.as_deref(), status, "")

@@ -10,16 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// How the engine should react to an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorClass {
-    /// Retrying the same request will fail the same way; fix the data or configuration.
-    Terminal,
-    /// Worth trying again in a later run (the client already retried within this one).
-    Transient,
-    /// Blocked by something a person must do in PTV's user interface.
-    NeedsPerson,
-}
+pub use crate::model::ErrorClass;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PtvError {
