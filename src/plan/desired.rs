@@ -252,3 +252,45 @@ pub fn desired<'a>(v: &'a Validated, kind: ItemKind, id: &str) -> Option<Desired
             .map(|(k, set)| DesiredRef::Connections(k, set.as_slice())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, PlanOptions, plan};
+
+    /// What a step carries is what the planner fingerprinted: the applier stores exactly
+    /// the payload the next plan compares against.
+    #[test]
+    fn a_step_carries_the_payload_the_planner_fingerprinted() {
+        let snapshot = crate::synth::generate(crate::synth::Shape::new(200, 5)).snapshot();
+        let v =
+            crate::validate::validate_owned(snapshot, &crate::validate::ValidateOptions::default());
+        let opts = PlanOptions::default();
+        let p = plan(&v, &[], &opts);
+        let mut kinds = std::collections::BTreeSet::new();
+        for s in p.steps.iter().filter(|s| s.action == Action::Create) {
+            let d = s
+                .desired
+                .as_deref()
+                .expect("a create carries what it sends");
+            let want = payload(&v, desired(&v, s.kind, &s.id).unwrap(), None);
+            assert_eq!(d.payload(), want, "{} {}", s.kind, s.id);
+            assert_eq!(
+                s.fingerprint,
+                Some(crate::fingerprint::fingerprint(opts.api, &want))
+            );
+            if let Desired::Connections { set, .. } = d {
+                let ids: Vec<String> = (0..set.len()).map(|i| format!("ptv-{i}")).collect();
+                let stored = Payload::new(&d.connections_payload(&ids));
+                let mut back = stored_channel_ids(Some(&stored));
+                back.sort();
+                let mut sent: Vec<(String, String)> =
+                    set.iter().map(|c| c.channel.to_string()).zip(ids).collect();
+                sent.sort();
+                assert_eq!(back, sent);
+            }
+            kinds.insert(s.kind);
+        }
+        assert_eq!(kinds.len(), 4, "every kind is created in the sample");
+    }
+}
