@@ -21,7 +21,7 @@ mod schedule;
 mod step;
 
 pub use crate::pipeline::RunOptions;
-pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label};
+pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label, state_label_of};
 pub use step::StepError;
 
 use crate::config::OrgConfig;
