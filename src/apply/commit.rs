@@ -10,7 +10,6 @@ use crate::ptv::{PtvError, Written};
 use crate::store::{
     ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
 };
-use crate::validate::Validated;
 use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,18 +18,16 @@ use std::sync::{Arc, Mutex};
 pub(super) type Rows = Arc<Mutex<HashMap<(ItemKind, String), ItemRecord>>>;
 
 /// What every step of one run shares.
-pub(super) struct Ctx<'a> {
-    pub(super) validated: &'a Validated,
+pub(super) struct Ctx {
     pub(super) rows: Rows,
     pub(super) run_id: i64,
     /// Creates not sent this run: PTV holds an unlinked item they would duplicate.
     pub(super) held: super::existing::Held,
 }
 
-impl<'a> Ctx<'a> {
-    pub(super) fn new(validated: &'a Validated, rows: Vec<ItemRecord>, run_id: i64) -> Self {
+impl Ctx {
+    pub(super) fn new(rows: Vec<ItemRecord>, run_id: i64) -> Self {
         Ctx {
-            validated,
             rows: Arc::new(Mutex::new(
                 rows.into_iter()
                     .map(|r| ((r.kind, r.source_id.clone()), r))
@@ -43,7 +40,7 @@ impl<'a> Ctx<'a> {
 }
 
 impl Engine {
-    pub(super) fn row(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> ItemRecord {
+    pub(super) fn row(&self, ctx: &Ctx, kind: ItemKind, id: &str) -> ItemRecord {
         let rows = ctx.rows.lock().expect("rows lock");
         rows.get(&(kind, id.to_owned()))
             .cloned()
@@ -58,7 +55,7 @@ impl Engine {
     /// heads. The store is never behind the working copy (`commit` writes it first).
     pub(super) async fn whole_row(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx,
         kind: ItemKind,
         id: &str,
     ) -> Result<ItemRecord, StepError> {
@@ -73,7 +70,7 @@ impl Engine {
 
     pub(super) fn ptv_id_of(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx,
         kind: ItemKind,
         id: Option<&SourceId>,
     ) -> Result<String, StepError> {
@@ -91,7 +88,7 @@ impl Engine {
     }
 
     /// Commits a row: first in the store, then in the working copy.
-    pub(super) async fn commit(&self, ctx: &Ctx<'_>, rec: ItemRecord) -> Result<(), StepError> {
+    pub(super) async fn commit(&self, ctx: &Ctx, rec: ItemRecord) -> Result<(), StepError> {
         self.store.put_item(&rec).await?;
         let mut head = rec;
         if matches!(head.kind, ItemKind::Service | ItemKind::Channel) {
@@ -132,7 +129,7 @@ impl Engine {
     /// Records a failed attempt on the row and turns the error into the step's.
     pub(super) async fn fail(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx,
         mut rec: ItemRecord,
         s: &Step,
         e: &PtvError,
@@ -168,7 +165,7 @@ impl Engine {
 
     pub(super) async fn succeed(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx,
         mut rec: ItemRecord,
         s: &Step,
         w: &Written,
@@ -211,7 +208,7 @@ impl Engine {
     }
 
     /// The PTV id of the organisation an item hangs under.
-    pub(super) fn owner_ptv_id(&self, ctx: &Ctx<'_>, item: &Item) -> Result<String, StepError> {
+    pub(super) fn owner_ptv_id(&self, ctx: &Ctx, item: &Item) -> Result<String, StepError> {
         match item {
             Item::Organization(o) => self.ptv_id_of(ctx, ItemKind::Organization, o.parent.as_ref()),
             Item::Service(s) => {
@@ -249,7 +246,7 @@ impl Engine {
     /// source, the planner still knows to find it in PTV and archive it.
     pub(super) async fn record_intent(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx,
         rec: &mut ItemRecord,
         payload: &serde_json::Value,
     ) -> Result<(), StepError> {

@@ -146,9 +146,11 @@ impl Engine {
         }
         let run_id = self.begin_run(opts, now).await?;
         report.run_id = Some(run_id);
-        let mut ctx = commit::Ctx::new(&validated, rows, run_id);
+        // The steps hold what they send: the rest of the snapshot is not needed.
+        drop(validated);
+        let mut ctx = commit::Ctx::new(rows, run_id);
         ctx.held = held;
-        for wave in schedule::waves(&work, &ctx.rows) {
+        for wave in schedule::waves(&work) {
             let steps: Vec<&Step> = wave.into_iter().filter(|s| !archive_skipped(s)).collect();
             let concurrency = self.org.ptv.max_in_flight.max(1) * 2;
             let results = self.run_wave(&ctx, &steps, concurrency).await;

@@ -2,11 +2,10 @@
 //! which; each step starts as soon as what it depends on is written, at most
 //! `concurrency` at a time.
 
-use super::commit::{Ctx, Rows};
+use super::commit::Ctx;
 use super::{Engine, ItemResult};
 use crate::model::{ItemKind, SourceId};
-use crate::plan::{Action, Step};
-use crate::validate::Validated;
+use crate::plan::{Action, Desired, Step};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,7 +15,7 @@ impl Engine {
     /// depth left slots idle while each wave's slowest write finished.
     pub(super) async fn run_wave(
         &self,
-        ctx: &Ctx<'_>,
+        ctx: &Ctx,
         steps: &[&Step],
         concurrency: usize,
     ) -> Vec<ItemResult> {
@@ -24,7 +23,7 @@ impl Engine {
         let WaveDependencies {
             mut waiting,
             dependents,
-        } = wave_dependencies(steps, ctx.validated);
+        } = wave_dependencies(steps);
         // Organisations first whenever one is ready: the rest of the run waits on them.
         let rank = |i: usize| (u8::from(steps[i].kind != ItemKind::Organization), i);
         let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(u8, usize)>> = (0..steps
@@ -60,7 +59,7 @@ impl Engine {
         results
     }
 
-    async fn step_at(&self, ctx: &Ctx<'_>, s: &Step, i: usize) -> (usize, ItemResult) {
+    async fn step_at(&self, ctx: &Ctx, s: &Step, i: usize) -> (usize, ItemResult) {
         (i, self.step(ctx, s).await)
     }
 }
@@ -68,31 +67,16 @@ impl Engine {
 /// Groups steps into waves: every create, update and restore in one (ordered inside by
 /// [`wave_dependencies`]), then the archives of services, channels and connection sets,
 /// then those of organisations, children first.
-pub(super) fn waves<'a>(work: &'a [Step], rows: &Rows) -> Vec<Vec<&'a Step>> {
-    let rows = rows.lock().expect("rows lock");
-    let depth_stored = |id: &str| {
-        let parent = |id: &str| {
-            rows.get(&(ItemKind::Organization, id.to_owned()))
-                .and_then(|r| crate::plan::stored_parent(r.payload.as_ref()))
-        };
-        let mut d = 0;
-        let mut cur = parent(id);
-        while let Some(p) = cur {
-            d += 1;
-            cur = parent(&p);
-            if d > 16 {
-                break;
-            }
-        }
-        d
-    };
+pub(super) fn waves(work: &[Step]) -> Vec<Vec<&Step>> {
     let mut by_key: BTreeMap<(u8, i64), Vec<&Step>> = BTreeMap::new();
     for s in work {
         let key = match (s.action, s.kind) {
             (Action::Archive, ItemKind::Service | ItemKind::Channel | ItemKind::Connections) => {
                 (5, 0)
             }
-            (Action::Archive, ItemKind::Organization) => (6, -i64::from(depth_stored(&s.id))),
+            (Action::Archive, ItemKind::Organization) => {
+                (6, -i64::try_from(s.depth).unwrap_or(i64::MAX))
+            }
             // Creates, updates and restores: one wave, ordered inside by what each step
             // waits for (`wave_dependencies`).
             _ => (0, 0),
@@ -112,7 +96,7 @@ struct WaveDependencies {
     dependents: Vec<Vec<usize>>,
 }
 
-fn wave_dependencies(steps: &[&Step], v: &Validated) -> WaveDependencies {
+fn wave_dependencies(steps: &[&Step]) -> WaveDependencies {
     fn org(o: Option<&SourceId>) -> Option<(ItemKind, &str)> {
         o.map(|o| (ItemKind::Organization, o.as_str()))
     }
@@ -129,25 +113,14 @@ fn wave_dependencies(steps: &[&Step], v: &Validated) -> WaveDependencies {
     };
     for (i, s) in steps.iter().enumerate().filter(|(_, s)| writes(s)) {
         let id = s.id.as_str();
-        let on: Vec<(ItemKind, &str)> = match s.kind {
-            ItemKind::Organization => org(v.organizations.get(id).and_then(|o| o.parent.as_ref()))
-                .into_iter()
+        let on: Vec<(ItemKind, &str)> = match s.desired.as_deref() {
+            Some(Desired::Organization(o)) => org(o.parent.as_ref()).into_iter().collect(),
+            Some(Desired::Service(x)) => org(x.organization.as_ref()).into_iter().collect(),
+            Some(Desired::Channel(x, _)) => org(x.organization.as_ref()).into_iter().collect(),
+            Some(Desired::Connections { set, .. }) => std::iter::once((ItemKind::Service, id))
+                .chain(set.iter().map(|c| (ItemKind::Channel, c.channel.as_str())))
                 .collect(),
-            ItemKind::Service => org(v.services.get(id).and_then(|x| x.organization.as_ref()))
-                .into_iter()
-                .collect(),
-            ItemKind::Channel => org(v.channels.get(id).and_then(|x| x.organization.as_ref()))
-                .into_iter()
-                .collect(),
-            ItemKind::Connections => std::iter::once((ItemKind::Service, id))
-                .chain(
-                    v.connections
-                        .get(id)
-                        .into_iter()
-                        .flatten()
-                        .map(|c| (ItemKind::Channel, c.channel.as_str())),
-                )
-                .collect(),
+            None => Vec::new(),
         };
         let mut on: Vec<usize> = on.iter().filter_map(|k| index.get(k).copied()).collect();
         on.sort_unstable();
@@ -164,6 +137,7 @@ fn wave_dependencies(steps: &[&Step], v: &Validated) -> WaveDependencies {
 #[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
+    use crate::validate::Validated;
 
     /// What step `on` is to step `s`, if `s` must wait for it.
     fn waits_for(v: &Validated, s: &Step, on: &Step) -> bool {
@@ -190,7 +164,7 @@ mod tests {
             crate::validate::validate_owned(snapshot, &crate::validate::ValidateOptions::default());
         let plan = crate::plan::plan(&v, &[], &crate::plan::PlanOptions::default());
         let steps: Vec<&Step> = plan.steps.iter().collect();
-        let deps = wave_dependencies(&steps, &v);
+        let deps = wave_dependencies(&steps);
         let mut seen = std::collections::BTreeSet::new();
         for (i, s) in steps.iter().enumerate() {
             let expected: Vec<usize> = (0..steps.len())

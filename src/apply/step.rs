@@ -4,8 +4,8 @@
 use super::commit::Ctx;
 use super::{Engine, ItemResult, Outcome};
 use crate::fingerprint::sha256_hex;
-use crate::model::{ChannelType, Item, ItemKind, SourceId};
-use crate::plan::{Action, Step};
+use crate::model::{Item, ItemKind, SourceId};
+use crate::plan::{Action, Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
 use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
 use chrono::Utc;
@@ -57,7 +57,7 @@ fn source_id(id: &str) -> Result<SourceId, StepError> {
 }
 
 impl Engine {
-    pub(super) async fn step(&self, ctx: &Ctx<'_>, s: &Step) -> ItemResult {
+    pub(super) async fn step(&self, ctx: &Ctx, s: &Step) -> ItemResult {
         let mut result = ItemResult {
             kind: s.kind,
             id: s.id.clone(),
@@ -109,35 +109,12 @@ impl Engine {
         result
     }
 
-    fn desired_item(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> Option<Item> {
-        let v = ctx.validated;
-        match kind {
-            ItemKind::Organization => v
-                .organizations
-                .get(id)
-                .map(|o| Item::Organization((**o).clone())),
-            ItemKind::Service => v.services.get(id).map(|s| Item::Service((**s).clone())),
-            ItemKind::Channel => v.channels.get(id).map(|c| {
-                Item::Channel(crate::plan::resolved_channel(
-                    v,
-                    c,
-                    self.org.main_area.as_ref(),
-                ))
-            }),
-            ItemKind::Connections => None,
-        }
-    }
-
-    async fn upsert(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), StepError> {
-        let Some(item) = self.desired_item(ctx, s.kind, &s.id) else {
+    async fn upsert(&self, ctx: &Ctx, s: &Step) -> Result<(), StepError> {
+        let Some((desired, item)) = s.desired.as_deref().and_then(|d| Some((d, d.item()?))) else {
             return Err(StepError::Gone);
         };
         let owner = self.owner_ptv_id(ctx, &item)?;
-        let payload = crate::plan::payload(
-            ctx.validated,
-            desired_ref(&item),
-            self.org.main_area.as_ref(),
-        );
+        let payload = desired.payload();
         let mut rec = self.whole_row(ctx, s.kind, &s.id).await?;
 
         // A channel cannot change type in PTV: archive the old one, create afresh.
@@ -229,46 +206,31 @@ impl Engine {
         }
     }
 
-    async fn connections(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), StepError> {
-        let Some(set) = ctx.validated.connections.get(s.id.as_str()) else {
+    async fn connections(&self, ctx: &Ctx, s: &Step) -> Result<(), StepError> {
+        let Some(
+            desired @ Desired::Connections {
+                set,
+                previous_channel_ids,
+            },
+        ) = s.desired.as_deref()
+        else {
             return Err(StepError::Gone);
         };
         let service = self.ptv_id_of(ctx, ItemKind::Service, Some(&source_id(&s.id)?))?;
-        let mut targets = Vec::with_capacity(set.len());
+        let mut channel_ids = Vec::with_capacity(set.len());
         for c in set {
-            let ch = self.ptv_id_of(ctx, ItemKind::Channel, Some(&c.channel))?;
-            let ty = ctx
-                .validated
-                .channels
-                .get(&c.channel)
-                .map_or(ChannelType::WebPage, |x| x.channel_type);
-            targets.push((c, ch, ty));
+            channel_ids.push(self.ptv_id_of(ctx, ItemKind::Channel, Some(&c.channel))?);
         }
         let rec = self.row(ctx, ItemKind::Connections, &s.id);
-        let previous = previous_channel_ids(&rec);
         let service_row = self.row(ctx, ItemKind::Service, &s.id);
         let write = ConnectionSet {
             service_ptv_id: &service,
             service_source_id: &service_row.ptv_source_id,
-            desired: targets.iter().map(|(c, id, _)| (*c, id.clone())).collect(),
-            previous_channel_ids: previous,
+            desired: set.iter().zip(channel_ids.iter().cloned()).collect(),
+            previous_channel_ids: previous_channel_ids.clone(),
         };
-        let mut payload = crate::plan::payload(
-            ctx.validated,
-            crate::plan::DesiredRef::Connections(&source_id(&s.id)?, set),
-            None,
-        );
-        // Remember the channel PTV ids we set, for v12's removals next time.
-        if let serde_json::Value::Array(items) = &mut payload {
-            for (v, t) in items.iter_mut().zip(sorted_targets(&targets)) {
-                if let serde_json::Value::Object(m) = v {
-                    m.insert(
-                        crate::plan::CHANNEL_PTV_ID.into(),
-                        serde_json::Value::String(t),
-                    );
-                }
-            }
-        }
+        // Remembers the channel PTV ids we set, for v12's removals next time.
+        let payload = desired.connections_payload(&channel_ids);
         match self.api.set_connections(&write).await {
             Ok(w) => {
                 self.succeed(ctx, rec, s, &w, ItemAction::Connections, Some(payload))
@@ -278,7 +240,7 @@ impl Engine {
         }
     }
 
-    async fn archive(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), StepError> {
+    async fn archive(&self, ctx: &Ctx, s: &Step) -> Result<(), StepError> {
         let rec = self.whole_row(ctx, s.kind, &s.id).await?;
         if rec.protected {
             return Ok(());
@@ -355,30 +317,6 @@ fn item_write<'a>(rec: &'a ItemRecord, item: &'a Item, owner: &'a str) -> ItemWr
         item,
         source_id: &rec.ptv_source_id,
         owner,
-    }
-}
-
-fn sorted_targets(targets: &[(&crate::model::Connection, String, ChannelType)]) -> Vec<String> {
-    let mut t: Vec<(&SourceId, String)> = targets
-        .iter()
-        .map(|(c, id, _)| (&c.channel, id.clone()))
-        .collect();
-    t.sort_by(|a, b| a.0.cmp(b.0));
-    t.into_iter().map(|x| x.1).collect()
-}
-
-fn previous_channel_ids(rec: &ItemRecord) -> Vec<String> {
-    crate::plan::stored_channel_ids(rec.payload.as_ref())
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect()
-}
-
-fn desired_ref(item: &Item) -> crate::plan::DesiredRef<'_> {
-    match item {
-        Item::Organization(o) => crate::plan::DesiredRef::Organization(o),
-        Item::Service(s) => crate::plan::DesiredRef::Service(s),
-        Item::Channel(c) => crate::plan::DesiredRef::Channel(c),
     }
 }
 

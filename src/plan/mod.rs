@@ -4,8 +4,8 @@
 mod desired;
 
 pub use desired::{
-    CHANNEL_PTV_ID, DesiredRef, desired, in_order, payload, resolved_channel, stored_channel_ids,
-    stored_parent,
+    CHANNEL_PTV_ID, Desired, DesiredRef, desired, in_order, payload, resolved_channel,
+    stored_channel_ids, stored_parent,
 };
 
 use crate::fingerprint::Fingerprint;
@@ -72,6 +72,13 @@ pub struct Step {
     pub reason: Option<String>,
     #[serde(skip)]
     pub fingerprint: Option<Fingerprint>,
+    /// What a create, update or restore sends (boxed: most listed steps send nothing).
+    #[serde(skip)]
+    pub desired: Option<Box<Desired>>,
+    /// An organisation's archive: how deep it sits under the main organisation, from the
+    /// last pushed payloads (children are archived before their parents).
+    #[serde(skip)]
+    pub depth: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -176,6 +183,8 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             changed: Vec::new(),
             reason: None,
             fingerprint: None,
+            desired: None,
+            depth: 0,
         };
         step.action = match p.map_or(RemoteState::Absent, |p| p.remote) {
             _ if held => {
@@ -208,6 +217,19 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             continue;
         }
         step.fingerprint = Some(fp);
+        if matches!(
+            step.action,
+            Action::Create | Action::Update | Action::Restore
+        ) {
+            step.desired = Desired::of(
+                v,
+                kind,
+                id,
+                opts.main_area.as_ref(),
+                p.and_then(|p| p.payload.as_ref()),
+            )
+            .map(Box::new);
+        }
         steps.push(step);
     }
 
@@ -226,6 +248,8 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             changed: Vec::new(),
             reason,
             fingerprint: None,
+            desired: None,
+            depth: 0,
         });
     }
 
@@ -257,6 +281,8 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             changed: Vec::new(),
             reason: p.protected.then(|| "protected: kept in PTV".to_owned()),
             fingerprint: p.fingerprint,
+            desired: None,
+            depth: org_depth_desc(p, prior).0,
         });
     }
     Plan { steps, unchanged }
@@ -346,6 +372,16 @@ fn force_stale_connections(
         if !stale.is_empty() {
             step.action = Action::Update;
             step.changed = stale;
+            step.desired = Desired::of(
+                v,
+                ItemKind::Connections,
+                &step.id,
+                None,
+                by_key
+                    .get(&(ItemKind::Connections, step.id.as_str()))
+                    .and_then(|p| p.payload.as_ref()),
+            )
+            .map(Box::new);
         }
     }
 }

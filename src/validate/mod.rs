@@ -23,6 +23,7 @@ use crate::source::{Origin, Snapshot};
 use rules::Ck;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
+use std::sync::Arc;
 
 /// PTV's organisation hierarchy limit is 5 levels; the main organisation is one of them.
 const MAX_SOURCE_DEPTH: usize = 4;
@@ -44,11 +45,12 @@ pub type Key = (ItemKind, String);
 /// The valid part of a snapshot, plus everything known about the rest.
 #[derive(Debug, Clone, Default)]
 pub struct Validated {
-    // Boxed: moving a few hundred bytes per item into (and around) maps of 100,000 items
-    // cost more than the items themselves.
-    pub organizations: BTreeMap<SourceId, Box<Organization>>,
-    pub services: BTreeMap<SourceId, Box<Service>>,
-    pub channels: BTreeMap<SourceId, Box<Channel>>,
+    // Behind a pointer: moving a few hundred bytes per item into (and around) maps of
+    // 100,000 items cost more than the items themselves. Shared: a plan's writing steps
+    // hold their items without copying them.
+    pub organizations: BTreeMap<SourceId, Arc<Organization>>,
+    pub services: BTreeMap<SourceId, Arc<Service>>,
+    pub channels: BTreeMap<SourceId, Arc<Channel>>,
     /// Connection sets of valid services that may be sent (service id → set).
     pub connections: BTreeMap<SourceId, Vec<Connection>>,
     /// Every item the source holds, valid or not, and where it came from: none of these is
@@ -198,14 +200,14 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     let (mut o, mut s, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for (_, _, item) in items {
         match *item {
-            Item::Organization(x) => o.push((x.id.clone(), Box::new(x))),
-            Item::Service(x) => s.push((x.id.clone(), Box::new(x))),
-            Item::Channel(x) => c.push((x.id.clone(), Box::new(x))),
+            Item::Organization(x) => o.push((x.id.clone(), Arc::new(x))),
+            Item::Service(x) => s.push((x.id.clone(), Arc::new(x))),
+            Item::Channel(x) => c.push((x.id.clone(), Arc::new(x))),
         }
     }
-    let mut orgs: BTreeMap<SourceId, Box<Organization>> = o.into_iter().collect();
-    let mut services: BTreeMap<SourceId, Box<Service>> = s.into_iter().collect();
-    let mut channels: BTreeMap<SourceId, Box<Channel>> = c.into_iter().collect();
+    let mut orgs: BTreeMap<SourceId, Arc<Organization>> = o.into_iter().collect();
+    let mut services: BTreeMap<SourceId, Arc<Service>> = s.into_iter().collect();
+    let mut channels: BTreeMap<SourceId, Arc<Channel>> = c.into_iter().collect();
 
     references(&mut run, &orgs, &services, &channels);
     unique_names(&mut run, &services, &channels);
@@ -238,7 +240,10 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     // Moved out: a service's payload does not include its connections.
     let connections = services
         .iter_mut()
-        .map(|(id, s)| (id, std::mem::take(&mut s.connections)))
+        .map(|(id, s)| {
+            let s = Arc::get_mut(s).expect("no item is shared before validation ends");
+            (id, std::mem::take(&mut s.connections))
+        })
         .filter(|(id, _)| !is_invalid(ItemKind::Connections, id))
         .map(|(id, set)| (id.clone(), set))
         .collect();
@@ -260,7 +265,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
 
 /// The area and languages of the organisation an item belongs to (`None` = the main one).
 fn owner_area(
-    orgs: &BTreeMap<SourceId, Box<Organization>>,
+    orgs: &BTreeMap<SourceId, Arc<Organization>>,
     owner: Option<&SourceId>,
     main: Option<&Area>,
 ) -> Option<Area> {
@@ -313,9 +318,9 @@ fn languages_covered(
 
 fn references(
     run: &mut Run<'_>,
-    orgs: &BTreeMap<SourceId, Box<Organization>>,
-    services: &BTreeMap<SourceId, Box<Service>>,
-    channels: &BTreeMap<SourceId, Box<Channel>>,
+    orgs: &BTreeMap<SourceId, Arc<Organization>>,
+    services: &BTreeMap<SourceId, Arc<Service>>,
+    channels: &BTreeMap<SourceId, Arc<Channel>>,
 ) {
     let main_area = run.opts.main_area.clone();
     for o in orgs.values() {
@@ -458,8 +463,8 @@ fn references(
 /// are refused.
 fn unique_names(
     run: &mut Run<'_>,
-    services: &BTreeMap<SourceId, Box<Service>>,
-    channels: &BTreeMap<SourceId, Box<Channel>>,
+    services: &BTreeMap<SourceId, Arc<Service>>,
+    channels: &BTreeMap<SourceId, Arc<Channel>>,
 ) {
     // One entry per name borrowed from the items, grouped by a hash of its scope and
     // case-folded name: a map of lower-cased copies was the largest thing validation held.
@@ -569,9 +574,9 @@ fn folded(name: &str) -> impl Iterator<Item = char> + '_ {
 fn dependents(
     run: &mut Run<'_>,
     invalid: &mut BTreeMap<Key, Vec<Finding>>,
-    orgs: &BTreeMap<SourceId, Box<Organization>>,
-    services: &BTreeMap<SourceId, Box<Service>>,
-    channels: &BTreeMap<SourceId, Box<Channel>>,
+    orgs: &BTreeMap<SourceId, Arc<Organization>>,
+    services: &BTreeMap<SourceId, Arc<Service>>,
+    channels: &BTreeMap<SourceId, Arc<Channel>>,
 ) {
     let bad_org = |invalid: &BTreeMap<Key, Vec<Finding>>, o: &Option<SourceId>| {
         o.as_ref()
