@@ -5,11 +5,13 @@
 //! it, `cli` is the command line, `sim` is the faithful PTV everything is tested against.
 
 pub mod apply;
+pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod fingerprint;
 pub mod model;
+pub mod monitoring;
 pub mod parallel;
 pub mod plan;
 pub mod ptv;

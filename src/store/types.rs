@@ -94,6 +94,8 @@ string_enum! {
         GuardTripped => "guard_tripped",
         Failed => "failed",
         Running => "running",
+        /// Left `running` by a process that died; marked when the next run starts.
+        Interrupted => "interrupted",
     }
 }
 
@@ -106,6 +108,9 @@ string_enum! {
         Archive => "archive",
         Connections => "connections",
         Adopt => "adopt",
+        /// `ptv-sync protect`: no write to PTV, recorded for who did it.
+        Protect => "protect",
+        Unprotect => "unprotect",
     }
 }
 
