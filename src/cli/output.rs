@@ -152,15 +152,19 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-/// `    path: old → new`, as `terraform plan` shows a changed attribute, cut to fit.
+/// `    path: old → new` as `terraform plan` shows a changed attribute; when that does not
+/// fit, the old and the new value on lines of their own, each cut to fit.
 fn change_line(v: &crate::plan::FieldChange) -> String {
     let width = usize::from(WIDTH);
-    let path = truncate(&v.path, width / 3);
-    let room = width.saturating_sub(path.chars().count() + 11) / 2;
+    let one = format!("    {}: {} → {}", v.path, v.old, v.new);
+    if one.chars().count() <= width {
+        return one;
+    }
     format!(
-        "    {path}: {} → {}",
-        truncate(&v.old, room),
-        truncate(&v.new, room)
+        "    {}:\n      - {}\n      + {}",
+        truncate(&v.path, width - 5),
+        truncate(&v.old, width - 8),
+        truncate(&v.new, width - 8)
     )
 }
 
@@ -185,11 +189,18 @@ mod tests {
             fingerprint: None,
         };
         let mut update = step(Action::Update, ItemKind::Service, "library-events");
-        update.values = vec![FieldChange {
+        update.values = vec![
+            FieldChange {
+                path: "languageVersions.fi.name".into(),
+                old: "\"Kirjaston tapahtumat\"".into(),
+                new: "\"Tapahtumat kirjastossa\"".into(),
+            },
+            FieldChange {
             path: "languageVersions.fi.summary".into(),
             old: "\"Kirjaston tapahtumat: lukupiirit, satutunnit ja kirjailijavierailut joka viikko\"".into(),
             new: "\"Kirjaston tapahtumat: lukupiirit, satutunnit, kirjailijavierailut ja työpajat joka viikko\"".into(),
-        }];
+            },
+        ];
         update.changed = vec!["languageVersions.fi.summary".into()];
         let mut held = step(
             Action::Held,
