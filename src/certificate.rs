@@ -45,3 +45,33 @@ pub fn not_after(path: &Path) -> anyhow::Result<DateTime<Utc>> {
         path.display()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_expiry_of_the_first_certificate_next_to_its_key() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["ptv-sync.example.fi".into()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2031, 3, 14);
+        let cert = params.self_signed(&key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client.pem");
+        // Key first, as some exports write it: the certificate is still found.
+        std::fs::write(&path, format!("{}{}", key.serialize_pem(), cert.pem())).unwrap();
+        let t = not_after(&path).unwrap();
+        assert_eq!(t.format("%Y-%m-%d").to_string(), "2031-03-14");
+
+        std::fs::write(&path, key.serialize_pem()).unwrap();
+        let err = not_after(&path).unwrap_err().to_string();
+        assert!(err.contains("no -----BEGIN CERTIFICATE-----"), "{err}");
+        let err = not_after(&dir.path().join("missing.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing.pem") && err.contains("client_cert"),
+            "{err}"
+        );
+    }
+}

@@ -351,25 +351,40 @@ async fn login_check(o: &OrgConfig) -> Check {
         }
     };
     let main = o.main_organization_id.to_string();
-    let read = tokio::time::timeout(
-        NETWORK_TIMEOUT,
-        api.read(crate::model::ItemKind::Organization, None, &main),
-    )
+    // The organisation read is public; the restricted read of a service id that cannot
+    // exist needs a token, so it logs in and answers "not found".
+    let read = tokio::time::timeout(NETWORK_TIMEOUT, async {
+        let org = api
+            .read(crate::model::ItemKind::Organization, None, &main)
+            .await?;
+        api.read(
+            crate::model::ItemKind::Service,
+            None,
+            &uuid::Uuid::nil().to_string(),
+        )
+        .await?;
+        Ok::<_, crate::ptv::PtvError>(org)
+    })
     .await;
     match read {
         Ok(Ok(Some(_))) => {
-            let lifetime = api
-                .token_expiry()
-                .map(|t| (t - Utc::now()).num_minutes())
-                .map_or_else(
-                    || "unknown".to_owned(),
-                    |m| format!("{}h {:02}m", m / 60, m % 60),
+            let Some(expiry) = api.token_expiry() else {
+                return bad(
+                    Level::Warn,
+                    what,
+                    format!("main organisation {main} found, but no login was needed to read it"),
+                    "run `ptv-sync resync --dry-run` to try the login",
                 );
+            };
+            let m = (expiry - Utc::now()).num_minutes();
             ok(
                 what,
                 format!(
-                    "logged in as {} to {}; token valid for {lifetime}; main organisation {main} found",
-                    o.ptv.username, o.ptv.token_url
+                    "logged in as {} at {}; token valid for {}h {:02}m; main organisation {main} found",
+                    o.ptv.username,
+                    o.ptv.token_url,
+                    m / 60,
+                    m % 60
                 ),
             )
         }

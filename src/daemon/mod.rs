@@ -33,6 +33,7 @@ const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
 
 /// What `ptv-sync resync` asks a running daemon to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResyncRequest {
     pub org: Option<String>,
     pub full: bool,
@@ -218,6 +219,8 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
 
 impl Daemon {
     fn new(cfg: Config, store: Arc<dyn StateStore>) -> anyhow::Result<Self> {
+        // First: the organisations' series are registered with the recorder below.
+        let prometheus = prometheus()?;
         let global = Arc::new(Semaphore::new(cfg.daemon.global_max_in_flight));
         let now = Utc::now();
         let mut orgs = BTreeMap::new();
@@ -231,7 +234,7 @@ impl Daemon {
             store,
             global,
             orgs: tokio::sync::Mutex::new(orgs),
-            prometheus: prometheus()?,
+            prometheus,
             admin_token,
             cancel: CancellationToken::new(),
             heartbeat: AtomicI64::new(Utc::now().timestamp()),

@@ -108,18 +108,11 @@ async fn status_check_exits_2_when_an_item_needs_attention_and_shows_local_times
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protect_takes_the_lock_writes_an_audit_entry_and_answers_in_json() {
-    let docs = generate(Shape::new(6, 64));
+    let docs = generate(Shape::new(20, 64));
     let app = spawn_app(&docs).await;
     let (code, _, err) = run(&["resync"], &app.config_path());
     assert_eq!(code, 0, "{err}");
     let id = docs.services[0]["id"].as_str().unwrap();
-
-    // While a sync holds the organisation's lock, protect waits its turn.
-    let lock = app.store.lock_org("test").await.unwrap().unwrap();
-    let (code, out, err) = run(&["protect", "test", "service", id], &app.config_path());
-    assert_eq!(code, 1, "{out}");
-    assert!(err.contains("another ptv-sync process"), "{err}");
-    lock.release().await.unwrap();
 
     let (code, out, err) = run(
         &["protect", "test", "service", id, "--json"],
@@ -148,6 +141,21 @@ async fn protect_takes_the_lock_writes_an_audit_entry_and_answers_in_json() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["ok"], true);
     assert!(v["entries"].as_u64().unwrap() > docs.len() as u64);
+
+    // While a sync holds the organisation's lock (here: this process's), protect waits
+    // its turn and changes nothing.
+    let lock = app.store.lock_org("test").await.unwrap().unwrap();
+    let (code, out, err) = run(&["protect", "test", "service", id], &app.config_path());
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("another ptv-sync process"), "{err}");
+    let rec = app
+        .store
+        .item("test", ptv_sync::model::ItemKind::Service, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!rec.protected, "unchanged while locked");
+    lock.release().await.unwrap();
 }
 
 fn set_mode(path: &std::path::Path, mode: u32) {
