@@ -179,7 +179,7 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
             metrics::counter!(WRITES, "org" => org.clone(), "kind" => kind.as_str(), "action" => action.as_str(), "outcome" => "ok").absolute(0);
         }
     }
-    for state in crate::sync::STATE_LABELS {
+    for state in crate::apply::STATE_LABELS {
         metrics::gauge!(ITEMS_BY_STATE, "org" => org.clone(), "state" => state).increment(0.0);
     }
     for name in [LAST_SUCCESS, TOKEN_EXPIRY] {

@@ -1,8 +1,8 @@
 //! What a run did, for the summary table, `status`, metrics and exit codes.
 
 use crate::model::ItemKind;
-use crate::plan::{Action, Plan};
-use crate::store::RunOutcome;
+use crate::plan::{Action, Plan, Step};
+use crate::store::{ItemRecord, ItemStatus, RemoteState, RunOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -59,6 +59,43 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The report of a run about to apply `plan`.
+    #[must_use]
+    pub fn begin(org: &str, dry_run: bool, guard: Option<String>, plan: &Plan) -> Self {
+        RunReport {
+            organization: org.to_owned(),
+            run_id: None,
+            dry_run,
+            outcome: RunOutcome::Ok,
+            guard,
+            results: Vec::new(),
+            unchanged: plan.count(Action::Unchanged),
+            invalid: plan.count(Action::Invalid),
+            duration_ms: 0,
+            plan: Plan::default(),
+        }
+    }
+    /// A step not attempted, and why where it is not a dry run.
+    pub fn push_skipped(&mut self, s: &Step, why: Option<&str>) {
+        self.results.push(ItemResult {
+            kind: s.kind,
+            id: s.id.clone(),
+            action: s.action,
+            outcome: Outcome::Skipped,
+            error: why.map(str::to_owned),
+        });
+    }
+    /// The finished report, holding the plan it applied.
+    #[must_use]
+    pub fn end(mut self, plan: Plan, started: std::time::Instant) -> Self {
+        self.plan = plan;
+        self.duration_ms = started.elapsed().as_millis();
+        if !self.dry_run {
+            metrics::histogram!("ptv_sync_run_duration_seconds", "org" => self.organization.clone())
+                .record(started.elapsed().as_secs_f64());
+        }
+        self
+    }
     #[must_use]
     pub fn count(&self, action: Action, outcome: Outcome) -> usize {
         self.results
@@ -90,5 +127,20 @@ impl RunReport {
             .iter()
             .filter(|r| r.outcome == Outcome::Ok && r.action.writes())
             .count()
+    }
+}
+
+/// The states an item is reported in (`status`, `/metrics`).
+pub const STATE_LABELS: [&str; 5] = ["live", "archived", "failed", "needs_person", "not_in_ptv"];
+
+/// An item's reported state: a failure or a needed person first, else what PTV holds.
+#[must_use]
+pub fn state_label(r: &ItemRecord) -> &'static str {
+    match (r.remote, r.status) {
+        (_, ItemStatus::Failed) => "failed",
+        (_, ItemStatus::Blocked) => "needs_person",
+        (RemoteState::Live, _) => "live",
+        (RemoteState::Archived, _) => "archived",
+        (RemoteState::Absent, _) => "not_in_ptv",
     }
 }

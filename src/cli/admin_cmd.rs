@@ -37,7 +37,7 @@ pub struct ProtectArgs {
 
 pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Result<u8> {
     super::selected(cfg, Some(&args.org))?;
-    let Some(store) = crate::sync::open_store(cfg, OpenMode::MustExist).await? else {
+    let Some(store) = crate::startup::open_store(cfg, OpenMode::MustExist).await? else {
         anyhow::bail!(
             "no state database yet: nothing has been synced, so there is nothing to protect; run a sync first"
         );
@@ -100,7 +100,7 @@ async fn protect_locked(
         .append_audit(&crate::store::NewAuditEntry {
             at: chrono::Utc::now(),
             org: args.org.clone(),
-            actor: crate::sync::os_user(),
+            actor: crate::startup::os_user(),
             action: if on {
                 crate::store::ItemAction::Protect
             } else {
@@ -135,7 +135,7 @@ pub enum AuditCommand {
 }
 
 pub async fn audit(cfg: &Config, cmd: &AuditCommand) -> anyhow::Result<u8> {
-    let Some(store) = crate::sync::open_store(cfg, OpenMode::MustExist).await? else {
+    let Some(store) = crate::startup::open_store(cfg, OpenMode::MustExist).await? else {
         anyhow::bail!("no state database yet: there is no audit log to read");
     };
     match cmd {

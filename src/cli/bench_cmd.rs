@@ -6,10 +6,10 @@ use super::exit;
 use crate::apply::{Engine, RunOptions};
 use crate::config::Config;
 use crate::sim::{Faults, SimConfig, Simulator};
+use crate::startup::EngineBuilder;
 use crate::store::{ItemRecord, OpenMode, RemoteState};
 use crate::synth::{Shape, churn, generate};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Subcommand)]
@@ -92,9 +92,10 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
     let docs = generate(Shape::new(items, 1));
     docs.write_dir(&dir.join("source"))?;
     let org = &cfg.organizations[0];
-    let validated = crate::sync::read_source(org).await?;
-    let plan = crate::sync::plan_for(org, &validated, &[], None, false, chrono::Utc::now()).await?;
-    let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
+    let validated = crate::pipeline::read_source(org).await?;
+    let plan =
+        crate::pipeline::plan_for(org, &validated, &[], None, false, chrono::Utc::now()).await?;
+    let store = crate::startup::open_store(&cfg, OpenMode::CreateIfMissing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no store"))?;
     let now = chrono::Utc::now();
@@ -136,15 +137,16 @@ async fn plan_once(dir: &Path) -> anyhow::Result<u8> {
         }
     };
     phase("start");
-    let store = crate::sync::open_store(&cfg, OpenMode::MustExist)
+    let store = crate::startup::open_store(&cfg, OpenMode::MustExist)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no state"))?;
     // As `plan` and a run do: the source is read and validated while the store lists rows.
     let (validated, records) =
-        crate::sync::read_with(org, crate::sync::plan_rows(org, Some(store.as_ref()))).await;
+        crate::pipeline::read_with(org, crate::pipeline::plan_rows(org, Some(store.as_ref())))
+            .await;
     let (validated, records) = (validated?, records?);
     phase("read, validate and state");
-    let plan = crate::sync::plan_for(
+    let plan = crate::pipeline::plan_for(
         org,
         &validated,
         &records,
@@ -252,18 +254,10 @@ async fn bench_sync(
 
 async fn engine_for(cfg: &Config) -> anyhow::Result<Engine> {
     let org = cfg.organizations[0].clone();
-    let store = crate::sync::open_store(cfg, OpenMode::CreateIfMissing)
+    let store = crate::startup::open_store(cfg, OpenMode::CreateIfMissing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no store"))?;
-    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
-    Ok(Engine {
-        api: crate::ptv::connect(crate::sync::client_config(&org), global)?,
-        org,
-        store,
-        actor: "bench".into(),
-        progress: None,
-        cancel: tokio_util::sync::CancellationToken::new(),
-    })
+    Ok(EngineBuilder::connect(org, store, crate::startup::global_limit(cfg), "bench")?.build())
 }
 
 /// Steady state: (changed items, writes, seconds).
@@ -313,7 +307,7 @@ async fn bench_idle() -> anyhow::Result<(u64, u64)> {
     let pid = child.id().map(|p| p.to_string()).unwrap_or_default();
     let store = crate::store::open(
         &crate::store::StoreTarget::Sqlite {
-            path: dir.path().join("state").join(crate::sync::SQLITE_FILE),
+            path: dir.path().join("state").join(crate::startup::SQLITE_FILE),
         },
         OpenMode::CreateIfMissing,
     )

@@ -6,10 +6,10 @@ use super::{exit, output};
 use crate::apply::{Engine, RunOptions};
 use crate::config::Config;
 use crate::sim::{SimConfig, Simulator};
+use crate::startup::EngineBuilder;
 use crate::store::{OpenMode, RunTrigger};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// The bundled example source (also in `config/example-source/`).
 pub const EXAMPLE_SOURCE: [(&str, &str); 3] = [
@@ -56,18 +56,16 @@ pub async fn run(args: &Args) -> anyhow::Result<u8> {
         main_org,
     )?;
     let org = &cfg.organizations[0];
-    let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
+    let store = crate::startup::open_store(&cfg, OpenMode::CreateIfMissing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("state store did not open"))?;
-    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
-    let engine = Engine {
-        org: org.clone(),
-        store: store.clone(),
-        api: crate::ptv::connect(crate::sync::client_config(org), global)?,
-        actor: "demo".into(),
-        progress: None,
-        cancel: tokio_util::sync::CancellationToken::new(),
-    };
+    let engine = EngineBuilder::connect(
+        org.clone(),
+        store.clone(),
+        crate::startup::global_limit(&cfg),
+        "demo",
+    )?
+    .build();
 
     println!(
         "\n== Run 1: first sync of the example municipality ({})",

@@ -204,7 +204,7 @@ async fn state_checks(cfg: &Config, orgs: &[&OrgConfig]) -> Vec<Check> {
             "give the directory to the user ptv-sync runs as (systemd: StateDirectory=)",
         )];
     }
-    let store = match crate::sync::open_store(cfg, crate::store::OpenMode::MustExist).await {
+    let store = match crate::startup::open_store(cfg, crate::store::OpenMode::MustExist).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             return vec![bad(
@@ -276,7 +276,7 @@ async fn org_checks(o: &OrgConfig) -> Vec<Check> {
         SourceConfig::Dir { .. } => {}
     }
     out.push(
-        match tokio::time::timeout(NETWORK_TIMEOUT, crate::sync::read_source(o)).await {
+        match tokio::time::timeout(NETWORK_TIMEOUT, crate::pipeline::read_source(o)).await {
             Ok(Ok(v)) => {
                 let errors = v
                     .findings
@@ -336,7 +336,7 @@ async fn org_checks(o: &OrgConfig) -> Vec<Check> {
 async fn login_check(o: &OrgConfig) -> Check {
     let what = format!("{} PTV login", o.name);
     let global = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
-    let mut client = crate::sync::client_config(o);
+    let mut client = crate::startup::client_config(o);
     // One attempt: a doctor reports, it does not wait out a backoff.
     client.retry.max_attempts = 1;
     let api = match crate::ptv::connect(client, global) {

@@ -18,22 +18,23 @@ pub struct Args {
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     // A plan never creates the daemon's state: no database yet means nothing pushed yet.
-    let store = crate::sync::open_store(cfg, OpenMode::MustExist).await?;
+    let store = crate::startup::open_store(cfg, OpenMode::MustExist).await?;
     let now = chrono::Utc::now();
     let mut changes = false;
     let mut json = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
         let (validated, records) =
-            crate::sync::read_with(org, crate::sync::plan_rows(org, store.as_deref())).await;
+            crate::pipeline::read_with(org, crate::pipeline::plan_rows(org, store.as_deref()))
+                .await;
         let (validated, records) = (validated?, records?);
         let plan =
-            crate::sync::plan_for(org, &validated, &records, store.as_deref(), args.full, now)
+            crate::pipeline::plan_for(org, &validated, &records, store.as_deref(), args.full, now)
                 .await?;
         changes |= plan.has_changes();
         let guard = guard_trips(
             &plan,
             validated.present.len(),
-            crate::sync::live_items(&records),
+            crate::pipeline::live_items(&records),
             org.guard,
         );
         if args.json {

@@ -1,7 +1,8 @@
 use super::{exit, output, selected};
-use crate::apply::{Engine, ItemResult, Progress, RunOptions, RunReport};
+use crate::apply::{ItemResult, Progress, RunOptions, RunReport};
 use crate::config::Config;
 use crate::model::ItemKind;
+use crate::startup::EngineBuilder;
 use crate::store::{OpenMode, RunOutcome, RunTrigger};
 use std::io::{IsTerminal, Write as _};
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct Args {
 
 impl Args {
     #[must_use]
+    /// The one conversion from the command line to a run's options.
     pub fn run_options(&self, trigger: RunTrigger) -> RunOptions {
         RunOptions {
             trigger,
@@ -131,11 +133,7 @@ async fn via_daemon(cfg: &Config, args: &Args) -> anyhow::Result<Option<Vec<RunR
     };
     let req = crate::daemon::ResyncRequest {
         org: args.org.clone(),
-        full: args.full,
-        only: args.run_options(RunTrigger::Resync).only,
-        item: args.item.clone(),
-        dry_run: args.dry_run,
-        allow_mass_archive: args.allow_mass_archive,
+        options: args.run_options(RunTrigger::Resync),
     };
     let url = format!("http://{}/admin/resync", cfg.daemon.listen);
     let client = reqwest::Client::builder().no_proxy().build()?;
@@ -193,17 +191,17 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     // A dry run before the first real run has no state to read and must not create the
     // daemon's: it plans against an empty, throw-away store.
     let scratch = tempfile::tempdir()?;
-    let store = if let Some(s) = crate::sync::open_store(cfg, mode).await? {
+    let store = if let Some(s) = crate::startup::open_store(cfg, mode).await? {
         s
     } else {
-        let path = scratch.path().join(crate::sync::SQLITE_FILE);
+        let path = scratch.path().join(crate::startup::SQLITE_FILE);
         crate::store::open(
             &crate::store::StoreTarget::Sqlite { path },
             OpenMode::CreateIfMissing,
         )
         .await?
     };
-    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
+    let global = crate::startup::global_limit(cfg);
     let mut code = exit::OK;
     let mut reports = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
@@ -215,16 +213,15 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             );
         };
         crate::store::interrupt_stale_runs(store.as_ref(), &org.name).await?;
-        let api = crate::ptv::connect(crate::sync::client_config(org), global.clone())?;
         let progress = TermProgress::new(&org.name);
-        let engine = Engine {
-            org: org.clone(),
-            store: store.clone(),
-            api,
-            actor: crate::sync::os_user(),
-            progress: Some(progress.clone()),
-            cancel: tokio_util::sync::CancellationToken::new(),
-        };
+        let engine = EngineBuilder::connect(
+            org.clone(),
+            store.clone(),
+            global.clone(),
+            crate::startup::os_user(),
+        )?
+        .progress(progress.clone())
+        .build();
         let result = engine.run(&args.run_options(RunTrigger::Resync)).await;
         progress.finish();
         if let Err(e) = lock.release().await {

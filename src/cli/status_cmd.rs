@@ -39,7 +39,7 @@ fn needs_attention(o: &serde_json::Value) -> bool {
 }
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
-    let store = crate::sync::open_store(cfg, OpenMode::MustExist).await?;
+    let store = crate::startup::open_store(cfg, OpenMode::MustExist).await?;
     let mut out = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
         let (records, state, runs) = match &store {
@@ -53,7 +53,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
         for r in &records {
             *by_state
-                .entry(crate::sync::state_label(r).to_owned())
+                .entry(crate::apply::state_label(r).to_owned())
                 .or_default() += 1;
         }
         let needs_person: Vec<serde_json::Value> = records

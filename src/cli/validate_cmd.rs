@@ -15,7 +15,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut errors = 0;
     let mut report = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
-        let validated = crate::sync::read_source(org).await?;
+        let validated = crate::pipeline::read_source(org).await?;
         errors += validated.errors();
         if args.json {
             report.push(serde_json::json!({

@@ -8,9 +8,10 @@
 mod http;
 pub mod notify;
 
-use crate::apply::{Engine, RunOptions, RunReport};
+use crate::apply::{RunOptions, RunReport};
 use crate::config::{Config, OrgConfig};
 use crate::ptv::PtvApi;
+use crate::startup::EngineBuilder;
 use crate::store::{OpenMode, OrgLock, RunTrigger, StateStore};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -35,12 +36,12 @@ const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ResyncRequest {
+    /// Only this organisation; all when absent.
     pub org: Option<String>,
-    pub full: bool,
-    pub only: Option<Vec<crate::model::ItemKind>>,
-    pub item: Option<String>,
-    pub dry_run: bool,
-    pub allow_mass_archive: bool,
+    /// What to do; the trigger is always `resync`. Who asked is not the client's to say
+    /// (see [`ADMIN_ACTOR`]).
+    #[serde(flatten)]
+    pub options: RunOptions,
 }
 
 /// Who a resync through the admin endpoint is recorded as: the client cannot choose it, and
@@ -135,7 +136,7 @@ fn org_runtime(
     check_client_certificate(cfg, now);
     Ok(OrgRuntime {
         cfg: cfg.clone(),
-        api: crate::ptv::connect(crate::sync::client_config(cfg), global.clone())?,
+        api: crate::startup::ptv_client(cfg, global.clone())?,
         lock: None,
         running: Arc::new(tokio::sync::Mutex::new(())),
         next: cfg
@@ -173,7 +174,7 @@ fn check_client_certificate(cfg: &OrgConfig, now: DateTime<Utc>) {
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let cfg = Config::load(config_path)?;
-    let store = crate::sync::open_store(&cfg, OpenMode::CreateIfMissing)
+    let store = crate::startup::open_store(&cfg, OpenMode::CreateIfMissing)
         .await?
         .ok_or_else(|| anyhow::anyhow!("state store did not open"))?;
     let listener = tokio::net::TcpListener::bind(cfg.daemon.listen)
@@ -440,14 +441,9 @@ impl Daemon {
             tracing::warn!(organization = %cfg.name, "cannot mark interrupted runs: {e}");
         }
         *self.runs_in_flight.lock().expect("runs lock") += 1;
-        let engine = Engine {
-            org: cfg.clone(),
-            store: self.store.clone(),
-            api,
-            actor: actor.to_owned(),
-            progress: None,
-            cancel: self.cancel.clone(),
-        };
+        let engine = EngineBuilder::new(cfg.clone(), self.store.clone(), api, actor)
+            .cancel(self.cancel.clone())
+            .build();
         let result = engine.run(opts).await;
         *self.runs_in_flight.lock().expect("runs lock") -= 1;
         match result {
@@ -504,11 +500,7 @@ impl Daemon {
             let _guard = running.lock().await;
             let opts = RunOptions {
                 trigger: RunTrigger::Resync,
-                full: req.full,
-                only: req.only.clone(),
-                item: req.item.clone(),
-                dry_run: req.dry_run,
-                allow_mass_archive: req.allow_mass_archive,
+                ..req.options.clone()
             };
             if let Some(r) = self.run_org(&cfg, api, &opts, ADMIN_ACTOR).await {
                 reports.push(r);
@@ -570,9 +562,9 @@ impl Daemon {
             if let Ok(items) = self.store.items(&name).await {
                 let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
                 for r in &items {
-                    *by.entry(crate::sync::state_label(r)).or_default() += 1;
+                    *by.entry(crate::apply::state_label(r)).or_default() += 1;
                 }
-                for label in crate::sync::STATE_LABELS {
+                for label in crate::apply::STATE_LABELS {
                     metrics::gauge!(m::ITEMS_BY_STATE, "org" => name.clone(), "state" => label)
                         .set(by.get(label).copied().unwrap_or(0) as f64);
                 }

@@ -331,6 +331,14 @@ impl Item {
             Item::Channel(c) => &c.id,
         }
     }
+    /// A channel's type; `None` for the other kinds.
+    #[must_use]
+    pub fn channel_type(&self) -> Option<ChannelType> {
+        match self {
+            Item::Channel(c) => Some(c.channel_type),
+            _ => None,
+        }
+    }
     /// Languages the item has content in.
     #[must_use]
     pub fn languages(&self) -> Vec<Lang> {

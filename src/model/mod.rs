@@ -6,6 +6,7 @@ mod identity;
 mod items;
 mod kind;
 mod list;
+mod stored_enum;
 mod text;
 
 pub use common::{
@@ -19,4 +20,6 @@ pub use items::{
     Service, ServiceChargeType, ServiceLang, ServiceType, WcagLevel,
 };
 pub use kind::{ApiVersion, ChannelType, ItemKind};
+pub use stored_enum::ErrorClass;
+pub(crate) use stored_enum::stored_enum;
 pub use text::{SourceId, Text};

@@ -10,16 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// How the engine should react to an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorClass {
-    /// Retrying the same request will fail the same way; fix the data or configuration.
-    Terminal,
-    /// Worth trying again in a later run (the client already retried within this one).
-    Transient,
-    /// Blocked by something a person must do in PTV's user interface.
-    NeedsPerson,
-}
+pub use crate::model::ErrorClass;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PtvError {
@@ -74,6 +65,17 @@ pub enum PtvError {
     /// Our own configuration is unusable (bad URL, unreadable certificate, missing secret).
     #[error("PTV client configuration: {message}")]
     Config { message: String },
+    /// The item cannot be put into this API version's body (a field the version requires
+    /// is missing): nothing was sent.
+    #[error(
+        "{item} cannot be sent to PTV {version}: {field}: {message}; fix the source data and run again"
+    )]
+    Unsendable {
+        item: String,
+        version: ApiVersion,
+        field: String,
+        message: String,
+    },
 }
 
 fn status_suffix(status: Option<u16>) -> String {
@@ -103,7 +105,8 @@ impl PtvError {
             | PtvError::Forbidden { .. }
             | PtvError::NotFound { .. }
             | PtvError::Auth { .. }
-            | PtvError::Config { .. } => ErrorClass::Terminal,
+            | PtvError::Config { .. }
+            | PtvError::Unsendable { .. } => ErrorClass::Terminal,
             PtvError::Transient { .. } => ErrorClass::Transient,
             PtvError::Modified { .. } | PtvError::Locked { .. } | PtvError::Conflict { .. } => {
                 ErrorClass::NeedsPerson
@@ -118,7 +121,10 @@ impl PtvError {
             PtvError::Validation { status, .. } => Some(*status),
             PtvError::Forbidden { .. } => Some(403),
             PtvError::NotFound { .. } | PtvError::Locked { .. } => Some(404),
-            PtvError::Conflict { .. } | PtvError::Modified { .. } | PtvError::Config { .. } => None,
+            PtvError::Conflict { .. }
+            | PtvError::Modified { .. }
+            | PtvError::Config { .. }
+            | PtvError::Unsendable { .. } => None,
             PtvError::Auth { status, .. } | PtvError::Transient { status, .. } => *status,
         }
     }

@@ -1,5 +1,8 @@
 //! The PTV client: tokens, transport, retries and typed errors, and one adapter per
-//! import API version behind the version-neutral [`PtvApi`] trait the sync engine calls.
+//! import API version behind the typed [`PtvApi`] trait the sync engine calls. The engine
+//! hands it model items; each adapter maps them to its own bodies ([`wire`]) and says
+//! what its version could not carry ([`Written::not_sent`]). Only this module knows
+//! which version an organisation writes to.
 //!
 //! # Contract of the adapters
 //!
@@ -24,10 +27,12 @@ mod auth;
 mod client;
 pub mod error;
 mod retry;
+mod typed;
 pub mod v11;
 pub mod v12;
+pub mod wire;
 
-use crate::model::{ApiVersion, ChannelType, ItemKind};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -35,29 +40,34 @@ pub use client::PtvClientConfig;
 pub use error::{ErrorClass, PtvError};
 pub use retry::RetryPolicy;
 
-/// One item write, already mapped to the target version's wire shape.
-#[derive(Debug, Clone)]
-pub struct Write {
-    pub kind: ItemKind,
-    pub channel_type: Option<ChannelType>,
+/// One item to write: the model item (a channel with its area resolved), the PTV
+/// sourceId it goes under and the PTV id of its responsible organisation (for a
+/// sub-organisation: its parent).
+#[derive(Debug, Clone, Copy)]
+pub struct ItemWrite<'a> {
+    pub item: &'a Item,
     /// PTV `sourceId` (v11) / `externalId` (v12), namespaced, with generation suffix.
-    pub source_id: String,
-    /// PTV id of the responsible organisation (for a sub-organisation: its parent).
-    pub organization_ptv_id: String,
-    /// Finnish name: v12 channels have no externalId, so they are found by name.
-    pub name_fi: Option<String>,
-    /// Version-specific body from `v11::map` / `v12::map`, without `publishingStatus`.
-    pub body: serde_json::Value,
+    pub source_id: &'a str,
+    pub owner: &'a str,
+}
+
+/// An item to archive: the item last sent, where it is known (v11 archives by sending it
+/// again with `publishingStatus: Deleted`).
+#[derive(Debug, Clone, Copy)]
+pub struct Archive<'a> {
+    pub kind: ItemKind,
+    pub source_id: &'a str,
+    pub owner: &'a str,
+    pub last: Option<&'a Item>,
 }
 
 /// The full desired connection set of one service.
 #[derive(Debug, Clone)]
-pub struct ConnectionsWrite {
-    pub service_ptv_id: String,
-    pub service_source_id: String,
-    /// Version-specific relation bodies, each naming the channel's PTV id.
-    pub desired: Vec<serde_json::Value>,
-    pub desired_channel_ids: Vec<String>,
+pub struct ConnectionSet<'a> {
+    pub service_ptv_id: &'a str,
+    pub service_source_id: &'a str,
+    /// Each desired connection with the PTV id of its channel.
+    pub desired: Vec<(&'a Connection, String)>,
     /// The channel ids written last time (v12 removes the ones no longer desired).
     pub previous_channel_ids: Vec<String>,
 }
@@ -75,6 +85,8 @@ pub struct Written {
     pub adopted: bool,
     /// HTTP requests made, retries and lookups included.
     pub requests: u32,
+    /// What of the item this API version cannot carry, so was not sent (see [`Mapped`]).
+    pub not_sent: Vec<String>,
 }
 
 /// What `find` looks for.
@@ -88,14 +100,16 @@ pub struct Lookup {
 }
 
 impl Lookup {
+    /// What finds an item to archive: its type and Finnish name where the last item sent
+    /// is known (v12 channels are found by name).
     #[must_use]
-    pub fn of(w: &Write) -> Self {
+    pub fn of_archive(a: &Archive<'_>) -> Self {
         Lookup {
-            kind: w.kind,
-            channel_type: w.channel_type,
-            source_id: w.source_id.clone(),
-            organization_ptv_id: w.organization_ptv_id.clone(),
-            name_fi: w.name_fi.clone(),
+            kind: a.kind,
+            channel_type: a.last.and_then(Item::channel_type),
+            source_id: a.source_id.to_owned(),
+            organization_ptv_id: a.owner.to_owned(),
+            name_fi: a.last.map(Item::display_name),
         }
     }
 }
@@ -116,19 +130,22 @@ pub struct Mapped {
     pub not_sent: Vec<String>,
 }
 
-/// The version-neutral PTV API the sync engine calls.
+/// The PTV API the sync engine calls, in the model's terms: each adapter maps items to
+/// its own version's bodies, and the version is chosen once, in [`connect`].
+///
+/// Reads the next features need (list an organisation's items, read one item as a model
+/// item) go here next to [`PtvApi::read`], each backed by a [`wire::Wire`] read.
 #[async_trait::async_trait]
 pub trait PtvApi: Send + Sync {
-    fn version(&self) -> ApiVersion;
     /// Safe create; see the module documentation.
-    async fn create(&self, w: &Write) -> Result<Written, PtvError>;
-    async fn update(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    async fn create(&self, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
+    async fn update(&self, ptv_id: &str, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
     /// v11: PUT of the full body, `Published`, on an archived item; v12: PUT of the full body.
-    async fn restore(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    async fn restore(&self, ptv_id: &str, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
     /// v11: PUT of the full last body with `publishingStatus: Deleted`; v12: DELETE.
-    async fn archive(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    async fn archive(&self, ptv_id: &str, a: &Archive<'_>) -> Result<Written, PtvError>;
     /// Writes the full connection set of a service.
-    async fn set_connections(&self, c: &ConnectionsWrite) -> Result<Written, PtvError>;
+    async fn set_connections(&self, c: &ConnectionSet<'_>) -> Result<Written, PtvError>;
     /// Read-only lookup for safe creates; `None` when nothing matches.
     async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError>;
     /// The item as PTV holds it (latest version where the API offers it), `None` if unknown.
@@ -144,12 +161,12 @@ pub trait PtvApi: Send + Sync {
     fn logins(&self) -> u64;
 }
 
-/// Builds the adapter for the configured API version. `global` caps requests in
-/// flight across all organisations.
+/// Builds the client of the configured API version. `global` caps requests in flight
+/// across all organisations.
 pub fn connect(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Arc<dyn PtvApi>, PtvError> {
     Ok(match cfg.api_version {
-        ApiVersion::V11 => Arc::new(v11::V11Client::new(cfg, global)?),
-        ApiVersion::V12 => Arc::new(v12::V12Client::new(cfg, global)?),
+        ApiVersion::V11 => Arc::new(typed::Typed(v11::V11Client::new(cfg, global)?)),
+        ApiVersion::V12 => Arc::new(typed::Typed(v12::V12Client::new(cfg, global)?)),
     })
 }
 

@@ -22,10 +22,6 @@ pub(crate) fn time_text(t: DateTime<Utc>) -> String {
     trunc(t).to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-pub(crate) fn opt_time_text(t: Option<DateTime<Utc>>) -> Option<String> {
-    t.map(time_text)
-}
-
 pub(crate) fn parse_time(s: &str, what: &dyn Fn() -> String) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

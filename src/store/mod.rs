@@ -16,6 +16,7 @@ mod error;
 mod lock;
 mod migrations;
 mod postgres;
+mod sql;
 mod sqlite;
 mod target;
 mod types;

@@ -2,45 +2,15 @@
 //! (the same strings serde uses), so a row can be read by hand with `sqlite3`/`psql`.
 
 use crate::fingerprint::Fingerprint;
-use crate::model::ItemKind;
+pub use crate::model::ErrorClass;
+use crate::model::{ItemKind, stored_enum};
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Declares a closed, string-backed enumeration with `as_str`/`parse`/`Display` that
-/// agree with its serde names.
-macro_rules! string_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            #[must_use]
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            #[must_use]
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum! {
+stored_enum! {
     /// What PTV holds for an item, as far as we know.
     pub enum RemoteState {
         /// Nothing in PTV (never pushed, or the create did not go through).
@@ -52,7 +22,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+stored_enum! {
     /// The outcome of the last attempt on an item.
     pub enum ItemStatus {
         Active => "active",
@@ -63,19 +33,7 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// How an error should be handled.
-    pub enum ErrorClass {
-        /// Will fail the same way until the source data changes.
-        Terminal => "terminal",
-        /// Worth retrying (network, 5xx, 429).
-        Transient => "transient",
-        /// A person must act (permissions, a PTV-side conflict).
-        NeedsPerson => "needs_person",
-    }
-}
-
-string_enum! {
+stored_enum! {
     /// What started a run.
     pub enum RunTrigger {
         Schedule => "schedule",
@@ -86,7 +44,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+stored_enum! {
     /// How a run ended. `Running` until `finish_run`.
     pub enum RunOutcome {
         Ok => "ok",
@@ -99,7 +57,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+stored_enum! {
     /// A write to PTV (audit) or a planned action on an item (run items).
     pub enum ItemAction {
         Create => "create",
@@ -114,7 +72,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+stored_enum! {
     /// What happened to one item in a run.
     pub enum RunItemOutcome {
         Ok => "ok",

@@ -5,6 +5,7 @@ use ptv_sync::apply::{Engine, RunOptions, RunReport};
 use ptv_sync::config::Config;
 use ptv_sync::model::ItemKind;
 use ptv_sync::sim::{PublishingStatus, SimConfig, SimHandle, Simulator};
+use ptv_sync::startup::EngineBuilder;
 use ptv_sync::store::{OpenMode, RemoteState, StateStore};
 use ptv_sync::synth::Docs;
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,7 +89,7 @@ pub async fn spawn_with(docs: &Docs, opts: Options) -> TestApp {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, &text).unwrap();
     let cfg = Config::from_str_with_env(&text, &path, &[]).expect("test config is valid");
-    let store = ptv_sync::sync::open_store(&cfg, OpenMode::CreateIfMissing)
+    let store = ptv_sync::startup::open_store(&cfg, OpenMode::CreateIfMissing)
         .await
         .unwrap()
         .unwrap();
@@ -104,14 +105,9 @@ impl TestApp {
     pub fn engine(&self) -> Engine {
         let org = self.cfg.organizations[0].clone();
         let global = Arc::new(tokio::sync::Semaphore::new(64));
-        Engine {
-            api: ptv_sync::ptv::connect(ptv_sync::sync::client_config(&org), global).unwrap(),
-            org,
-            store: self.store.clone(),
-            actor: "test".into(),
-            progress: None,
-            cancel: tokio_util::sync::CancellationToken::new(),
-        }
+        EngineBuilder::connect(org, self.store.clone(), global, "test")
+            .unwrap()
+            .build()
     }
 
     pub async fn sync(&self) -> RunReport {

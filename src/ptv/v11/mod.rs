@@ -5,10 +5,9 @@ pub mod map;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
-use super::{
-    ConnectionsWrite, Found, Lookup, PtvApi, PtvClientConfig, Write, Written, describe, id_of,
-};
-use crate::model::{ApiVersion, ChannelType, ItemKind};
+use super::wire::{ConnectionsWrite, Wire, Write};
+use super::{Found, Lookup, Mapped, PtvClientConfig, Written, describe, id_of};
+use crate::model::{ChannelType, Connection, Item, ItemKind};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -90,6 +89,7 @@ fn written(ptv_id: String, reply: &Reply, trace: &Trace, adopted: bool) -> Writt
         body_sha256: trace.last_body_sha256.clone().unwrap_or_default(),
         adopted,
         requests: trace.requests,
+        not_sent: Vec::new(),
     }
 }
 
@@ -371,9 +371,20 @@ fn collect_sub_ids(node: &Value, out: &mut Vec<String>) {
 }
 
 #[async_trait::async_trait]
-impl PtvApi for V11Client {
-    fn version(&self) -> ApiVersion {
-        ApiVersion::V11
+impl Wire for V11Client {
+    fn map_item(&self, item: &Item, owner: &str) -> Result<Mapped, PtvError> {
+        Ok(match item {
+            Item::Organization(o) => map::organization(o, owner),
+            Item::Service(s) => map::service(s, owner),
+            Item::Channel(c) => map::channel(c, owner, c.area.as_ref()),
+        })
+    }
+
+    fn map_connection(&self, c: &Connection, _service: &str, channel: &str) -> Mapped {
+        Mapped {
+            body: map::connection(c, channel),
+            not_sent: Vec::new(),
+        }
     }
 
     async fn create(&self, w: &Write) -> Result<Written, PtvError> {

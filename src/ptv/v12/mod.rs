@@ -7,10 +7,9 @@ pub mod routes;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
-use super::{
-    ConnectionsWrite, Found, Lookup, PtvApi, PtvClientConfig, Write, Written, describe, id_of,
-};
-use crate::model::{ApiVersion, ChannelType, ItemKind};
+use super::wire::{ConnectionsWrite, Wire, Write};
+use super::{Found, Lookup, Mapped, PtvClientConfig, Written, describe, id_of};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use routes::Route;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -38,6 +37,7 @@ fn written(ptv_id: String, status: u16, trace: &Trace, adopted: bool) -> Written
         body_sha256: trace.last_body_sha256.clone().unwrap_or_default(),
         adopted,
         requests: trace.requests,
+        not_sent: Vec::new(),
     }
 }
 
@@ -293,9 +293,23 @@ impl V12Client {
 }
 
 #[async_trait::async_trait]
-impl PtvApi for V12Client {
-    fn version(&self) -> ApiVersion {
-        ApiVersion::V12
+impl Wire for V12Client {
+    fn map_item(&self, item: &Item, owner: &str) -> Result<Mapped, PtvError> {
+        let unsendable = |e: map::MapError| PtvError::Unsendable {
+            item: describe(item.kind(), item.channel_type(), item.id().as_str(), None),
+            version: ApiVersion::V12,
+            field: e.field,
+            message: e.message,
+        };
+        match item {
+            Item::Organization(o) => map::organization(o, owner).map_err(unsendable),
+            Item::Service(s) => Ok(map::service(s, owner)),
+            Item::Channel(c) => map::channel(c, owner, c.area.as_ref()).map_err(unsendable),
+        }
+    }
+
+    fn map_connection(&self, c: &Connection, service: &str, channel: &str) -> Mapped {
+        map::connection(c, service, channel)
     }
 
     async fn create(&self, w: &Write) -> Result<Written, PtvError> {

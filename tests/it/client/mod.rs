@@ -12,7 +12,8 @@ mod transport;
 
 use base64::Engine as _;
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
-use ptv_sync::ptv::{PtvApi, PtvClientConfig, RetryPolicy, Write};
+use ptv_sync::ptv::wire::{Wire, Write};
+use ptv_sync::ptv::{PtvClientConfig, RetryPolicy};
 use ptv_sync::secret::SecretSource;
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -109,8 +110,8 @@ pub fn config(base: &str, version: ApiVersion) -> PtvClientConfig {
     cfg
 }
 
-pub fn connect(cfg: PtvClientConfig) -> Arc<dyn PtvApi> {
-    ptv_sync::ptv::connect(cfg, Arc::new(Semaphore::new(64))).unwrap()
+pub fn connect(cfg: PtvClientConfig) -> Arc<dyn Wire> {
+    ptv_sync::ptv::wire::connect(cfg, Arc::new(Semaphore::new(64))).unwrap()
 }
 
 pub fn service_write(source_id: &str) -> Write {

@@ -2,7 +2,8 @@
 
 use super::{ORG, channel_write, config, connect, jwt, mount_login, received, service_write};
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
-use ptv_sync::ptv::{ConnectionsWrite, Found, Lookup, PtvError};
+use ptv_sync::ptv::wire::ConnectionsWrite;
+use ptv_sync::ptv::{Found, Lookup, PtvError};
 use std::time::Duration;
 use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

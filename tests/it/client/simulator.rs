@@ -4,9 +4,8 @@
 use super::fast_retry;
 use super::mapping::{channel_json, service_json};
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
-use ptv_sync::ptv::{
-    ConnectionsWrite, ErrorClass, PtvApi, PtvClientConfig, PtvError, Write, v11, v12,
-};
+use ptv_sync::ptv::wire::{ConnectionsWrite, Wire, Write};
+use ptv_sync::ptv::{ErrorClass, PtvClientConfig, PtvError, v11, v12};
 use ptv_sync::secret::SecretSource;
 use ptv_sync::sim::{Faults, PublishingStatus, SimConfig, SimHandle, Simulator};
 use secrecy::SecretString;
@@ -20,7 +19,7 @@ async fn start() -> (SimHandle, Uuid) {
     (Simulator::start(config).await.unwrap(), org)
 }
 
-fn client(sim: &SimHandle, version: ApiVersion, org: Uuid) -> Arc<dyn PtvApi> {
+fn client(sim: &SimHandle, version: ApiVersion, org: Uuid) -> Arc<dyn Wire> {
     let base = url::Url::parse(&sim.base_url()).unwrap();
     let mut cfg = PtvClientConfig::new(
         version,
@@ -38,7 +37,7 @@ fn client(sim: &SimHandle, version: ApiVersion, org: Uuid) -> Arc<dyn PtvApi> {
             SimConfig::DEMO_API_KEY.to_owned(),
         )));
     }
-    ptv_sync::ptv::connect(cfg, Arc::new(Semaphore::new(16))).unwrap()
+    ptv_sync::ptv::wire::connect(cfg, Arc::new(Semaphore::new(16))).unwrap()
 }
 
 fn service_model(id: &str, name: &str) -> ptv_sync::model::Service {

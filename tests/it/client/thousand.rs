@@ -3,7 +3,8 @@
 
 use futures::StreamExt;
 use ptv_sync::model::{ApiVersion, Item, ItemKind};
-use ptv_sync::ptv::{PtvClientConfig, Write, connect};
+use ptv_sync::ptv::PtvClientConfig;
+use ptv_sync::ptv::wire::{Write, connect};
 use ptv_sync::secret::SecretSource;
 use ptv_sync::sim::{Faults, SimConfig, SimKind, Simulator};
 use std::sync::Arc;

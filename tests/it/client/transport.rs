@@ -2,8 +2,9 @@
 
 use super::{ORG, config, jwt, mount_login, received, service_write};
 use ptv_sync::model::ApiVersion;
+use ptv_sync::ptv::PtvError;
 use ptv_sync::ptv::v11::V11Client;
-use ptv_sync::ptv::{PtvApi, PtvError};
+use ptv_sync::ptv::wire::Wire;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use wiremock::matchers::{header, method, path};
@@ -125,10 +126,12 @@ async fn the_global_cap_bounds_requests_across_organisations() {
         .mount(&server)
         .await;
     let global = Arc::new(Semaphore::new(1));
-    let a = ptv_sync::ptv::connect(config(&server.uri(), ApiVersion::V11), Arc::clone(&global))
-        .unwrap();
-    let b = ptv_sync::ptv::connect(config(&server.uri(), ApiVersion::V11), Arc::clone(&global))
-        .unwrap();
+    let a =
+        ptv_sync::ptv::wire::connect(config(&server.uri(), ApiVersion::V11), Arc::clone(&global))
+            .unwrap();
+    let b =
+        ptv_sync::ptv::wire::connect(config(&server.uri(), ApiVersion::V11), Arc::clone(&global))
+            .unwrap();
     let w = service_write("x");
     let started = std::time::Instant::now();
     let (ra, rb) = tokio::join!(

@@ -102,10 +102,10 @@ pub async fn item_round_trips_every_field(fx: Fixture) {
     for (i, (remote, status)) in RemoteState::ALL
         .iter()
         .cycle()
-        .zip(ItemStatus::ALL)
+        .zip(ItemStatus::ALL.iter())
         .enumerate()
     {
-        for class in ErrorClass::ALL {
+        for class in &ErrorClass::ALL {
             let mut r = ItemRecord::new(
                 "espoo",
                 ItemKind::Organization,

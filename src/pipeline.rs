@@ -1,15 +1,133 @@
 //! One organisation's way from source to plan: read the snapshot whole, validate it, load
-//! what the store knows, and plan. Shared by `validate`, `plan`, `resync`, `demo` and the
-//! daemon so that a dry run and a real run walk the same path.
+//! what the store knows, plan, select what the run's options ask for and check the archive
+//! guard ([`prepare`]). Shared by `validate`, `plan`, `resync`, `demo` and the daemon so
+//! that a dry run and a real run walk the same path; `apply` takes a [`Prepared`] and only
+//! applies it.
 
 use crate::config::OrgConfig;
 use crate::model::ItemKind;
-use crate::plan::{self, Plan, PlanOptions};
+use crate::plan::{self, Plan, PlanOptions, Step, guard_trips};
 use crate::source::SourceError;
-use crate::store::{ItemRecord, PlanRow, RemoteState, StateStore, StoreError};
+use crate::store::{ItemRecord, PlanRow, RemoteState, RunTrigger, StateStore, StoreError};
 use crate::validate::{self, ValidateOptions, Validated};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+
+/// What one run is asked to do: the same for the command line, the daemon's schedule and
+/// its admin endpoint (which receives it as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    pub trigger: RunTrigger,
+    /// Re-send every item, failed ones included.
+    pub full: bool,
+    /// Only these kinds; a service includes its connection set.
+    pub only: Option<Vec<ItemKind>>,
+    /// Only the item with this source id.
+    pub item: Option<String>,
+    /// Walk the same path and write nothing.
+    pub dry_run: bool,
+    /// Lift the archive guard for this run.
+    pub allow_mass_archive: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            trigger: RunTrigger::Manual,
+            full: false,
+            only: None,
+            item: None,
+            dry_run: false,
+            allow_mass_archive: false,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Whether `--only` lets this kind through: services bring their connection sets.
+    #[must_use]
+    pub fn selects_kind(&self, kind: ItemKind) -> bool {
+        self.only.as_ref().is_none_or(|kinds| {
+            kinds.contains(&kind)
+                || (kind == ItemKind::Connections && kinds.contains(&ItemKind::Service))
+        })
+    }
+
+    /// Whether the run touches this step.
+    #[must_use]
+    pub fn selects(&self, s: &Step) -> bool {
+        self.selects_kind(s.kind) && self.item.as_ref().is_none_or(|id| &s.id == id)
+    }
+
+    /// Narrows a plan to what the options select.
+    pub fn narrow(&self, plan: &mut Plan) {
+        plan.steps.retain(|s| self.selects(s));
+        if self.item.is_some() {
+            plan.unchanged.clear();
+        } else {
+            plan.unchanged.retain(|kind, _| self.selects_kind(*kind));
+        }
+    }
+}
+
+/// A plan ready to apply: the validated source it was made from, the organisation's
+/// rows as the store held them (heads: services and channels without their payload), and
+/// the archive guard's verdict.
+pub struct Prepared {
+    pub validated: Validated,
+    pub plan: Plan,
+    pub rows: Vec<ItemRecord>,
+    /// Why the archive phase is skipped, when the guard tripped.
+    pub guard: Option<String>,
+    /// When the plan was made.
+    pub now: DateTime<Utc>,
+    /// When preparing began: a run's duration counts reading and planning too.
+    pub started: std::time::Instant,
+}
+
+/// Why nothing could be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads, validates and plans one organisation against its stored rows, narrowed to what
+/// `opts` selects, with the archive guard checked.
+pub async fn prepare(
+    org: &OrgConfig,
+    store: &dyn StateStore,
+    opts: &RunOptions,
+) -> Result<Prepared, PrepareError> {
+    let started = std::time::Instant::now();
+    // Heads: the payloads of services and channels are read when a step needs them.
+    let (validated, rows) = read_with(org, store.item_heads(&org.name)).await;
+    let validated = validated?;
+    let rows = rows?;
+    let priors = priors(&rows);
+    let now = Utc::now();
+    let mut plan = plan_for(org, &validated, &priors, Some(store), opts.full, now).await?;
+    opts.narrow(&mut plan);
+    let live = live_items(&priors);
+    drop(priors);
+    let guard = if opts.allow_mass_archive {
+        None
+    } else {
+        guard_trips(&plan, validated.present.len(), live, org.guard)
+    };
+    Ok(Prepared {
+        validated,
+        plan,
+        rows,
+        guard,
+        now,
+        started,
+    })
+}
 
 #[must_use]
 pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
@@ -119,82 +237,4 @@ pub fn live_items(records: &[PlanRow]) -> usize {
         .iter()
         .filter(|r| r.remote == RemoteState::Live && r.kind != ItemKind::Connections)
         .count()
-}
-
-/// The `SQLite` file name inside the state directory.
-pub const SQLITE_FILE: &str = "state.db";
-
-/// Opens the configured state store. With `MustExist`, a `SQLite` database that does not
-/// exist yet gives `None` (nothing pushed yet) instead of creating the daemon's files as
-/// whoever runs the command.
-pub async fn open_store(
-    cfg: &crate::config::Config,
-    mode: crate::store::OpenMode,
-) -> anyhow::Result<Option<std::sync::Arc<dyn crate::store::StateStore>>> {
-    use crate::config::StateConfig;
-    use crate::store::{OpenMode, StoreTarget};
-    let target = match &cfg.state {
-        StateConfig::Sqlite { dir } => {
-            let path = dir.join(SQLITE_FILE);
-            if mode == OpenMode::MustExist && !path.exists() {
-                return Ok(None);
-            }
-            StoreTarget::Sqlite { path }
-        }
-        StateConfig::Postgres { url } => StoreTarget::Postgres {
-            url: url.read("state database URL")?,
-        },
-    };
-    Ok(Some(crate::store::open(&target, mode).await?))
-}
-
-/// The PTV client settings of one organisation.
-#[must_use]
-pub fn client_config(org: &OrgConfig) -> crate::ptv::PtvClientConfig {
-    let p = &org.ptv;
-    let mut c = crate::ptv::PtvClientConfig::new(
-        org.api_version,
-        p.api_base.clone(),
-        p.token_url.clone(),
-        p.username.clone(),
-        p.password.clone(),
-        org.main_organization_id.to_string(),
-        org.name.clone(),
-    );
-    c.production = org.environment == crate::config::Environment::Production;
-    c.api_user_organisation.clone_from(&p.api_user_organisation);
-    c.api_key.clone_from(&p.api_key);
-    c.connect_timeout = p.connect_timeout;
-    c.request_timeout = p.request_timeout;
-    c.token_refresh_margin = p.token_refresh_margin;
-    c.max_in_flight = p.max_in_flight;
-    c.retry.max_attempts = p.retry_attempts.max(1);
-    c.retry.max_delay = p.retry_max_delay;
-    c.client_cert_pem.clone_from(&p.client_cert);
-    c.extra_ca_pem.clone_from(&p.extra_ca);
-    c
-}
-
-/// Who is acting: the OS user running a command (for the audit log).
-#[must_use]
-pub fn os_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown-user".into())
-}
-
-/// The states an item is reported in (`status`, `/metrics`).
-pub const STATE_LABELS: [&str; 5] = ["live", "archived", "failed", "needs_person", "not_in_ptv"];
-
-/// An item's reported state: a failure or a needed person first, else what PTV holds.
-#[must_use]
-pub fn state_label(r: &ItemRecord) -> &'static str {
-    use crate::store::ItemStatus;
-    match (r.remote, r.status) {
-        (_, ItemStatus::Failed) => "failed",
-        (_, ItemStatus::Blocked) => "needs_person",
-        (RemoteState::Live, _) => "live",
-        (RemoteState::Archived, _) => "archived",
-        (RemoteState::Absent, _) => "not_in_ptv",
-    }
 }

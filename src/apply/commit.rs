@@ -1,0 +1,261 @@
+//! Committing what a step did: the working copy of the organisation's rows, each row
+//! written to the store first and then to the working copy, the audit line after the
+//! commit, and a failure recorded on its row.
+
+use super::Engine;
+use super::step::StepError;
+use crate::model::{Item, ItemKind, SourceId, ptv_source_id};
+use crate::plan::Step;
+use crate::ptv::{PtvError, Written};
+use crate::store::{
+    ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
+};
+use crate::validate::Validated;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The working copy of the organisation's rows during a run.
+pub(super) type Rows = Arc<Mutex<HashMap<(ItemKind, String), ItemRecord>>>;
+
+/// What every step of one run shares.
+pub(super) struct Ctx<'a> {
+    pub(super) validated: &'a Validated,
+    pub(super) rows: Rows,
+    pub(super) run_id: i64,
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn new(validated: &'a Validated, rows: Vec<ItemRecord>, run_id: i64) -> Self {
+        Ctx {
+            validated,
+            rows: Arc::new(Mutex::new(
+                rows.into_iter()
+                    .map(|r| ((r.kind, r.source_id.clone()), r))
+                    .collect(),
+            )),
+            run_id,
+        }
+    }
+}
+
+impl Engine {
+    pub(super) fn row(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> ItemRecord {
+        let rows = ctx.rows.lock().expect("rows lock");
+        rows.get(&(kind, id.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| {
+                let mut r = ItemRecord::new(&self.org.name, kind, id, Utc::now());
+                r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
+                r
+            })
+    }
+
+    /// The row with its stored payload: the working copy holds services and channels as
+    /// heads. The store is never behind the working copy (`commit` writes it first).
+    pub(super) async fn whole_row(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<ItemRecord, StepError> {
+        if matches!(kind, ItemKind::Service | ItemKind::Channel) {
+            let stored = self.store.item(&self.org.name, kind, id).await?;
+            if let Some(rec) = stored {
+                return Ok(rec);
+            }
+        }
+        Ok(self.row(ctx, kind, id))
+    }
+
+    pub(super) fn ptv_id_of(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: ItemKind,
+        id: Option<&SourceId>,
+    ) -> Result<String, StepError> {
+        let Some(id) = id else {
+            return Ok(self.org.main_organization_id.to_string());
+        };
+        let rows = ctx.rows.lock().expect("rows lock");
+        rows.get(&(kind, id.to_string()))
+            .filter(|r| r.remote == RemoteState::Live)
+            .and_then(|r| r.ptv_id.clone())
+            .ok_or_else(|| StepError::Waiting {
+                kind,
+                id: id.to_string(),
+            })
+    }
+
+    /// Commits a row: first in the store, then in the working copy.
+    pub(super) async fn commit(&self, ctx: &Ctx<'_>, rec: ItemRecord) -> Result<(), StepError> {
+        self.store.put_item(&rec).await?;
+        let mut head = rec;
+        if matches!(head.kind, ItemKind::Service | ItemKind::Channel) {
+            head.payload = None; // see `whole_row`
+        }
+        ctx.rows
+            .lock()
+            .expect("rows lock")
+            .insert((head.kind, head.source_id.clone()), head);
+        Ok(())
+    }
+
+    pub(super) async fn audit(
+        &self,
+        kind: ItemKind,
+        id: &str,
+        action: ItemAction,
+        ptv_id: Option<&str>,
+        status: u16,
+        body_sha: &str,
+    ) {
+        let entry = NewAuditEntry {
+            at: Utc::now(),
+            org: self.org.name.clone(),
+            actor: self.actor.clone(),
+            action,
+            kind,
+            source_id: id.to_owned(),
+            ptv_id: ptv_id.map(str::to_owned),
+            http_status: Some(status),
+            body_sha256: (!body_sha.is_empty()).then(|| body_sha.to_owned()),
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!("audit append failed for {kind} {id}: {e}");
+        }
+    }
+
+    /// Records a failed attempt on the row and turns the error into the step's.
+    pub(super) async fn fail(
+        &self,
+        ctx: &Ctx<'_>,
+        mut rec: ItemRecord,
+        s: &Step,
+        e: &PtvError,
+        action: ItemAction,
+    ) -> StepError {
+        let class = e.class();
+        let message = e.to_string();
+        if let Some(status) = e.http_status() {
+            self.audit(s.kind, &s.id, action, rec.ptv_id.as_deref(), status, "")
+                .await;
+        }
+        rec.status = if class == ErrorClass::NeedsPerson {
+            ItemStatus::Blocked
+        } else {
+            ItemStatus::Failed
+        };
+        rec.last_error = Some(Box::new(ItemError {
+            class,
+            message: message.clone(),
+            fields: e.fields().cloned().unwrap_or_default(),
+            fingerprint: s.fingerprint.map(|f| f.to_string()),
+            at: Utc::now(),
+        }));
+        rec.attempts += 1;
+        rec.last_touched_at = Utc::now();
+        tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "{message}");
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
+        if let Err(err) = self.commit(ctx, rec).await {
+            return err;
+        }
+        StepError::Ptv(e.clone())
+    }
+
+    pub(super) async fn succeed(
+        &self,
+        ctx: &Ctx<'_>,
+        mut rec: ItemRecord,
+        s: &Step,
+        w: &Written,
+        action: ItemAction,
+        payload: Option<serde_json::Value>,
+    ) -> Result<(), StepError> {
+        let now = Utc::now();
+        rec.ptv_id = Some(w.ptv_id.clone());
+        if action == ItemAction::Archive {
+            rec.remote = RemoteState::Archived;
+            rec.status = ItemStatus::Archived;
+        } else {
+            rec.remote = RemoteState::Live;
+            rec.status = ItemStatus::Active;
+            rec.fingerprint = s.fingerprint.map(|f| f.to_string());
+            rec.payload = payload.map(Payload::from);
+            rec.first_pushed_at.get_or_insert(now);
+            rec.last_pushed_at = Some(now);
+        }
+        rec.last_error = None;
+        rec.attempts = 0;
+        rec.last_touched_at = now;
+        if !w.not_sent.is_empty() {
+            tracing::info!(organization = %self.org.name, kind = %s.kind, id = %s.id, "not sent, this PTV version cannot carry it: {}", w.not_sent.join("; "));
+        }
+        let audited = if w.adopted { ItemAction::Adopt } else { action };
+        // Commit first: the audit line describes a write that the store already reflects.
+        self.commit(ctx, rec).await?;
+        self.audit(
+            s.kind,
+            &s.id,
+            audited,
+            Some(&w.ptv_id),
+            w.http_status,
+            &w.body_sha256,
+        )
+        .await;
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
+        Ok(())
+    }
+
+    /// The PTV id of the organisation an item hangs under.
+    pub(super) fn owner_ptv_id(&self, ctx: &Ctx<'_>, item: &Item) -> Result<String, StepError> {
+        match item {
+            Item::Organization(o) => self.ptv_id_of(ctx, ItemKind::Organization, o.parent.as_ref()),
+            Item::Service(s) => {
+                self.ptv_id_of(ctx, ItemKind::Organization, s.organization.as_ref())
+            }
+            Item::Channel(c) => {
+                self.ptv_id_of(ctx, ItemKind::Organization, c.organization.as_ref())
+            }
+        }
+    }
+
+    /// Picks the next free generation for an item whose sourceId PTV still holds.
+    pub(super) async fn next_generation(&self, rec: &mut ItemRecord) -> Result<(), StepError> {
+        let scope = rec.ptv_scope().unwrap_or("connection");
+        let mut g = rec.generation + 1;
+        loop {
+            let candidate = ptv_source_id(&self.org.source_id_prefix, rec.kind, &rec.source_id, g);
+            let taken = self
+                .store
+                .source_id_taken(&self.org.name, scope, &candidate)
+                .await?;
+            if !taken {
+                rec.generation = g;
+                rec.ptv_source_id = candidate;
+                rec.ptv_id = None;
+                rec.remote = RemoteState::Absent;
+                return Ok(());
+            }
+            g += 1;
+        }
+    }
+
+    /// Before a create, the row records the attempt and what is being created: if the
+    /// process dies after PTV applied it but before we commit, and the item then leaves the
+    /// source, the planner still knows to find it in PTV and archive it.
+    pub(super) async fn record_intent(
+        &self,
+        ctx: &Ctx<'_>,
+        rec: &mut ItemRecord,
+        payload: &serde_json::Value,
+    ) -> Result<(), StepError> {
+        if rec.remote == RemoteState::Live {
+            return Ok(());
+        }
+        rec.attempts += 1;
+        rec.payload = Some(Payload::new(payload));
+        rec.last_touched_at = Utc::now();
+        self.commit(ctx, rec.clone()).await
+    }
+}

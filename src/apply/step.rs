@@ -1,0 +1,381 @@
+//! One step: what a create, update, restore, archive or connection-set write does, and
+//! how it can fail ([`StepError`]).
+
+use super::commit::Ctx;
+use super::{Engine, ItemResult, Outcome};
+use crate::fingerprint::sha256_hex;
+use crate::model::{ChannelType, Item, ItemKind, SourceId};
+use crate::plan::{Action, Step};
+use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
+use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
+use chrono::Utc;
+
+/// Why a step did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The item left the source while the run was under way.
+    #[error("no longer in the source")]
+    Gone,
+    /// The process is shutting down: not attempted.
+    #[error("shutting down")]
+    ShuttingDown,
+    /// An item it hangs under is not in PTV yet.
+    #[error("waiting for {kind} '{id}', which is not in PTV yet")]
+    Waiting { kind: ItemKind, id: String },
+    /// The step names an item by an id that is not a source id.
+    #[error("{0}")]
+    BadId(String),
+    #[error("state store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// PTV refused or did not answer; recorded on the item's row.
+    #[error("{0}")]
+    Ptv(PtvError),
+}
+
+impl StepError {
+    /// How the step is reported.
+    #[must_use]
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            StepError::Gone | StepError::ShuttingDown => Outcome::Skipped,
+            StepError::Waiting { .. } => Outcome::Blocked,
+            StepError::Ptv(e) if e.class() == crate::ptv::ErrorClass::NeedsPerson => {
+                Outcome::NeedsPerson
+            }
+            StepError::BadId(_) | StepError::Store(_) | StepError::Ptv(_) => Outcome::Failed,
+        }
+    }
+}
+
+fn source_id(id: &str) -> Result<SourceId, StepError> {
+    SourceId::parse(id).map_err(StepError::BadId)
+}
+
+impl Engine {
+    pub(super) async fn step(&self, ctx: &Ctx<'_>, s: &Step) -> ItemResult {
+        let mut result = ItemResult {
+            kind: s.kind,
+            id: s.id.clone(),
+            action: s.action,
+            outcome: Outcome::Ok,
+            error: None,
+        };
+        if self.cancel.is_cancelled() {
+            result.outcome = Outcome::Skipped;
+            result.error = Some(StepError::ShuttingDown.to_string());
+            return result;
+        }
+        let outcome = match s.action {
+            Action::Archive => self.archive(ctx, s).await,
+            Action::Create | Action::Update | Action::Restore
+                if s.kind == ItemKind::Connections =>
+            {
+                self.connections(ctx, s).await
+            }
+            Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = outcome {
+            result.outcome = e.outcome();
+            result.error = Some(e.to_string());
+        }
+        let item = RunItem {
+            kind: s.kind,
+            source_id: s.id.clone(),
+            action: store_action(s),
+            outcome: match result.outcome {
+                Outcome::Ok => RunItemOutcome::Ok,
+                Outcome::Failed => RunItemOutcome::Failed,
+                Outcome::NeedsPerson | Outcome::Blocked => RunItemOutcome::Blocked,
+                Outcome::Skipped => RunItemOutcome::Skipped,
+            },
+            error: result.error.clone(),
+        };
+        if let Err(e) = self.store.record_run_item(ctx.run_id, &item).await {
+            tracing::warn!("cannot record run item {} {}: {e}", s.kind, s.id);
+        }
+        result
+    }
+
+    fn desired_item(&self, ctx: &Ctx<'_>, kind: ItemKind, id: &str) -> Option<Item> {
+        let v = ctx.validated;
+        match kind {
+            ItemKind::Organization => v
+                .organizations
+                .get(id)
+                .map(|o| Item::Organization((**o).clone())),
+            ItemKind::Service => v.services.get(id).map(|s| Item::Service((**s).clone())),
+            ItemKind::Channel => v.channels.get(id).map(|c| {
+                Item::Channel(crate::plan::resolved_channel(
+                    v,
+                    c,
+                    self.org.main_area.as_ref(),
+                ))
+            }),
+            ItemKind::Connections => None,
+        }
+    }
+
+    async fn upsert(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), StepError> {
+        let Some(item) = self.desired_item(ctx, s.kind, &s.id) else {
+            return Err(StepError::Gone);
+        };
+        let owner = self.owner_ptv_id(ctx, &item)?;
+        let payload = crate::plan::payload(
+            ctx.validated,
+            desired_ref(&item),
+            self.org.main_area.as_ref(),
+        );
+        let mut rec = self.whole_row(ctx, s.kind, &s.id).await?;
+
+        // A channel cannot change type in PTV: archive the old one, create afresh.
+        if s.action == Action::Update
+            && let (Item::Channel(c), Some(old)) = (&item, rec.payload.as_ref())
+            && let Ok(old_channel) = old.parse::<crate::model::Channel>()
+            && old_channel.channel_type != c.channel_type
+        {
+            if let Some(old_id) = rec.ptv_id.clone() {
+                let old_item = Item::Channel(old_channel);
+                {
+                    let a = Archive {
+                        kind: s.kind,
+                        source_id: &rec.ptv_source_id,
+                        owner: &owner,
+                        last: Some(&old_item),
+                    };
+                    match self.api.archive(&old_id, &a).await {
+                        Ok(wr) => {
+                            self.audit(
+                                s.kind,
+                                &s.id,
+                                ItemAction::Archive,
+                                Some(&wr.ptv_id),
+                                wr.http_status,
+                                &wr.body_sha256,
+                            )
+                            .await;
+                        }
+                        Err(e) => {
+                            return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await);
+                        }
+                    }
+                }
+            }
+            self.next_generation(&mut rec).await?;
+            self.record_intent(ctx, &mut rec, &payload).await?;
+            let source_id = rec.ptv_source_id.clone();
+            let w = ItemWrite {
+                item: &item,
+                source_id: &source_id,
+                owner: &owner,
+            };
+            return match self.api.create(&w).await {
+                Ok(wr) => {
+                    self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                        .await
+                }
+                Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+            };
+        }
+
+        let (action, result) = match (s.action, rec.ptv_id.clone()) {
+            (Action::Update, Some(id)) => (
+                ItemAction::Update,
+                self.api.update(&id, &item_write(&rec, &item, &owner)).await,
+            ),
+            (Action::Restore, Some(id)) => (
+                ItemAction::Restore,
+                self.api
+                    .restore(&id, &item_write(&rec, &item, &owner))
+                    .await,
+            ),
+            _ => {
+                self.record_intent(ctx, &mut rec, &payload).await?;
+                (
+                    ItemAction::Create,
+                    self.api.create(&item_write(&rec, &item, &owner)).await,
+                )
+            }
+        };
+        match result {
+            Ok(w) => self.succeed(ctx, rec, s, &w, action, Some(payload)).await,
+            // PTV no longer has it (removed, or archived by someone else beyond restore):
+            // create it afresh under the next generation of its sourceId.
+            Err(PtvError::NotFound { .. }) if action != ItemAction::Create => {
+                tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "PTV no longer has this item; creating it again under a new sourceId generation");
+                self.next_generation(&mut rec).await?;
+                self.record_intent(ctx, &mut rec, &payload).await?;
+                match self.api.create(&item_write(&rec, &item, &owner)).await {
+                    Ok(wr) => {
+                        self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                            .await
+                    }
+                    Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                }
+            }
+            Err(e) => Err(self.fail(ctx, rec, s, &e, action).await),
+        }
+    }
+
+    async fn connections(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), StepError> {
+        let Some(set) = ctx.validated.connections.get(s.id.as_str()) else {
+            return Err(StepError::Gone);
+        };
+        let service = self.ptv_id_of(ctx, ItemKind::Service, Some(&source_id(&s.id)?))?;
+        let mut targets = Vec::with_capacity(set.len());
+        for c in set {
+            let ch = self.ptv_id_of(ctx, ItemKind::Channel, Some(&c.channel))?;
+            let ty = ctx
+                .validated
+                .channels
+                .get(&c.channel)
+                .map_or(ChannelType::WebPage, |x| x.channel_type);
+            targets.push((c, ch, ty));
+        }
+        let rec = self.row(ctx, ItemKind::Connections, &s.id);
+        let previous = previous_channel_ids(&rec);
+        let service_row = self.row(ctx, ItemKind::Service, &s.id);
+        let write = ConnectionSet {
+            service_ptv_id: &service,
+            service_source_id: &service_row.ptv_source_id,
+            desired: targets.iter().map(|(c, id, _)| (*c, id.clone())).collect(),
+            previous_channel_ids: previous,
+        };
+        let mut payload = crate::plan::payload(
+            ctx.validated,
+            crate::plan::DesiredRef::Connections(&source_id(&s.id)?, set),
+            None,
+        );
+        // Remember the channel PTV ids we set, for v12's removals next time.
+        if let serde_json::Value::Array(items) = &mut payload {
+            for (v, t) in items.iter_mut().zip(sorted_targets(&targets)) {
+                if let serde_json::Value::Object(m) = v {
+                    m.insert(
+                        crate::plan::CHANNEL_PTV_ID.into(),
+                        serde_json::Value::String(t),
+                    );
+                }
+            }
+        }
+        match self.api.set_connections(&write).await {
+            Ok(w) => {
+                self.succeed(ctx, rec, s, &w, ItemAction::Connections, Some(payload))
+                    .await
+            }
+            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Connections).await),
+        }
+    }
+
+    async fn archive(&self, ctx: &Ctx<'_>, s: &Step) -> Result<(), StepError> {
+        let rec = self.whole_row(ctx, s.kind, &s.id).await?;
+        if rec.protected {
+            return Ok(());
+        }
+        let item: Option<Item> = rec.payload.as_ref().and_then(|p| match s.kind {
+            ItemKind::Organization => p.parse().ok().map(Item::Organization),
+            ItemKind::Service => p.parse().ok().map(Item::Service),
+            ItemKind::Channel => p.parse().ok().map(Item::Channel),
+            ItemKind::Connections => None,
+        });
+        // The owner's PTV id matters for lookups (v11 lists by organisation).
+        let owner = item
+            .as_ref()
+            .and_then(|i| self.owner_ptv_id(ctx, i).ok())
+            .unwrap_or_else(|| self.org.main_organization_id.to_string());
+        let write = Archive {
+            kind: s.kind,
+            source_id: &rec.ptv_source_id,
+            owner: &owner,
+            last: item.as_ref(),
+        };
+        // No PTV id: a create was attempted but never confirmed. Find it by sourceId; if PTV
+        // never got it, there is nothing to archive and the row is cleared.
+        let ptv_id = match rec.ptv_id.clone() {
+            Some(id) => id,
+            None => match self.api.find(&crate::ptv::Lookup::of_archive(&write)).await {
+                Ok(Some(found)) if !found.archived => found.ptv_id,
+                Ok(_) => {
+                    let mut cleared = rec;
+                    cleared.attempts = 0;
+                    cleared.last_error = None;
+                    cleared.payload = None;
+                    cleared.last_touched_at = Utc::now();
+                    return self.commit(ctx, cleared).await;
+                }
+                Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+            },
+        };
+        let result = match self.api.archive(&ptv_id, &write).await {
+            // Already gone from PTV's live set: the archive is done.
+            Err(PtvError::NotFound { .. }) => Ok(Written {
+                ptv_id: ptv_id.clone(),
+                http_status: 404,
+                body_sha256: sha256_hex(b""),
+                adopted: false,
+                requests: 1,
+                not_sent: Vec::new(),
+            }),
+            other => other,
+        };
+        match result {
+            Ok(w) => {
+                self.succeed(ctx, rec, s, &w, ItemAction::Archive, None)
+                    .await?;
+                if s.kind == ItemKind::Service {
+                    // The service's connection set goes with it; PTV needs no write for that.
+                    let mut conn = self.row(ctx, ItemKind::Connections, &s.id);
+                    if conn.remote == RemoteState::Live {
+                        conn.remote = RemoteState::Archived;
+                        conn.status = ItemStatus::Archived;
+                        conn.last_touched_at = Utc::now();
+                        self.commit(ctx, conn).await?;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+        }
+    }
+}
+
+fn item_write<'a>(rec: &'a ItemRecord, item: &'a Item, owner: &'a str) -> ItemWrite<'a> {
+    ItemWrite {
+        item,
+        source_id: &rec.ptv_source_id,
+        owner,
+    }
+}
+
+fn sorted_targets(targets: &[(&crate::model::Connection, String, ChannelType)]) -> Vec<String> {
+    let mut t: Vec<(&SourceId, String)> = targets
+        .iter()
+        .map(|(c, id, _)| (&c.channel, id.clone()))
+        .collect();
+    t.sort_by(|a, b| a.0.cmp(b.0));
+    t.into_iter().map(|x| x.1).collect()
+}
+
+fn previous_channel_ids(rec: &ItemRecord) -> Vec<String> {
+    crate::plan::stored_channel_ids(rec.payload.as_ref())
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect()
+}
+
+fn desired_ref(item: &Item) -> crate::plan::DesiredRef<'_> {
+    match item {
+        Item::Organization(o) => crate::plan::DesiredRef::Organization(o),
+        Item::Service(s) => crate::plan::DesiredRef::Service(s),
+        Item::Channel(c) => crate::plan::DesiredRef::Channel(c),
+    }
+}
+
+fn store_action(s: &Step) -> ItemAction {
+    match (s.action, s.kind) {
+        (_, ItemKind::Connections) => ItemAction::Connections,
+        (Action::Update, _) => ItemAction::Update,
+        (Action::Restore, _) => ItemAction::Restore,
+        (Action::Archive, _) => ItemAction::Archive,
+        _ => ItemAction::Create,
+    }
+}
