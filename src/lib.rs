@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod db_url;
 pub mod fingerprint;
 pub mod model;
 pub mod monitoring;

@@ -114,11 +114,15 @@ pub async fn prepare(
     opts.narrow(&mut plan);
     let live = live_items(&priors);
     drop(priors);
-    let guard = if opts.allow_mass_archive {
-        None
-    } else {
-        guard_trips(&plan, validated.present.len(), live, org.guard)
-    };
+    // --allow-mass-archive lifts the size guard only: an unreadable file's items are
+    // unknown, not meant to go.
+    let guard = plan::unreadable_guard(&plan, &validated.unreadable).or_else(|| {
+        if opts.allow_mass_archive {
+            None
+        } else {
+            guard_trips(&plan, validated.present.len(), live, org.guard)
+        }
+    });
     Ok(Prepared {
         validated,
         plan,
@@ -134,6 +138,7 @@ pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
     ValidateOptions {
         api: org.api_version,
         main_area: org.main_area.clone(),
+        ..ValidateOptions::default()
     }
 }
 
@@ -141,8 +146,15 @@ pub fn validate_options(org: &OrgConfig) -> ValidateOptions {
 /// runs off the async threads, so that the store can list rows meanwhile
 /// ([`read_with_heads`]).
 pub async fn read_source(org: &OrgConfig) -> Result<Validated, SourceError> {
+    read_source_with(org, validate_options(org)).await
+}
+
+/// [`read_source`] with other validation options (`validate` adds the content checks).
+pub async fn read_source_with(
+    org: &OrgConfig,
+    opts: ValidateOptions,
+) -> Result<Validated, SourceError> {
     let snapshot = org.source.build().snapshot().await?;
-    let opts = validate_options(org);
     Ok(
         tokio::task::spawn_blocking(move || validate::validate_owned(snapshot, &opts))
             .await

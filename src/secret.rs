@@ -96,6 +96,80 @@ impl SecretSource {
     }
 }
 
+/// A secret as it may appear in text: itself, and JSON-escaped if that differs.
+#[must_use]
+pub fn escaped_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_owned()];
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"');
+    if json != secret {
+        forms.push(json.to_owned());
+        // Escaped twice: a JSON body quoted inside another JSON string.
+        let twice = serde_json::to_string(json).unwrap_or_default();
+        forms.push(twice.trim_matches('"').to_owned());
+    }
+    // Longest first, so that a form containing another is replaced whole.
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms
+}
+
+/// What [`SecretSource::check`] found short of a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckNote {
+    /// Readable and private enough.
+    Fine,
+    /// Usable, but worth a warning (e.g. a file others may read).
+    Warning(String),
+}
+
+impl SecretSource {
+    /// For `validate` and dry runs: reads the secret as the daemon will, and looks at a
+    /// file's permissions. A credential or variable that only the daemon's environment
+    /// has (this shell has no `CREDENTIALS_DIRECTORY` or no such variable) is a warning,
+    /// since the command may well run outside it; a file must be there.
+    pub fn check(&self, what: &str) -> Result<CheckNote, SecretError> {
+        match self.read(what) {
+            Ok(_) => {}
+            Err(SecretError::Env { var, .. }) => {
+                return Ok(CheckNote::Warning(format!(
+                    "{what}: environment variable {var} is not set here; the daemon's environment must set it"
+                )));
+            }
+            Err(SecretError::Credential { name, dir, .. }) if dir == "unset" => {
+                return Ok(CheckNote::Warning(format!(
+                    "{what}: systemd credential '{name}' cannot be checked outside the service (no CREDENTIALS_DIRECTORY)"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+        let path = match self {
+            SecretSource::File(p) => p.clone(),
+            SecretSource::Credential(name) => {
+                PathBuf::from(std::env::var("CREDENTIALS_DIRECTORY").unwrap_or_default()).join(name)
+            }
+            SecretSource::Env(_) | SecretSource::Inline(_) => return Ok(CheckNote::Fine),
+        };
+        Ok(permission_note(what, &path))
+    }
+}
+
+fn permission_note(what: &str, path: &std::path::Path) -> CheckNote {
+    use std::os::unix::fs::PermissionsExt as _;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o044 != 0 => CheckNote::Warning(format!(
+            "{what}: file {} is readable by {} (mode {:04o}); chmod 600 it, owned by the service user",
+            path.display(),
+            if m.permissions().mode() & 0o004 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            },
+            m.permissions().mode() & 0o7777
+        )),
+        _ => CheckNote::Fine,
+    }
+}
+
 fn read_file(what: &str, path: &std::path::Path) -> Result<String, SecretError> {
     std::fs::read_to_string(path).map_err(|source| SecretError::File {
         what: what.into(),

@@ -24,16 +24,48 @@ pub async fn open_store(
     let target = match &cfg.state {
         StateConfig::Sqlite { dir } => {
             let path = dir.join(SQLITE_FILE);
-            if mode == OpenMode::MustExist && !path.exists() {
-                return Ok(None);
+            // Only a database that surely is not there means "nothing synced yet": one
+            // that cannot be looked at (permissions, a file in the way) must not plan
+            // every item as new.
+            if mode == OpenMode::MustExist {
+                match std::fs::metadata(&path) {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            && dir_absent_or_readable(dir) =>
+                    {
+                        return Ok(None);
+                    }
+                    Err(e) => anyhow::bail!(
+                        "cannot look at the state database {}: {e}; run as the daemon's user (or root), or pass the right state directory",
+                        path.display()
+                    ),
+                }
             }
             StoreTarget::Sqlite { path }
         }
-        StateConfig::Postgres { url } => StoreTarget::Postgres {
-            url: url.read("state database URL")?,
-        },
+        StateConfig::Postgres { url } => {
+            use secrecy::ExposeSecret as _;
+            let url = url.read("state database URL")?;
+            let production = cfg
+                .organizations
+                .iter()
+                .any(|o| o.environment == Environment::Production);
+            crate::db_url::check_tls(url.expose_secret(), production, "state database")
+                .map_err(|m| anyhow::anyhow!("{m} (state.database_url)"))?;
+            StoreTarget::Postgres { url }
+        }
     };
     Ok(Some(crate::store::open(&target, mode).await?))
+}
+
+/// Whether the state directory is missing or can be listed: "the database is not there"
+/// is only believable then.
+fn dir_absent_or_readable(dir: &std::path::Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// The PTV client settings of one organisation.

@@ -202,7 +202,10 @@ impl Docs {
                     .expect("generated documents are well-formed"),
             );
         }
-        crate::source::Snapshot { documents }
+        crate::source::Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        }
     }
 }
 

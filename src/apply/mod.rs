@@ -21,7 +21,7 @@ mod schedule;
 mod step;
 
 pub use crate::pipeline::RunOptions;
-pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label};
+pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label, state_label_of};
 pub use step::StepError;
 
 use crate::config::OrgConfig;
@@ -46,6 +46,13 @@ pub enum RunError {
         org: String,
         #[source]
         source: crate::source::SourceError,
+    },
+    /// PTV refused the login or could not be reached before anything was written.
+    #[error("organisation {org}: {source}")]
+    Ptv {
+        org: String,
+        #[source]
+        source: crate::ptv::PtvError,
     },
     #[error("organisation {org}: state store: {source}")]
     Store {
@@ -121,6 +128,14 @@ impl Engine {
                 report.push_skipped(s, archive_skipped(s).then_some("archive guard"));
             }
             return Ok(report.end(plan, started));
+        }
+        // A wrong password or an unreachable PTV would otherwise fail
+        // every item in turn; it is one error for the organisation, and no item is marked.
+        if !work.is_empty() {
+            self.api.login().await.map_err(|source| RunError::Ptv {
+                org: org.clone(),
+                source,
+            })?;
         }
         let run_id = self.begin_run(opts, now).await?;
         report.run_id = Some(run_id);

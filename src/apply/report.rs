@@ -136,7 +136,14 @@ pub const STATE_LABELS: [&str; 5] = ["live", "archived", "failed", "needs_person
 /// An item's reported state: a failure or a needed person first, else what PTV holds.
 #[must_use]
 pub fn state_label(r: &ItemRecord) -> &'static str {
-    match (r.remote, r.status) {
+    state_label_of(r.remote, r.status)
+}
+
+/// [`state_label`] of a (remote, status) pair, as
+/// [`StateStore::item_state_counts`](crate::store::StateStore::item_state_counts) gives them.
+#[must_use]
+pub fn state_label_of(remote: RemoteState, status: ItemStatus) -> &'static str {
+    match (remote, status) {
         (_, ItemStatus::Failed) => "failed",
         (_, ItemStatus::Blocked) => "needs_person",
         (RemoteState::Live, _) => "live",

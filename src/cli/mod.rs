@@ -125,7 +125,7 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", output::escape(&format!("{e:#}")));
             ExitCode::from(exit::FAILURE)
         }
     }
@@ -163,6 +163,29 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+/// Reads every secret the selected organisations (and the state store) need, as a run
+/// would. Warnings go to stderr here; the failures come back, one line each.
+fn check_secrets(cfg: &Config, orgs: &[&OrgConfig]) -> Vec<String> {
+    let mut all: Vec<(String, &crate::secret::SecretSource)> = Vec::new();
+    if let config::StateConfig::Postgres { url } = &cfg.state {
+        all.push(("state database URL".to_owned(), url));
+    }
+    for org in orgs {
+        all.extend(org.secrets());
+    }
+    let mut failures = Vec::new();
+    for (what, source) in all {
+        match source.check(&what) {
+            Ok(crate::secret::CheckNote::Fine) => {}
+            Ok(crate::secret::CheckNote::Warning(w)) => {
+                eprintln!("warning: {}", output::escape(&w));
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    failures
 }
 
 fn load(path: &std::path::Path) -> anyhow::Result<Config> {

@@ -1,5 +1,7 @@
 //! Terminal output: tables and one-line renderings, each made to fit an 80-column
-//! terminal (longer values are cut with `…`), with no colour codes.
+//! terminal (longer values are cut with `…`), with no colour codes. Text that may come
+//! from source data, PTV or file names passes [`escape`]: a control character would
+//! otherwise reach the terminal and could clear it, retitle it or hide a line.
 
 use crate::apply::{Outcome, RunReport};
 use crate::model::ItemKind;
@@ -29,6 +31,23 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// `text` with every control character but the newline shown as `\u{..}`.
+#[must_use]
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[must_use]
 pub fn finding_line(f: &Finding) -> String {
     let sev = match f.severity {
@@ -40,14 +59,15 @@ pub fn finding_line(f: &Finding) -> String {
     } else {
         format!(" {}", f.path)
     };
-    format!(
+    let line = format!(
         "{sev:7} {:<12} {} {}{at} ({}): {}",
         f.kind.as_str(),
         f.item_kind,
         f.id,
         f.file,
         f.message
-    )
+    );
+    escape(&line).into_owned()
 }
 
 const SHOWN: [Action; 8] = [
@@ -136,7 +156,7 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
                 line.push_str(" — ");
                 line.push_str(r);
             }
-            let mut line = truncate(&line, usize::from(WIDTH));
+            let mut line = truncate(&escape(&line), usize::from(WIDTH));
             if s.values.is_empty() && !s.changed.is_empty() {
                 line = truncate(
                     &format!("{line}: {}", s.changed.join(", ")),
@@ -145,7 +165,7 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
             }
             for v in &s.values {
                 line.push('\n');
-                line.push_str(&change_line(v));
+                line.push_str(&escape(&change_line(v)));
             }
             line
         })

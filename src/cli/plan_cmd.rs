@@ -31,12 +31,14 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             crate::pipeline::plan_for(org, &validated, &records, store.as_deref(), args.full, now)
                 .await?;
         changes |= plan.has_changes();
-        let guard = guard_trips(
-            &plan,
-            validated.present.len(),
-            crate::pipeline::live_items(&records),
-            org.guard,
-        );
+        let guard = crate::plan::unreadable_guard(&plan, &validated.unreadable).or_else(|| {
+            guard_trips(
+                &plan,
+                validated.present.len(),
+                crate::pipeline::live_items(&records),
+                org.guard,
+            )
+        });
         if args.json {
             json.push(serde_json::json!({
                 "organization": org.name,
@@ -59,7 +61,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             println!("{line}");
         }
         if let Some(reason) = guard {
-            println!("ARCHIVE GUARD: the archive phase would be skipped: {reason}");
+            let line = format!("ARCHIVE GUARD: the archive phase would be skipped: {reason}");
+            println!("{}", output::escape(&line));
         }
         println!();
     }

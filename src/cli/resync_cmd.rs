@@ -183,6 +183,13 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         }
         return Ok(code);
     }
+    if args.dry_run {
+        // A dry run that passes must mean the real one can log in: its secrets are there.
+        let failures = super::check_secrets(cfg, &selected(cfg, args.org.as_deref())?);
+        if !failures.is_empty() {
+            anyhow::bail!("{}", failures.join("; "));
+        }
+    }
     let mode = if args.dry_run {
         OpenMode::MustExist
     } else {
@@ -236,7 +243,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 reports.push(report);
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", output::escape(&e.to_string()));
                 code = exit::FAILURE;
             }
         }
@@ -273,7 +280,7 @@ pub fn print_report(r: &RunReport) {
     );
     println!("{t}");
     for f in r.failures() {
-        println!(
+        let line = format!(
             "  {} {} {} {}: {}",
             f.outcome.as_str(),
             f.action.as_str(),
@@ -281,9 +288,13 @@ pub fn print_report(r: &RunReport) {
             f.id,
             f.error.as_deref().unwrap_or("")
         );
+        println!("{}", output::escape(&line));
     }
     if let Some(g) = &r.guard {
-        println!("  ARCHIVE GUARD: archives skipped: {g}");
+        println!(
+            "{}",
+            output::escape(&format!("  ARCHIVE GUARD: archives skipped: {g}"))
+        );
     }
     if r.dry_run {
         for line in output::step_lines(&r.plan) {

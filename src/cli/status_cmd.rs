@@ -141,12 +141,14 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             local(&o["next_run_at"]).unwrap_or_else(|| "unknown".into())
         );
         for n in o["needs_person"].as_array().into_iter().flatten() {
-            println!(
+            let line = format!(
                 "  NEEDS A PERSON:  {} {}: {}",
                 n["kind"].as_str().unwrap_or(""),
                 n["id"].as_str().unwrap_or(""),
                 n["error"].as_str().unwrap_or("")
             );
+            // PTV's answer may carry anything, control characters included.
+            println!("{}", super::output::escape(&line));
         }
     }
     Ok(code)

@@ -10,19 +10,22 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("'{s}' is not a duration; write e.g. 30s, 15m, 24h or 2d"))?;
-    let secs = match unit.trim() {
+    let per_unit = match unit.trim() {
         "ms" => return Ok(Duration::from_millis(n)),
-        "s" | "" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         other => {
             return Err(format!(
                 "unknown unit '{other}' in '{s}'; use ms, s, m, h or d"
             ));
         }
     };
-    Ok(Duration::from_secs(secs))
+    // An overflow would wrap (or panic) silently; such a value is a typo anyway.
+    n.checked_mul(per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("'{s}' is too long a duration"))
 }
 
 /// Deserialises a duration from "24h"-style strings (or a number of seconds).
@@ -53,5 +56,7 @@ mod tests {
         assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
         assert!(parse("soon").is_err());
         assert!(parse("5y").is_err());
+        // issue 16 item 7
+        assert!(parse("999999999999999d").is_err());
     }
 }

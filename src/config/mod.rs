@@ -5,12 +5,14 @@
 //! `PTV_SYNC_ORGANIZATION__<name>__PTV__USERNAME=…` (an array of tables has no stable
 //! index, a name does).
 
+pub mod bounds;
 pub mod duration;
 pub mod schedule;
 
 use crate::model::{ApiVersion, Area};
 use crate::plan::GuardLimits;
 use crate::secret::SecretSource;
+use bounds::{DAY, Size};
 use duration::Human;
 use schedule::Schedule;
 use serde::Deserialize;
@@ -146,6 +148,8 @@ struct RawSource {
     password_file: Option<PathBuf>,
     password_env: Option<String>,
     timeout: Option<Human>,
+    max_file_size: Option<Size>,
+    max_size: Option<Size>,
     organizations_query: Option<String>,
     services_query: Option<String>,
     channels_query: Option<String>,
@@ -225,15 +229,19 @@ pub struct PtvConfig {
 pub enum SourceConfig {
     Dir {
         path: PathBuf,
+        limits: crate::source::DirLimits,
     },
     Http {
         url: url::Url,
         auth: crate::source::HttpAuth,
         timeout: Duration,
+        max_size: u64,
     },
     Sql {
         url: SecretSource,
         queries: crate::source::SqlQueries,
+        timeout: Duration,
+        production: bool,
     },
 }
 
@@ -241,17 +249,63 @@ impl SourceConfig {
     #[must_use]
     pub fn build(&self) -> Box<dyn crate::source::Source> {
         match self {
-            SourceConfig::Dir { path } => Box::new(crate::source::DirSource::new(path.clone())),
-            SourceConfig::Http { url, auth, timeout } => Box::new(crate::source::HttpSource {
+            SourceConfig::Dir { path, limits } => {
+                Box::new(crate::source::DirSource::new(path.clone()).with_limits(*limits))
+            }
+            SourceConfig::Http {
+                url,
+                auth,
+                timeout,
+                max_size,
+            } => Box::new(crate::source::HttpSource {
                 url: url.clone(),
                 auth: auth.clone(),
                 timeout: *timeout,
+                max_size: *max_size,
             }),
-            SourceConfig::Sql { url, queries } => Box::new(crate::source::SqlSource {
+            SourceConfig::Sql {
+                url,
+                queries,
+                timeout,
+                production,
+            } => Box::new(crate::source::SqlSource {
                 url: url.clone(),
                 queries: queries.clone(),
+                timeout: *timeout,
+                production: *production,
             }),
         }
+    }
+}
+
+impl OrgConfig {
+    /// Every secret the organisation's sync reads, with what it is (for messages).
+    #[must_use]
+    pub fn secrets(&self) -> Vec<(String, &SecretSource)> {
+        let name = &self.name;
+        let mut out = vec![(
+            format!("PTV password of organisation {name}"),
+            &self.ptv.password,
+        )];
+        if let Some(k) = &self.ptv.api_key {
+            out.push((format!("PTV API key of organisation {name}"), k));
+        }
+        match &self.source {
+            SourceConfig::Http { auth, .. } => match auth {
+                crate::source::HttpAuth::Bearer(t) => {
+                    out.push((format!("source bearer token of organisation {name}"), t));
+                }
+                crate::source::HttpAuth::Basic { password, .. } => {
+                    out.push((format!("source password of organisation {name}"), password));
+                }
+                crate::source::HttpAuth::None => {}
+            },
+            SourceConfig::Sql { url, .. } => {
+                out.push((format!("source database URL of organisation {name}"), url));
+            }
+            SourceConfig::Dir { .. } => {}
+        }
+        out
     }
 }
 
@@ -298,7 +352,7 @@ impl Config {
         let shown = path.display().to_string();
         let mut value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: shown.clone(),
-            message: e.to_string(),
+            message: syntax_message(text, &e),
         })?;
         apply_env(&mut value, env).map_err(|(key, message)| ConfigError::Key {
             path: shown.clone(),
@@ -322,15 +376,49 @@ impl Config {
     }
 }
 
+/// Where a TOML syntax error is and what it is, without the offending line: that line may
+/// hold an inline password, and this message reaches the journal.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.split(|b| *b == b'\n').count();
+            let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            format!("TOML syntax error at line {line}, column {column}: {message}")
+        }
+        None => format!("TOML syntax error: {message}"),
+    }
+}
+
+/// The values of every `*_env` key: names of variables holding secrets, which are not
+/// configuration overrides even when they start with `PTV_SYNC_`.
+fn secret_variables(v: &toml::Value, out: &mut Vec<String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                match v {
+                    toml::Value::String(name) if k.ends_with("_env") => out.push(name.clone()),
+                    other => secret_variables(other, out),
+                }
+            }
+        }
+        toml::Value::Array(a) => a.iter().for_each(|v| secret_variables(v, out)),
+        _ => {}
+    }
+}
+
 /// Applies `PTV_SYNC_A__B=v` overrides. Values are read as TOML (numbers, booleans) and
 /// fall back to strings.
 fn apply_env(root: &mut toml::Value, env: &[(String, String)]) -> Result<(), (String, String)> {
+    let mut named = Vec::new();
+    secret_variables(root, &mut named);
     for (k, v) in env {
         let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
             continue;
         };
         // Variables of the command line and the test suite, not configuration keys.
-        if matches!(rest, "CONFIG" | "LOG") || rest.starts_with("TEST_") {
+        if matches!(rest, "CONFIG" | "LOG") || rest.starts_with("TEST_") || named.contains(k) {
             continue;
         }
         let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
@@ -460,7 +548,7 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
                 .unwrap_or_else(|| PathBuf::from("/var/lib/ptv-sync")),
         },
         (Some(u), None, None) => {
-            if u.contains('@') && u.contains(':') {
+            if crate::db_url::has_password(&u) {
                 tracing::warn!(
                     "state.database_url has an inline password; prefer database_url_file"
                 );
@@ -519,13 +607,20 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
         listen,
         allow_remote,
         timezone,
-        max_concurrent_orgs: raw.daemon.max_concurrent_orgs.unwrap_or(4).max(1),
-        global_max_in_flight: raw.daemon.global_max_in_flight.unwrap_or(32).max(1),
-        shutdown_grace: raw
-            .daemon
-            .shutdown_grace
-            .map_or(Duration::from_secs(60), |h| h.0),
+        max_concurrent_orgs: bounds::count(raw.daemon.max_concurrent_orgs, 4, 1000)
+            .map_err(|e| key_err("daemon.max_concurrent_orgs", e))?,
+        global_max_in_flight: bounds::count(raw.daemon.global_max_in_flight, 32, 10_000)
+            .map_err(|e| key_err("daemon.global_max_in_flight", e))?,
+        shutdown_grace: bounds::duration(
+            raw.daemon.shutdown_grace,
+            Duration::from_secs(60),
+            Duration::ZERO,
+            DAY,
+        )
+        .map_err(|e| key_err("daemon.shutdown_grace", e))?,
     };
+    let retention_days = bounds::within(raw.audit.retention_days, 5 * 365, 1, 100 * 366)
+        .map_err(|e| key_err("audit.retention_days", e))?;
     if raw.organization.is_empty() {
         return Err(key_err(
             "organization",
@@ -613,7 +708,59 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
                     .into(),
             ));
         }
-        let source = build_source(o.source, &|f| k(&format!("source.{f}")), &key_err)?;
+        let production = o.environment == Environment::Production;
+        let source = build_source(
+            o.source,
+            production,
+            &|f| k(&format!("source.{f}")),
+            &key_err,
+        )?;
+        let secs = Duration::from_secs;
+        let dur = |key: &str, v: Option<Human>, default: Duration, min: Duration, max: Duration| {
+            bounds::duration(v, default, min, max).map_err(|e| key_err(&k(key), e))
+        };
+        let max_age = dur("max_age", o.max_age, DAY, secs(60), DAY * 366)?;
+        let retry_failed_after = dur(
+            "retry_failed_after",
+            o.retry_failed_after,
+            DAY,
+            Duration::ZERO,
+            DAY * 366,
+        )?;
+        let connect_timeout = dur(
+            "ptv.connect_timeout",
+            o.ptv.connect_timeout,
+            secs(10),
+            Duration::from_millis(1),
+            secs(600),
+        )?;
+        let request_timeout = dur(
+            "ptv.request_timeout",
+            o.ptv.request_timeout,
+            secs(90),
+            Duration::from_millis(1),
+            secs(3600),
+        )?;
+        // PTV's tokens live a day (v11) or an hour (v12): a margin beyond that would log in
+        // before every request, and a huge one overflowed the expiry arithmetic.
+        let token_refresh_margin = dur(
+            "ptv.token_refresh_margin",
+            o.ptv.token_refresh_margin,
+            secs(300),
+            Duration::ZERO,
+            DAY,
+        )?;
+        let retry_max_delay = dur(
+            "ptv.retry_max_delay",
+            o.ptv.retry_max_delay,
+            secs(30),
+            Duration::from_millis(1),
+            secs(3600),
+        )?;
+        let retry_attempts = bounds::within(o.ptv.retry_attempts, 5, 1, 100)
+            .map_err(|e| key_err(&k("ptv.retry_attempts"), e))?;
+        let max_in_flight = bounds::count(o.ptv.max_in_flight, 4, 1000)
+            .map_err(|e| key_err(&k("ptv.max_in_flight"), e))?;
         let guard = GuardLimits {
             max_items: o.guard.max_items.unwrap_or(10),
             max_percent: o.guard.max_percent.unwrap_or(20.0),
@@ -641,10 +788,8 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             source_id_prefix: o.source_id_prefix,
             main_area: o.main_area,
             schedule,
-            max_age: o.max_age.map_or(Duration::from_secs(86_400), |h| h.0),
-            retry_failed_after: o
-                .retry_failed_after
-                .map_or(Duration::from_secs(86_400), |h| h.0),
+            max_age,
+            retry_failed_after,
             ptv: PtvConfig {
                 api_base,
                 token_url,
@@ -652,24 +797,12 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
                 password,
                 api_user_organisation: o.ptv.api_user_organisation,
                 api_key,
-                max_in_flight: o.ptv.max_in_flight.unwrap_or(4).max(1),
-                connect_timeout: o
-                    .ptv
-                    .connect_timeout
-                    .map_or(Duration::from_secs(10), |h| h.0),
-                request_timeout: o
-                    .ptv
-                    .request_timeout
-                    .map_or(Duration::from_secs(90), |h| h.0),
-                token_refresh_margin: o
-                    .ptv
-                    .token_refresh_margin
-                    .map_or(Duration::from_secs(300), |h| h.0),
-                retry_attempts: o.ptv.retry_attempts.unwrap_or(5),
-                retry_max_delay: o
-                    .ptv
-                    .retry_max_delay
-                    .map_or(Duration::from_secs(30), |h| h.0),
+                max_in_flight,
+                connect_timeout,
+                request_timeout,
+                token_refresh_margin,
+                retry_attempts,
+                retry_max_delay,
                 client_cert: o.ptv.client_cert,
                 extra_ca: o.ptv.extra_ca,
             },
@@ -681,18 +814,25 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
         path: path.to_owned(),
         state,
         daemon,
-        audit_retention: chrono::Duration::days(i64::from(
-            raw.audit.retention_days.unwrap_or(5 * 365),
-        )),
+        audit_retention: chrono::Duration::days(i64::from(retention_days)),
         organizations: orgs,
     })
 }
 
 fn build_source(
     s: RawSource,
+    production: bool,
     k: &dyn Fn(&str) -> String,
     key_err: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<SourceConfig, ConfigError> {
+    let timeout = bounds::duration(
+        s.timeout,
+        Duration::from_secs(60),
+        Duration::from_millis(1),
+        Duration::from_secs(3600),
+    )
+    .map_err(|e| key_err(&k("timeout"), e))?;
+    let max_size = s.max_size.map_or(crate::source::DEFAULT_MAX_SIZE, |m| m.0);
     match s.kind.as_deref().unwrap_or("dir") {
         "dir" => Ok(SourceConfig::Dir {
             path: s.path.ok_or_else(|| {
@@ -701,6 +841,12 @@ fn build_source(
                     "the dir source needs `path`, the folder of YAML/JSON documents".into(),
                 )
             })?,
+            limits: crate::source::DirLimits {
+                max_file_size: s
+                    .max_file_size
+                    .map_or(crate::source::DEFAULT_MAX_FILE_SIZE, |m| m.0),
+                max_size,
+            },
         }),
         "http" => {
             let raw = s
@@ -708,6 +854,15 @@ fn build_source(
                 .ok_or_else(|| key_err(&k("url"), "the http source needs `url`".into()))?;
             let url =
                 url::Url::parse(&raw).map_err(|e| key_err(&k("url"), format!("'{raw}': {e}")))?;
+            if production && url.scheme() != "https" {
+                return Err(key_err(
+                    &k("url"),
+                    format!(
+                        "'{}': production needs https:// (the snapshot and its credentials would cross the network in clear)",
+                        crate::db_url::redact(&raw)
+                    ),
+                ));
+            }
             let auth = match (s.bearer_token_file, s.bearer_token_env, s.username) {
                 (Some(f), None, None) => crate::source::HttpAuth::Bearer(SecretSource::File(f)),
                 (None, Some(e), None) => crate::source::HttpAuth::Bearer(SecretSource::Env(e)),
@@ -734,7 +889,8 @@ fn build_source(
             Ok(SourceConfig::Http {
                 url,
                 auth,
-                timeout: s.timeout.map_or(Duration::from_secs(60), |h| h.0),
+                timeout,
+                max_size,
             })
         }
         "sql" => {
@@ -760,7 +916,12 @@ fn build_source(
             {
                 return Err(key_err(&k("services_query"), "the sql source needs at least one of organizations_query, services_query, channels_query".into()));
             }
-            Ok(SourceConfig::Sql { url, queries })
+            Ok(SourceConfig::Sql {
+                url,
+                queries,
+                timeout,
+                production,
+            })
         }
         other => Err(key_err(
             &k("type"),

@@ -12,7 +12,7 @@ use crate::apply::{RunOptions, RunReport};
 use crate::config::{Config, OrgConfig};
 use crate::ptv::PtvApi;
 use crate::startup::EngineBuilder;
-use crate::store::{OpenMode, OrgLock, RunTrigger, StateStore};
+use crate::store::{OpenMode, OrgLock, RunTrigger, StateStore, StoreError};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,16 @@ const TICK: Duration = Duration::from_secs(1);
 const FRESHNESS_RETRY: chrono::Duration = chrono::Duration::minutes(10);
 /// How often the scheduler asks the store whether an organisation is stale.
 const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
+/// How often a run confirms that this instance still holds the organisation's
+/// single-writer lock; a lost lock cancels the run (no new write starts without it).
+const LOCK_CHECK: Duration = Duration::from_secs(1);
+
+/// How often the daemon applies the retention (`audit.retention_days`) to the audit log and
+/// to runs with their items; the first time at start.
+const PRUNE_EVERY: chrono::Duration = chrono::Duration::days(1);
+
+/// An organisation's single-writer lock, shared by the scheduler and the run that watches it.
+type SharedLock = Arc<tokio::sync::Mutex<Option<OrgLock>>>;
 
 /// What `ptv-sync resync` asks a running daemon to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -48,13 +58,18 @@ pub struct ResyncRequest {
 /// only the daemon's user and root can read the admin secret.
 pub const ADMIN_ACTOR: &str = "admin-endpoint";
 
-/// An organisation ready to run: its configuration, client and run guard.
-type RunTarget = (OrgConfig, Arc<dyn PtvApi>, Arc<tokio::sync::Mutex<()>>);
+/// An organisation ready to run: its configuration, client, run guard and lock.
+type RunTarget = (
+    OrgConfig,
+    Arc<dyn PtvApi>,
+    Arc<tokio::sync::Mutex<()>>,
+    SharedLock,
+);
 
 struct OrgRuntime {
     cfg: OrgConfig,
     api: Arc<dyn PtvApi>,
-    lock: Option<OrgLock>,
+    lock: SharedLock,
     /// Held for the whole of a run: runs of one organisation never overlap.
     running: Arc<tokio::sync::Mutex<()>>,
     next: DateTime<Utc>,
@@ -94,23 +109,29 @@ pub fn admin_token_path(cfg: &Config) -> std::path::PathBuf {
 
 fn write_admin_token(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
+    use std::os::unix::fs::PermissionsExt as _;
     let token = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot write the admin secret {}: {e}", path.display()))?;
-    f.write_all(token.as_bytes())?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let failed = |e: std::io::Error| {
+        anyhow::anyhow!("cannot write the admin secret {}: {e}", path.display())
+    };
+    // A private temporary file renamed into place: two daemons starting at once each
+    // write a whole file, and the rename is atomic (remove-then-create raced).
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".admin.token.")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    tmp.write_all(token.as_bytes()).map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(token)
 }
 
@@ -137,7 +158,7 @@ fn org_runtime(
     Ok(OrgRuntime {
         cfg: cfg.clone(),
         api: crate::startup::ptv_client(cfg, global.clone())?,
-        lock: None,
+        lock: SharedLock::default(),
         running: Arc::new(tokio::sync::Mutex::new(())),
         next: cfg
             .schedule
@@ -332,9 +353,14 @@ impl Daemon {
     }
 
     async fn scheduler(self: &Arc<Self>) {
+        let mut next_prune = Utc::now();
         loop {
             self.heartbeat
                 .store(Utc::now().timestamp(), Ordering::Relaxed);
+            if Utc::now() >= next_prune {
+                self.prune().await;
+                next_prune = Utc::now() + PRUNE_EVERY;
+            }
             self.tick().await;
             tokio::select! {
                 () = self.cancel.cancelled() => break,
@@ -368,20 +394,15 @@ impl Daemon {
                 } else {
                     o.last_freshness_try = Some(now);
                 }
-                if o.lock.is_none() {
-                    match self.store.lock_org(name).await {
-                        Ok(Some(l)) => {
-                            tracing::info!(organization = %name, "took the single-writer lock");
-                            o.lock = Some(l);
-                        }
-                        Ok(None) => {
-                            tracing::debug!(organization = %name, "another instance holds the lock; skipping");
-                            continue;
-                        }
-                        Err(e) => {
-                            tracing::error!(organization = %name, "cannot take the lock: {e}");
-                            continue;
-                        }
+                match self.hold_lock(name, &o.lock).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::debug!(organization = %name, "another instance holds the lock; skipping");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(organization = %name, "cannot take the lock: {e}");
+                        continue;
                     }
                 }
                 let trigger = if scheduled {
@@ -389,10 +410,16 @@ impl Daemon {
                 } else {
                     RunTrigger::Freshness
                 };
-                due.push((o.cfg.clone(), o.api.clone(), o.running.clone(), trigger));
+                due.push((
+                    o.cfg.clone(),
+                    o.api.clone(),
+                    o.running.clone(),
+                    o.lock.clone(),
+                    trigger,
+                ));
             }
         }
-        for (cfg, api, running, trigger) in due {
+        for (cfg, api, running, lock, trigger) in due {
             let d = self.clone();
             tokio::spawn(async move {
                 let Ok(_guard) = running.try_lock_owned() else {
@@ -402,8 +429,31 @@ impl Daemon {
                     trigger,
                     ..RunOptions::default()
                 };
-                d.run_org(&cfg, api, &opts, &instance()).await;
+                d.run_org(&cfg, api, lock, &opts, &instance()).await;
             });
+        }
+    }
+
+    /// Retention: deletes audit entries (each chain loses a prefix, so it stays verifiable)
+    /// and finished runs with their items older than `audit.retention_days`.
+    async fn prune(&self) {
+        let retention = self.config.read().expect("config lock").audit_retention;
+        let before = Utc::now() - retention;
+        match self.store.prune_audit(before).await {
+            Ok(n) => {
+                tracing::info!("retention: deleted {n} audit entries older than {before}");
+            }
+            Err(e) => {
+                tracing::warn!("retention: audit entries not pruned: {e}");
+            }
+        }
+        match self.store.prune_runs(before).await {
+            Ok(n) => {
+                tracing::info!("retention: deleted {n} runs older than {before}, with their items");
+            }
+            Err(e) => {
+                tracing::warn!("retention: runs not pruned: {e}");
+            }
         }
     }
 
@@ -427,14 +477,44 @@ impl Daemon {
         }
     }
 
+    /// Makes sure this instance holds the organisation's single-writer lock: confirms a held
+    /// one (a `PostgreSQL` lock dies with its session, and another instance may hold it
+    /// now), drops a lost one and tries to take it (again). `Ok(false)`: another instance
+    /// holds it.
+    async fn hold_lock(&self, org: &str, lock: &SharedLock) -> Result<bool, StoreError> {
+        let mut held = lock.lock().await;
+        if let Some(l) = held.as_mut()
+            && let Err(e) = l.check().await
+        {
+            tracing::warn!(organization = %org, "{e}");
+            *held = None;
+        }
+        if held.is_none() {
+            *held = self.store.lock_org(org).await?;
+            if held.is_some() {
+                tracing::info!(organization = %org, "took the single-writer lock");
+            }
+        }
+        Ok(held.is_some())
+    }
+
     async fn run_org(
         &self,
         cfg: &OrgConfig,
         api: Arc<dyn PtvApi>,
+        lock: SharedLock,
         opts: &RunOptions,
         actor: &str,
     ) -> Option<RunReport> {
         let _slot = self.org_slots.acquire().await.ok()?;
+        // Fencing: the lock is confirmed right before the run and every `LOCK_CHECK` during
+        // it; once it is lost, the run is cancelled and starts no further write.
+        if !self.hold_lock(&cfg.name, &lock).await.unwrap_or(false) {
+            tracing::warn!(organization = %cfg.name, "run skipped: the single-writer lock is not held");
+            return None;
+        }
+        let cancel = self.cancel.child_token();
+        let watch = tokio::spawn(watch_lock(cfg.name.clone(), lock, cancel.clone()));
         // This process holds the organisation's lock and its run guard: a run still
         // recorded as running was left by a process that died.
         if let Err(e) = crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name).await {
@@ -442,9 +522,10 @@ impl Daemon {
         }
         *self.runs_in_flight.lock().expect("runs lock") += 1;
         let engine = EngineBuilder::new(cfg.clone(), self.store.clone(), api, actor)
-            .cancel(self.cancel.clone())
+            .cancel(cancel)
             .build();
         let result = engine.run(opts).await;
+        watch.abort();
         *self.runs_in_flight.lock().expect("runs lock") -= 1;
         match result {
             Ok(report) => {
@@ -483,26 +564,28 @@ impl Daemon {
                 if req.org.as_ref().is_some_and(|n| n != name) {
                     continue;
                 }
-                if o.lock.is_none() {
-                    match self.store.lock_org(name).await? {
-                        Some(l) => o.lock = Some(l),
-                        None => anyhow::bail!(
-                            "organisation '{name}' is synced by another instance right now; ask that one or wait"
-                        ),
-                    }
+                if !self.hold_lock(name, &o.lock).await? {
+                    anyhow::bail!(
+                        "organisation '{name}' is synced by another instance right now; ask that one or wait"
+                    );
                 }
-                out.push((o.cfg.clone(), o.api.clone(), o.running.clone()));
+                out.push((
+                    o.cfg.clone(),
+                    o.api.clone(),
+                    o.running.clone(),
+                    o.lock.clone(),
+                ));
             }
             out
         };
         let mut reports = Vec::new();
-        for (cfg, api, running) in targets {
+        for (cfg, api, running, lock) in targets {
             let _guard = running.lock().await;
             let opts = RunOptions {
                 trigger: RunTrigger::Resync,
                 ..req.options.clone()
             };
-            if let Some(r) = self.run_org(&cfg, api, &opts, ADMIN_ACTOR).await {
+            if let Some(r) = self.run_org(&cfg, api, lock, &opts, ADMIN_ACTOR).await {
                 reports.push(r);
             }
         }
@@ -559,10 +642,12 @@ impl Daemon {
             .map(|(n, o)| (n.clone(), o.api.clone()))
             .collect();
         for (name, api) in orgs {
-            if let Ok(items) = self.store.items(&name).await {
-                let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
-                for r in &items {
-                    *by.entry(crate::apply::state_label(r)).or_default() += 1;
+            // Counted by the database: a scrape loads no item.
+            if let Ok(counts) = self.store.item_state_counts(&name).await {
+                let mut by: BTreeMap<&'static str, u64> = BTreeMap::new();
+                for (remote, status, n) in counts {
+                    *by.entry(crate::apply::state_label_of(remote, status))
+                        .or_default() += n;
                 }
                 for label in crate::apply::STATE_LABELS {
                     metrics::gauge!(m::ITEMS_BY_STATE, "org" => name.clone(), "state" => label)
@@ -594,11 +679,30 @@ impl Daemon {
         }
         let mut orgs = self.orgs.lock().await;
         for o in orgs.values_mut() {
-            if let Some(l) = o.lock.take()
+            if let Some(l) = o.lock.lock().await.take()
                 && let Err(e) = l.release().await
             {
                 tracing::warn!(organization = %o.cfg.name, "releasing the single-writer lock: {e}");
             }
+        }
+    }
+}
+
+/// Confirms the lock every [`LOCK_CHECK`] while a run goes on (which also keeps its
+/// connection alive); cancels the run once the lock is lost.
+async fn watch_lock(org: String, lock: SharedLock, cancel: CancellationToken) {
+    loop {
+        tokio::time::sleep(LOCK_CHECK).await;
+        let mut held = lock.lock().await;
+        let lost = match held.as_mut() {
+            Some(l) => l.check().await.err().map(|e| e.to_string()),
+            None => Some("it was released".to_owned()),
+        };
+        if let Some(reason) = lost {
+            tracing::error!(organization = %org, "{reason}; cancelling the run");
+            *held = None;
+            cancel.cancel();
+            return;
         }
     }
 }
@@ -639,4 +743,27 @@ pub fn summary_line(r: &RunReport) -> String {
         },
         r.duration_ms
     )
+}
+
+#[cfg(test)]
+mod tests {
+    // issue 16 item 25
+    #[test]
+    fn two_daemons_starting_at_once_both_write_the_admin_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(super::ADMIN_TOKEN_FILE);
+        for _ in 0..50 {
+            let results: Vec<anyhow::Result<String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| s.spawn(|| super::write_admin_token(&path)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for r in &results {
+                assert!(r.is_ok(), "{:?}", r.as_ref().err());
+            }
+            let written = std::fs::read_to_string(&path).unwrap();
+            assert!(results.iter().any(|r| r.as_ref().unwrap() == &written));
+        }
+    }
 }

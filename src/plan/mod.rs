@@ -423,6 +423,29 @@ impl Default for GuardLimits {
     }
 }
 
+/// Archives wait while any source file is unreadable: the items it held are not in the
+/// snapshot, and would look deleted. Creates and updates go on. Reported (as a guard trip)
+/// even when nothing would be archived, so that a broken file never passes unnoticed.
+#[must_use]
+pub fn unreadable_guard(plan: &Plan, unreadable: &[crate::source::Unreadable]) -> Option<String> {
+    if unreadable.is_empty() {
+        return None;
+    }
+    let archives = plan.count(Action::Archive);
+    let files: Vec<&str> = unreadable.iter().take(3).map(|u| u.file.as_str()).collect();
+    let more = unreadable.len().saturating_sub(files.len());
+    Some(format!(
+        "{} source file(s) could not be read ({}{}); what they hold is unknown, so no archive goes ({archives} planned) until they are fixed (see `validate`)",
+        unreadable.len(),
+        files.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
 /// `Some(reason)` when the archive phase must be skipped.
 #[must_use]
 pub fn guard_trips(

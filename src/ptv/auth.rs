@@ -197,6 +197,13 @@ impl TokenManager {
             status: Some(status),
             message: redactor.scrub(&super::client::describe_reqwest_error(&e)),
         })?;
+        if (300..400).contains(&status) {
+            return Err(super::client::redirected(
+                &reqwest::Method::POST,
+                &self.token_url,
+                status,
+            ));
+        }
         if status == 429 || status >= 500 {
             return Err(PtvError::Transient {
                 item: self.login_item(),

@@ -175,6 +175,14 @@ fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
     }
 }
 
+/// A redirect is a configuration error: the URL is not where PTV answers.
+pub(crate) fn redirected(method: &Method, url: &Url, status: u16) -> PtvError {
+    PtvError::config(format!(
+        "{method} {} answered {status}, a redirect, which is not followed (it would carry the password or API key along); set api_base and token_url to the addresses PTV serves",
+        shown(url)
+    ))
+}
+
 fn read_pem(what: &str, path: &PathBuf) -> Result<Vec<u8>, PtvError> {
     std::fs::read(path).map_err(|e| {
         PtvError::config(format!(
@@ -191,6 +199,9 @@ pub(crate) fn build_http(cfg: &PtvClientConfig) -> Result<reqwest::Client, PtvEr
         .tls_backend_rustls()
         .tls_version_min(reqwest::tls::Version::TLS_1_2)
         .https_only(cfg.production)
+        // A redirect would re-send the login body (the password) or the API key to
+        // wherever it points; an API client needs none (see `interpret`).
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(cfg.connect_timeout)
         .timeout(cfg.request_timeout)
         .user_agent(concat!("ptv-sync/", env!("CARGO_PKG_VERSION")));
@@ -487,6 +498,7 @@ impl Transport {
                 };
                 Attempt::Done(Reply { status, body })
             }
+            300..=399 => Attempt::Fail(redirected(&call.method, url, status)),
             401 => match generation {
                 Some(g) => Attempt::Relogin(g),
                 None => Attempt::Fail(PtvError::Forbidden {

@@ -452,8 +452,10 @@ pub(crate) struct Redactor {
 impl Redactor {
     pub(crate) fn with(mut self, secret: &str) -> Self {
         // Any non-empty secret, however short: a mangled message beats a leaked one.
+        // JSON-escaped too: a server echoing the login body quotes `"` and `\`.
         if !secret.is_empty() {
-            self.secrets.push(secret.to_owned());
+            self.secrets.extend(crate::secret::escaped_forms(secret));
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
         self
     }

@@ -159,6 +159,9 @@ pub trait PtvApi: Send + Sync {
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     /// Logins made so far.
     fn logins(&self) -> u64;
+    /// Logs in, or keeps a token still valid: before a run writes, so that a wrong
+    /// password or an unreachable PTV is one error for the organisation, not one per item.
+    async fn login(&self) -> Result<(), PtvError>;
 }
 
 /// Builds the client of the configured API version. `global` caps requests in flight

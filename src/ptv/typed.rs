@@ -116,4 +116,8 @@ impl<W: Wire> PtvApi for Typed<W> {
     fn logins(&self) -> u64 {
         self.0.logins()
     }
+
+    async fn login(&self) -> Result<(), PtvError> {
+        self.0.login().await
+    }
 }

@@ -80,6 +80,8 @@ pub trait Wire: Send + Sync {
     ) -> Result<Option<serde_json::Value>, PtvError>;
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     fn logins(&self) -> u64;
+    /// Logs in, or keeps a token still valid (see [`super::PtvApi::login`]).
+    async fn login(&self) -> Result<(), PtvError>;
 }
 
 /// The wire-level adapter of the configured API version. `global` caps requests in

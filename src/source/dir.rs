@@ -1,24 +1,68 @@
 //! The default source: every `*.yaml`, `*.yml` and `*.json` file under a folder.
+//!
+//! Only what an editor or an export job leaves there is read: regular files (a FIFO would
+//! hang the run, a device never end), never dotfiles or dot-folders (editor lock and swap
+//! files, `.git`), never anything a link leads to outside the folder, and no more than
+//! [`DirLimits`] allow. Anything else named like a document fails the snapshot whole,
+//! naming the file: skipping it would look like its items were deleted.
 
 use super::{Snapshot, Source, SourceError, parse_file};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+/// Caps on one file and on the whole snapshot, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirLimits {
+    pub max_file_size: u64,
+    pub max_size: u64,
+}
+
+impl Default for DirLimits {
+    fn default() -> Self {
+        DirLimits {
+            max_file_size: super::DEFAULT_MAX_FILE_SIZE,
+            max_size: super::DEFAULT_MAX_SIZE,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DirSource {
     root: PathBuf,
+    limits: DirLimits,
 }
 
 impl DirSource {
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DirSource { root: root.into() }
+        DirSource {
+            root: root.into(),
+            limits: DirLimits::default(),
+        }
+    }
+
+    #[must_use]
+    pub fn with_limits(mut self, limits: DirLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Reads synchronously; `snapshot` runs this off the async threads. Files are parsed
     /// on every core, and the documents keep the files' sorted order.
     pub fn read(&self) -> Result<Snapshot, SourceError> {
-        let mut files = Vec::new();
-        collect(&self.root, &mut files)?;
+        let root = std::fs::canonicalize(&self.root).map_err(|e| SourceError::Io {
+            path: self.root.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut walk = Walk {
+            root: &root,
+            limits: self.limits,
+            files: Vec::new(),
+            total: 0,
+            visited: vec![root.clone()],
+        };
+        walk.dir(&self.root)?;
+        let mut files = walk.files;
         files.sort();
         let workers = std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
@@ -51,16 +95,42 @@ impl DirSource {
             .map(|(_, docs)| docs.as_ref().map_or(0, Vec::len))
             .sum();
         let mut documents = Vec::with_capacity(total);
-        for (_, docs) in parsed {
-            documents.extend(docs?);
+        let mut unreadable = Vec::new();
+        for (i, docs) in parsed {
+            match docs {
+                Ok(docs) => documents.extend(docs),
+                Err(e) => {
+                    let shown = files[i].strip_prefix(&self.root).unwrap_or(&files[i]);
+                    match super::Unreadable::of(&shown.display().to_string(), &e) {
+                        Some(u) => unreadable.push(u),
+                        None => return Err(e),
+                    }
+                }
+            }
         }
-        Ok(Snapshot { documents })
+        Ok(Snapshot {
+            documents,
+            unreadable,
+        })
     }
 
     fn read_file(&self, path: &Path) -> Result<Vec<super::Document>, SourceError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SourceError::Io {
+        let io = |e: std::io::Error| SourceError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
+        };
+        let cap = self.limits.max_file_size;
+        let mut bytes = Vec::new();
+        // The size was checked when listed; a file growing since is caught here.
+        std::fs::File::open(path)
+            .and_then(|f| f.take(cap.saturating_add(1)).read_to_end(&mut bytes))
+            .map_err(io)?;
+        if bytes.len() as u64 > cap {
+            return Err(too_large(path, cap));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| SourceError::NotUtf8 {
+            file: path.display().to_string(),
+            offset: e.utf8_error().valid_up_to(),
         })?;
         let shown = path
             .strip_prefix(&self.root)
@@ -84,26 +154,109 @@ fn check_whole(parsed: usize, files: usize, root: &Path) -> Result<(), SourceErr
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
-    let io = |e: std::io::Error| SourceError::Io {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    };
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let path = entry.path();
-        let file_type = entry.file_type().map_err(io)?;
-        if file_type.is_dir() {
-            collect(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-        {
-            out.push(path);
-        }
+fn too_large(path: &Path, cap: u64) -> SourceError {
+    SourceError::Refused {
+        path: path.display().to_string(),
+        message: format!(
+            "larger than max_file_size = {cap} bytes; split the file or raise organization.source.max_file_size"
+        ),
     }
-    Ok(())
+}
+
+/// The files of a folder, checked as they are listed.
+struct Walk<'a> {
+    /// The folder, links resolved: everything read must lie under it.
+    root: &'a Path,
+    limits: DirLimits,
+    files: Vec<PathBuf>,
+    total: u64,
+    /// Folders entered, links resolved: a link to a parent must not loop.
+    visited: Vec<PathBuf>,
+}
+
+fn is_document(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) -> Result<(), SourceError> {
+        let io = |e: std::io::Error| SourceError::Io {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        };
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if entry.file_name().as_encoded_bytes().starts_with(b".") {
+                continue;
+            }
+            let path = entry.path();
+            let mut meta = entry.metadata().map_err(io)?;
+            if meta.file_type().is_symlink() {
+                let refused = |message: String| SourceError::Refused {
+                    path: path.display().to_string(),
+                    message,
+                };
+                let target = match std::fs::canonicalize(&path) {
+                    Ok(t) => t,
+                    Err(_) if !is_document(&path) => continue,
+                    Err(e) => {
+                        return Err(refused(format!(
+                            "a link that cannot be followed ({e}); remove it or make it point inside the folder"
+                        )));
+                    }
+                };
+                if !target.starts_with(self.root) {
+                    if !is_document(&path) && !target.is_dir() {
+                        continue;
+                    }
+                    return Err(refused(format!(
+                        "links to {}, outside the source folder {}; copy the file into the folder instead",
+                        target.display(),
+                        self.root.display()
+                    )));
+                }
+                meta = std::fs::metadata(&target).map_err(io)?;
+                if meta.is_dir() {
+                    if self.visited.contains(&target) {
+                        continue;
+                    }
+                    self.visited.push(target);
+                }
+            }
+            if meta.is_dir() {
+                self.dir(&path)?;
+            } else if is_document(&path) {
+                self.file(path, &meta)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, path: PathBuf, meta: &std::fs::Metadata) -> Result<(), SourceError> {
+        if !meta.is_file() {
+            return Err(SourceError::Refused {
+                path: path.display().to_string(),
+                message: "not a regular file (a pipe, socket or device); remove it from the source folder".into(),
+            });
+        }
+        if meta.len() > self.limits.max_file_size {
+            return Err(too_large(&path, self.limits.max_file_size));
+        }
+        self.total = self.total.saturating_add(meta.len());
+        if self.total > self.limits.max_size {
+            return Err(SourceError::Refused {
+                path: self.root.display().to_string(),
+                message: format!(
+                    "the files add up to more than max_size = {} bytes; raise organization.source.max_size if the data really is that large",
+                    self.limits.max_size
+                ),
+            });
+        }
+        self.files.push(path);
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,4 +1,8 @@
 //! A source served over HTTP: `{"organizations": [...], "services": [...], "channels": [...]}`.
+//!
+//! No redirect is followed (it would carry the credentials to wherever it points; a 3xx
+//! is a configuration error naming the URL), the request has a timeout, and the body
+//! is read only up to `max_size` bytes.
 
 use super::{Origin, Snapshot, Source, SourceError, parse_document};
 use crate::model::ItemKind;
@@ -22,6 +26,8 @@ pub struct HttpSource {
     pub url: url::Url,
     pub auth: HttpAuth,
     pub timeout: Duration,
+    /// The largest body accepted, in bytes.
+    pub max_size: u64,
 }
 
 impl HttpSource {
@@ -43,6 +49,8 @@ impl Source for HttpSource {
             message,
         };
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.timeout)
             .timeout(self.timeout)
             .user_agent(concat!("ptv-sync/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -58,23 +66,48 @@ impl Source for HttpSource {
                 req = req.basic_auth(username, Some(pw.expose_secret()));
             }
         }
-        let resp = req
+        let mut resp = req
             .send()
             .await
             .map_err(|e| err("no answer".into(), without_url(&e)))?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(err(
+                status.to_string(),
+                "a redirect, which is not followed (it would carry the credentials along); set `url` to the address that serves the snapshot".into(),
+            ));
+        }
         if !status.is_success() {
             return Err(err(
                 status.to_string(),
                 "the snapshot was not served".into(),
             ));
         }
-        let body: serde_json::Value = resp.json().await.map_err(|e| {
+        let too_large = || {
             err(
                 status.to_string(),
-                format!("body is not JSON: {}", without_url(&e)),
+                format!(
+                    "the body is larger than max_size = {} bytes; raise organization.source.max_size if the data really is that large",
+                    self.max_size
+                ),
             )
-        })?;
+        };
+        if resp.content_length().is_some_and(|n| n > self.max_size) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| err(status.to_string(), without_url(&e)))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > self.max_size {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| err(status.to_string(), format!("body is not JSON: {e}")))?;
         let serde_json::Value::Object(mut map) = body else {
             return Err(err(
                 status.to_string(),
@@ -114,7 +147,10 @@ impl Source for HttpSource {
                 format!("unknown key `{extra}`: expected organizations, services, channels"),
             ));
         }
-        Ok(Snapshot { documents })
+        Ok(Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        })
     }
 
     fn describe(&self) -> String {

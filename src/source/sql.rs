@@ -4,8 +4,9 @@ use super::{Origin, Snapshot, Source, SourceError, parse_document};
 use crate::model::ItemKind;
 use crate::secret::SecretSource;
 use secrecy::ExposeSecret;
-use sqlx::Row;
+use sqlx::{ConnectOptions as _, Connection as _, Row};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
 pub struct SqlQueries {
@@ -15,10 +16,17 @@ pub struct SqlQueries {
 }
 
 /// Supports `postgres://` and `sqlite:` URLs.
+///
+/// One connection, read-only (`PostgreSQL`: `default_transaction_read_only`; `SQLite`:
+/// opened read-only), with `timeout` on connecting and on each statement (`PostgreSQL`
+/// also cancels it server-side with `statement_timeout`). In production a `PostgreSQL`
+/// connection must check the server's certificate (see [`crate::db_url::check_tls`]).
 #[derive(Debug, Clone)]
 pub struct SqlSource {
     pub url: SecretSource,
     pub queries: SqlQueries,
+    pub timeout: Duration,
+    pub production: bool,
 }
 
 impl SqlSource {
@@ -68,23 +76,31 @@ fn row_document(
 
 /// Runs each query and turns its rows into documents; `decode` reads `id` and `document`
 /// the way the backend stores them.
-async fn read_all<DB>(
-    pool: &sqlx::Pool<DB>,
+async fn read_all<C>(
+    conn: &mut C,
     queries: [(ItemKind, Option<&String>); 3],
-    decode: impl Fn(&DB::Row) -> Result<(String, Option<String>), sqlx::Error>,
+    timeout: Duration,
+    decode: impl Fn(
+        &<C::Database as sqlx::Database>::Row,
+    ) -> Result<(String, Option<String>), sqlx::Error>,
 ) -> Result<Vec<super::Document>, SourceError>
 where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+    for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
 {
     let mut documents = Vec::new();
     for (kind, q) in queries {
         let Some(q) = q else { continue };
         let file: Arc<str> = Arc::from(format!("sql:{kind}s"));
-        let rows = sqlx::query(q)
-            .fetch_all(pool)
+        let rows = tokio::time::timeout(timeout, sqlx::query(q).fetch_all(&mut *conn))
             .await
+            .map_err(|_| {
+                sql_err(
+                    kind,
+                    &format!("no answer within the source timeout ({timeout:?}); the query may need an index"),
+                )
+            })?
             .map_err(|e| sql_err(kind, &e))?;
         for (i, row) in rows.iter().enumerate() {
             let (id, doc) = decode(row).map_err(|e| sql_err(kind, &e))?;
@@ -94,20 +110,43 @@ where
     Ok(documents)
 }
 
-#[async_trait::async_trait]
-impl Source for SqlSource {
-    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        let url = self.url.read("source database URL")?;
-        let url = url.expose_secret();
-        let connect_err = |e: sqlx::Error| sql_err(ItemKind::Organization, &e);
-        let documents = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .connect(url)
+impl SqlSource {
+    async fn read(&self, url: &str) -> Result<Vec<super::Document>, SourceError> {
+        let target = crate::db_url::redact(url);
+        let connect_err = |message: String| SourceError::SqlConnect {
+            target: target.clone(),
+            message,
+        };
+        let connect_timeout = || {
+            connect_err(format!(
+                "no connection within the source timeout ({:?})",
+                self.timeout
+            ))
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            crate::db_url::check_tls(url, self.production, "source database").map_err(|m| {
+                SourceError::Refused {
+                    path: "organization.source.url".into(),
+                    message: m,
+                }
+            })?;
+            let opts = url
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .map_err(|e| connect_err(e.to_string()))?
+                .application_name("ptv-sync source")
+                .options([
+                    ("default_transaction_read_only", "on".to_owned()),
+                    (
+                        "statement_timeout",
+                        format!("{}ms", self.timeout.as_millis()),
+                    ),
+                ]);
+            let mut conn = tokio::time::timeout(self.timeout, opts.connect())
                 .await
-                .map_err(connect_err)?;
+                .map_err(|_| connect_timeout())?
+                .map_err(|e| connect_err(e.to_string()))?;
             // A `document` column may be text or json(b).
-            let docs = read_all(&pool, self.queries(), |row| {
+            let docs = read_all(&mut conn, self.queries(), self.timeout, |row| {
                 let doc = match row.try_get::<Option<String>, _>("document") {
                     Ok(d) => d,
                     Err(_) => row
@@ -117,31 +156,54 @@ impl Source for SqlSource {
                 Ok((row.try_get("id")?, doc))
             })
             .await;
-            pool.close().await;
-            docs?
+            let _ = conn.close().await;
+            docs
         } else if url.starts_with("sqlite:") {
             let opts = url
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()
-                .map_err(connect_err)?
-                .read_only(true);
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(opts)
+                .map_err(|e| connect_err(e.to_string()))?
+                .read_only(true)
+                .busy_timeout(self.timeout);
+            let mut conn = tokio::time::timeout(self.timeout, opts.connect())
                 .await
-                .map_err(connect_err)?;
-            let docs = read_all(&pool, self.queries(), |row| {
+                .map_err(|_| connect_timeout())?
+                .map_err(|e| connect_err(e.to_string()))?;
+            let docs = read_all(&mut conn, self.queries(), self.timeout, |row| {
                 Ok((row.try_get("id")?, row.try_get("document")?))
             })
             .await;
-            pool.close().await;
-            docs?
+            let _ = conn.close().await;
+            docs
         } else {
-            return Err(sql_err(
-                ItemKind::Organization,
-                &"unsupported database URL: use postgres://… or sqlite:…",
-            ));
-        };
-        Ok(Snapshot { documents })
+            Err(SourceError::Refused {
+                path: "organization.source.url".into(),
+                message: "unsupported database URL: use postgres://… or sqlite:…".into(),
+            })
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for SqlSource {
+    async fn snapshot(&self) -> Result<Snapshot, SourceError> {
+        let url = self.url.read("source database URL")?;
+        let url = url.expose_secret();
+        // A driver's message may echo connection parameters, the password among them.
+        let documents = self.read(url).await.map_err(|e| match e {
+            SourceError::SqlConnect { target, message } => SourceError::SqlConnect {
+                target,
+                message: crate::db_url::scrub(url, &message),
+            },
+            SourceError::Sql { kind, message } => SourceError::Sql {
+                kind,
+                message: crate::db_url::scrub(url, &message),
+            },
+            other => other,
+        })?;
+        Ok(Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        })
     }
 
     fn describe(&self) -> String {

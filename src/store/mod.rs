@@ -55,6 +55,13 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// [`items`](Self::items): [`PlanRow`]s agree with the `PlanRow::from` of each item.
     async fn plan_rows(&self, org: &str) -> Result<Vec<PlanRow>, StoreError>;
 
+    /// How many items of an organisation are in each (remote, status) pair; pairs with none
+    /// are left out. Counted by the database: no row is loaded.
+    async fn item_state_counts(
+        &self,
+        org: &str,
+    ) -> Result<Vec<(RemoteState, ItemStatus, u64)>, StoreError>;
+
     async fn item(
         &self,
         org: &str,
@@ -123,6 +130,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// its first entry at or after `before` (so chains lose a prefix, never a middle part).
     /// Returns how many entries were deleted.
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Retention of runs: deletes the runs that finished before `before`, with their items
+    /// (a run still running is kept). Returns how many runs were deleted.
+    async fn prune_runs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     async fn org_state(&self, org: &str) -> Result<Option<OrgState>, StoreError>;
 

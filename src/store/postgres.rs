@@ -187,7 +187,17 @@ impl PostgresStore {
         let op = || format!("take the single-writer lock of organisation {org}");
         // A connection of its own, outside the pool: the lock lives exactly as long as
         // this session.
-        let options = self.options.clone().application_name(LOCK_APPLICATION_NAME);
+        // The server probes an idle lock session, so that the lock of an instance whose host
+        // vanished is freed within about half a minute instead of the kernel's two hours.
+        let options = self
+            .options
+            .clone()
+            .application_name(LOCK_APPLICATION_NAME)
+            .options([
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+            ]);
         let mut conn =
             PgConnection::connect_with(&options)
                 .await

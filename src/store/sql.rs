@@ -271,6 +271,32 @@ macro_rules! shared_store {
                 self.fast_plan_rows(org).await
             }
 
+            async fn item_state_counts(
+                &self,
+                org: &str,
+            ) -> Result<Vec<(t::RemoteState, t::ItemStatus, u64)>, StoreError> {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT remote, status, count(*) FROM items WHERE org = $1 \
+                     GROUP BY remote, status ORDER BY remote, status",
+                )
+                .bind(org)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::query(format!(
+                    "count items of organisation {org}"
+                )))?;
+                let what = || format!("items of organisation {org}");
+                rows.into_iter()
+                    .map(|(remote, status, n)| {
+                        Ok((
+                            codec::parse_enum(&remote, t::RemoteState::parse, "remote", &what)?,
+                            codec::parse_enum(&status, t::ItemStatus::parse, "status", &what)?,
+                            u64::try_from(n).unwrap_or(0),
+                        ))
+                    })
+                    .collect()
+            }
+
             async fn item(
                 &self,
                 org: &str,
@@ -584,6 +610,19 @@ macro_rules! shared_store {
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::query("prune the audit log"))?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_runs(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                // Their run items go with them (ON DELETE CASCADE).
+                let done = sqlx::query("DELETE FROM runs WHERE finished_at < $1")
+                    .bind($time(before))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::query("prune old runs"))?;
                 Ok(done.rows_affected())
             }
 

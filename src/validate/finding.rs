@@ -35,6 +35,13 @@ pub enum FindingKind {
     DependsOnInvalid,
     /// Valid, but the configured PTV version has no place for it: not sent.
     NotSent,
+    /// Content checklist (warning): a phone number, e-mail, web or street address in a
+    /// service's own text.
+    ChannelDataInDescription,
+    /// Content checklist (warning): the summary repeats the description's first sentence.
+    SummaryRepeatsDescription,
+    /// Content checklist (warning): the description copies its general description.
+    CopiesGeneralDescription,
 }
 
 impl FindingKind {
@@ -57,6 +64,9 @@ impl FindingKind {
             FindingKind::LanguageMissing => "language-missing",
             FindingKind::DependsOnInvalid => "depends-on-invalid",
             FindingKind::NotSent => "not-sent",
+            FindingKind::ChannelDataInDescription => "channel-data-in-description",
+            FindingKind::SummaryRepeatsDescription => "summary-repeats-description",
+            FindingKind::CopiesGeneralDescription => "copies-general-description",
         }
     }
 }

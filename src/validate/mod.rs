@@ -8,9 +8,11 @@
 //!   connection set is held back whole (PTV keeps the connections it has), because sending
 //!   the set without that channel would *remove* a connection that may exist.
 
+mod content;
 mod finding;
 mod rules;
 
+pub use content::{GeneralDescriptions, GeneralDescriptionsError};
 pub use finding::{Finding, FindingKind, Severity};
 
 use crate::model::{
@@ -30,6 +32,11 @@ pub struct ValidateOptions {
     pub api: ApiVersion,
     /// The main organisation's area: the widest a top-level item may have.
     pub main_area: Option<Area>,
+    /// Run DVV's content checks ([`content`]): `ptv-sync validate` only.
+    pub content: bool,
+    /// Texts of linked general descriptions, for the content check that they are not
+    /// copied.
+    pub general_descriptions: Option<std::sync::Arc<GeneralDescriptions>>,
 }
 
 pub type Key = (ItemKind, String);
@@ -50,6 +57,9 @@ pub struct Validated {
     /// Items (including connection sets) that are not sent, with their error findings.
     pub invalid: BTreeMap<Key, Vec<Finding>>,
     pub findings: Vec<Finding>,
+    /// Source files whose documents are unknown ([`crate::source::Snapshot::unreadable`]):
+    /// errors, and no archive may go while any is listed.
+    pub unreadable: Vec<crate::source::Unreadable>,
 }
 
 impl Validated {
@@ -59,10 +69,14 @@ impl Validated {
             .iter()
             .filter(|f| f.severity == Severity::Error)
             .count()
+            + self.unreadable.len()
     }
     #[must_use]
     pub fn warnings(&self) -> usize {
-        self.findings.len() - self.errors()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
     }
     #[must_use]
     pub fn valid_count(&self) -> usize {
@@ -126,6 +140,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     let mut items: Vec<(Key, Origin, Box<Item>)> = Vec::with_capacity(snapshot.documents.len());
     let mut dup: BTreeSet<Key> = BTreeSet::new();
 
+    let unreadable = snapshot.unreadable;
     for doc in snapshot.documents {
         let key = (doc.kind, doc.id.to_string());
         if let Some(first) = run.present.get(&key) {
@@ -167,7 +182,12 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
             };
             match &**item {
                 Item::Organization(o) => rules::organization(&mut ck, o, api),
-                Item::Service(s) => rules::service(&mut ck, s, api),
+                Item::Service(s) => {
+                    rules::service(&mut ck, s, api);
+                    if opts.content {
+                        content::service(&mut ck, s, opts.general_descriptions.as_deref());
+                    }
+                }
                 Item::Channel(c) => rules::channel(&mut ck, c, api),
             }
         }
@@ -234,6 +254,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
         present: run.present,
         invalid,
         findings: run.findings,
+        unreadable,
     }
 }
 

@@ -127,7 +127,12 @@ async fn wait_for(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> boo
 /// A daemon on a yearly schedule after its start-up freshness run: from then on only
 /// what the test does makes it run.
 async fn idle_daemon(items: usize) -> (TestApp, Daemon) {
-    let app = app_with_schedule(items, "0 0 3 1 1 *", free_port()).await;
+    idle_daemon_on(items, free_port()).await
+}
+
+/// [`idle_daemon`] listening on `port`.
+async fn idle_daemon_on(items: usize, port: u16) -> (TestApp, Daemon) {
+    let app = app_with_schedule(items, "0 0 3 1 1 *", port).await;
     let d = Daemon::start(&app, false);
     wait_for(
         "the start-up freshness run",
@@ -368,4 +373,152 @@ async fn the_admin_endpoint_checks_the_token_before_the_body_and_records_its_own
     let last = app.store.last_runs("test", 1).await.unwrap().remove(0);
     assert_eq!(last.actor, ptv_sync::daemon::ADMIN_ACTOR, "{last:?}");
     assert!(d.sigterm().success());
+}
+
+/// Issue 16 item 20: a `/metrics` scrape counts items in the database instead of loading
+/// every item with its payload. A row no reader could decode (its `last_error` is not an
+/// error) shows it: the counts are still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_items_without_loading_them() {
+    use sqlx::Connection as _;
+    let port = free_port();
+    let (app, d) = idle_daemon_on(10, port).await;
+    let live = app
+        .store
+        .items("test")
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| ptv_sync::apply::state_label(r) == "live")
+        .count();
+    assert!(live > 1, "{live}");
+    let mut conn = state_db(&app).await;
+    sqlx::query(
+        "UPDATE items SET last_error = '{}' WHERE rowid = \
+         (SELECT rowid FROM items WHERE kind = 'organization' LIMIT 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("ptv_sync_items{{org=\"test\",state=\"live\"}} {live}");
+    assert!(
+        body.contains(&series),
+        "{series} missing from /metrics:\n{body}"
+    );
+    drop(d);
+}
+
+/// Issue 16 item 6: the daemon applies `audit.retention_days` (at start, then daily) to the
+/// audit log and to finished runs with their items; the chain stays verifiable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
+    use ptv_sync::model::ItemKind;
+    use ptv_sync::store::{
+        ItemAction, NewAuditEntry, NewRun, RunItem, RunItemOutcome, RunOutcome, RunTrigger,
+    };
+    use sqlx::Connection as _;
+    let app = app_with_schedule(5, "0 0 3 1 1 *", free_port()).await;
+    let text = std::fs::read_to_string(app.config_path())
+        .unwrap()
+        .replace("[daemon]", "[audit]\nretention_days = 2\n\n[daemon]");
+    std::fs::write(app.config_path(), text).unwrap();
+    let now = chrono::Utc::now();
+    let old = now - chrono::Duration::days(10);
+    for (i, at) in [old, old, now - chrono::Duration::hours(1)]
+        .into_iter()
+        .enumerate()
+    {
+        app.store
+            .append_audit(&NewAuditEntry {
+                at,
+                org: "test".into(),
+                actor: "test".into(),
+                action: ItemAction::Update,
+                kind: ItemKind::Service,
+                source_id: format!("s-{i}"),
+                ptv_id: None,
+                http_status: Some(200),
+                body_sha256: None,
+            })
+            .await
+            .unwrap();
+    }
+    let old_run = app
+        .store
+        .begin_run(&NewRun {
+            org: "test".into(),
+            trigger: RunTrigger::Manual,
+            actor: "test".into(),
+            started_at: old,
+            dry_run: false,
+        })
+        .await
+        .unwrap();
+    app.store
+        .record_run_item(
+            old_run,
+            &RunItem {
+                kind: ItemKind::Service,
+                source_id: "s-0".into(),
+                action: ItemAction::Update,
+                outcome: RunItemOutcome::Ok,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .finish_run(old_run, RunOutcome::Ok, &serde_json::json!({}))
+        .await
+        .unwrap();
+    let mut conn = state_db(&app).await;
+    sqlx::query("UPDATE runs SET finished_at = started_at WHERE id = $1")
+        .bind(old_run)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let d = Daemon::start(&app, false);
+    wait_for(
+        "the retention to run",
+        Duration::from_secs(30),
+        async || {
+            let runs = app.store.last_runs("test", 1000).await.unwrap();
+            let audit = app
+                .store
+                .audit_since(old - chrono::Duration::days(1))
+                .await
+                .unwrap();
+            !runs.iter().any(|r| r.id == old_run) && audit.iter().all(|e| e.at > old)
+        },
+    )
+    .await;
+    assert!(app.store.run_items(old_run).await.unwrap().is_empty());
+    let kept = app.store.audit_since(old).await.unwrap();
+    assert!(kept.iter().any(|e| e.source_id == "s-2"), "{kept:?}");
+    let verified = app.store.verify_audit(Some("test")).await.unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    drop(d);
+}
+
+/// A connection of its own to the test app's `SQLite` state database, to do what no
+/// ptv-sync code would.
+async fn state_db(app: &TestApp) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let ptv_sync::config::StateConfig::Sqlite { dir } = &app.cfg.state else {
+        unreachable!("a SQLite test app")
+    };
+    let db = dir.join(ptv_sync::startup::SQLITE_FILE);
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap()
 }

@@ -11,84 +11,131 @@ use std::time::{Duration, Instant};
 
 const ORGS: usize = 4;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_daemons_share_four_organisations_and_take_over() {
-    let Ok(base) = std::env::var("PTV_SYNC_TEST_POSTGRES_URL") else {
-        eprintln!("note: PTV_SYNC_TEST_POSTGRES_URL is not set; PostgreSQL HA test skipped");
-        return;
-    };
-    let db = format!("ptvsync_ha_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&base).unwrap();
-    url.set_path(&format!("/{db}"));
+/// Organisations, a simulator and a database of their own, and daemons started on them.
+struct Ha {
+    sim: ptv_sync::sim::SimHandle,
+    dir: tempfile::TempDir,
+    db: String,
+    url: url::Url,
+    admin: sqlx::PgConnection,
+    orgs_toml: String,
+}
 
-    let mut sim_cfg = SimConfig::default();
-    for i in 0..ORGS {
-        let id = uuid::Uuid::from_u128(0xa000 + i as u128);
-        sim_cfg.users.push(SimUser {
-            username: format!("api{i}@test.fi"),
-            password: format!("pw{i}"),
-            organization_id: id,
-        });
-        sim_cfg.organizations.push(SeedOrganization {
-            id,
-            name: format!("Kunta {i}"),
-            organization_type: "Municipality".into(),
-            languages: vec!["fi".into(), "sv".into()],
-            area_type: "Nationwide".into(),
-            municipality: Some("049".into()),
-        });
-    }
-    let sim = Simulator::start(sim_cfg).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut orgs_toml = String::new();
-    for i in 0..ORGS {
-        let src = dir.path().join(format!("source{i}"));
-        generate(Shape::new(20, i as u64)).write_dir(&src).unwrap();
-        std::fs::write(dir.path().join(format!("pw{i}")), format!("pw{i}")).unwrap();
-        let _ = write!(
+impl Ha {
+    /// `None` (with a note) when no `PostgreSQL` is configured for the tests.
+    async fn new(orgs: usize) -> Option<Ha> {
+        let Ok(base) = std::env::var("PTV_SYNC_TEST_POSTGRES_URL") else {
+            eprintln!("note: PTV_SYNC_TEST_POSTGRES_URL is not set; PostgreSQL HA test skipped");
+            return None;
+        };
+        let db = format!("ptvsync_ha_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {db}").as_str())
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&base).unwrap();
+        url.set_path(&format!("/{db}"));
+
+        let mut sim_cfg = SimConfig::default();
+        for i in 0..orgs {
+            let id = uuid::Uuid::from_u128(0xa000 + i as u128);
+            sim_cfg.users.push(SimUser {
+                username: format!("api{i}@test.fi"),
+                password: format!("pw{i}"),
+                organization_id: id,
+            });
+            sim_cfg.organizations.push(SeedOrganization {
+                id,
+                name: format!("Kunta {i}"),
+                organization_type: "Municipality".into(),
+                languages: vec!["fi".into(), "sv".into()],
+                area_type: "Nationwide".into(),
+                municipality: Some("049".into()),
+            });
+        }
+        let sim = Simulator::start(sim_cfg).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut orgs_toml = String::new();
+        for i in 0..orgs {
+            let src = dir.path().join(format!("source{i}"));
+            generate(Shape::new(20, i as u64)).write_dir(&src).unwrap();
+            std::fs::write(dir.path().join(format!("pw{i}")), format!("pw{i}")).unwrap();
+            let _ = write!(
+                orgs_toml,
+                "[[organization]]\nname = \"org{i}\"\nmain_organization_id = \"{}\"\nsource_id_prefix = \"o{i}\"\nschedule = \"*/2 * * * * *\"\n[organization.ptv]\napi_base = \"{u}\"\ntoken_url = \"{u}/api/auth/api-login\"\nusername = \"api{i}@test.fi\"\npassword_file = \"{}\"\n[organization.source]\npath = \"{}\"\n\n",
+                uuid::Uuid::from_u128(0xa000 + i as u128),
+                dir.path().join(format!("pw{i}")).display(),
+                src.display(),
+                u = sim.base_url()
+            );
+        }
+        Some(Ha {
+            sim,
+            dir,
+            db,
+            url,
+            admin,
             orgs_toml,
-            "[[organization]]\nname = \"org{i}\"\nmain_organization_id = \"{}\"\nsource_id_prefix = \"o{i}\"\nschedule = \"*/2 * * * * *\"\n[organization.ptv]\napi_base = \"{u}\"\ntoken_url = \"{u}/api/auth/api-login\"\nusername = \"api{i}@test.fi\"\npassword_file = \"{}\"\n[organization.source]\npath = \"{}\"\n\n",
-            uuid::Uuid::from_u128(0xa000 + i as u128),
-            dir.path().join(format!("pw{i}")).display(),
-            src.display(),
-            u = sim.base_url()
-        );
+        })
     }
-    let start = |n: usize| {
-        let cfg = dir.path().join(format!("daemon{n}.toml"));
+
+    fn start(&self, n: usize) -> std::process::Child {
+        let cfg = self.dir.path().join(format!("daemon{n}.toml"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        std::fs::write(&cfg, format!("[state]\ndatabase_url_env = \"HA_DB\"\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n{orgs_toml}")).unwrap();
-        let state = dir.path().join(format!("state{n}"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[state]\ndatabase_url_env = \"HA_DB\"\n[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n{}",
+                self.orgs_toml
+            ),
+        )
+        .unwrap();
+        let state = self.dir.path().join(format!("state{n}"));
         bin()
             .arg("--config")
             .arg(&cfg)
             .arg("run")
-            .env("HA_DB", url.as_str())
+            .env("HA_DB", self.url.as_str())
             .env("STATE_DIRECTORY", &state)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap()
+    }
+
+    async fn store(&self) -> std::sync::Arc<dyn ptv_sync::store::StateStore> {
+        ptv_sync::store::open(
+            &ptv_sync::store::StoreTarget::Postgres {
+                url: self.url.to_string().into(),
+            },
+            ptv_sync::store::OpenMode::CreateIfMissing,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn drop_db(mut self) {
+        self.admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db).as_str())
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_share_four_organisations_and_take_over() {
+    let Some(ha) = Ha::new(ORGS).await else {
+        return;
     };
-    let mut a = start(0);
-    let mut b = start(1);
-    let store = ptv_sync::store::open(
-        &ptv_sync::store::StoreTarget::Postgres {
-            url: url.to_string().into(),
-        },
-        ptv_sync::store::OpenMode::CreateIfMissing,
-    )
-    .await
-    .unwrap();
+    let sim = &ha.sim;
+    let mut a = ha.start(0);
+    let mut b = ha.start(1);
+    let store = ha.store().await;
 
     let runs_of = async |org: usize| store.last_runs(&format!("org{org}"), 1000).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -165,8 +212,81 @@ async fn two_daemons_share_four_organisations_and_take_over() {
     survivor.kill().unwrap();
     survivor.wait().unwrap();
     drop(store);
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    ha.drop_db().await;
+}
+
+/// Issue 16 item 1: the lock holder's `PostgreSQL` session ends (an operator's
+/// `pg_terminate_backend`, a network failure): the other instance takes the organisation
+/// over, and the first one notices that it lost the lock and stops; from then on exactly
+/// one instance runs the organisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_lock_session_leaves_exactly_one_writer() {
+    let Some(ha) = Ha::new(1).await else {
+        return;
+    };
+    let mut a = ha.start(0);
+    let mut b = ha.start(1);
+    let store = ha.store().await;
+    let finished = async || {
+        store
+            .last_runs("org0", 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.finished_at.is_some())
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while finished().await.len() < 2 {
+        assert!(Instant::now() < deadline, "org0 ran twice");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let kill = format!(
+        "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a \
+         WHERE a.application_name = '{}' AND a.datname = '{}' AND EXISTS (SELECT 1 \
+         FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)",
+        ptv_sync::store::LOCK_APPLICATION_NAME,
+        ha.db
+    );
+    let mut admin = sqlx::PgConnection::connect(ha.url.as_str()).await.unwrap();
+    let killed: Vec<(bool,)> = sqlx::query_as(&kill).fetch_all(&mut admin).await.unwrap();
+    assert_eq!(killed.len(), 1, "one session holds the lock: {killed:?}");
+    // Runs that began before the holder could notice are not counted.
+    let settled = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let after = async || {
+        let mut runs: Vec<_> = finished()
+            .await
+            .into_iter()
+            .filter(|r| r.started_at > settled)
+            .collect();
+        runs.sort_by_key(|r| r.started_at);
+        runs
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while after().await.len() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "org0 kept running after the loss"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let runs = after().await;
+    let actors: std::collections::BTreeSet<_> = runs.iter().map(|r| r.actor.clone()).collect();
+    assert_eq!(
+        actors.len(),
+        1,
+        "after the lock session was lost, one instance runs org0: {actors:?}"
+    );
+    assert!(
+        runs.windows(2)
+            .all(|w| w[0].finished_at.unwrap() <= w[1].started_at),
+        "runs of org0 never overlap"
+    );
+    for child in [&mut a, &mut b] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    drop(store);
+    ha.drop_db().await;
 }

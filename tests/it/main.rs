@@ -7,6 +7,7 @@ mod crash;
 mod daemon;
 mod engine;
 mod ha;
+mod hardening;
 mod ops;
 mod plan;
 mod sim;

@@ -55,6 +55,8 @@ async fn sqlite_source_reads_every_document() {
     let src = SqlSource {
         url: SecretSource::Inline(format!("sqlite:{}", dir.path().join("src.db").display()).into()),
         queries: queries(),
+        timeout: std::time::Duration::from_secs(30),
+        production: false,
     };
     let snap = src.snapshot().await.unwrap();
     assert_eq!(snap.documents.len(), docs.len());
@@ -100,6 +102,8 @@ async fn postgres_source_reads_jsonb_documents() {
     let src = SqlSource {
         url: SecretSource::Inline(url.to_string().into()),
         queries: queries(),
+        timeout: std::time::Duration::from_secs(30),
+        production: false,
     };
     let snap = src.snapshot().await.unwrap();
     assert_eq!(snap.documents.len(), docs.len());
@@ -137,6 +141,7 @@ async fn http_source_reads_lists_with_bearer_auth() {
         url: format!("{}/export", server.uri()).parse().unwrap(),
         auth: HttpAuth::Bearer(SecretSource::Inline("s3cret".to_owned().into())),
         timeout: std::time::Duration::from_secs(5),
+        max_size: ptv_sync::source::DEFAULT_MAX_SIZE,
     };
     let snap = src.snapshot().await.unwrap();
     assert_eq!(snap.documents.len(), docs.len());

@@ -44,13 +44,17 @@ fn run(docs: Vec<Value>, api: ApiVersion) -> Validated {
         })
         .collect();
     validate(
-        &Snapshot { documents },
+        &Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        },
         &ValidateOptions {
             api,
             main_area: Some(
                 serde_json::from_value(json!({"type": "LimitedArea", "municipalities": ["049"]}))
                     .unwrap(),
             ),
+            ..ValidateOptions::default()
         },
     )
 }
@@ -239,8 +243,10 @@ fn unknown_kind_aborts_the_snapshot() {
     assert!(err.to_string().contains("unknown kind 'widget'"), "{err}");
 }
 
+// Issue 16 item 14 changed this from "aborts the snapshot": one broken file costs that
+// file (listed as unreadable, which holds every archive back), not the whole source.
 #[test]
-fn broken_yaml_file_aborts_with_file_name() {
+fn broken_yaml_file_is_unreadable_with_file_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("ok.yaml"),
@@ -252,13 +258,14 @@ fn broken_yaml_file_aborts_with_file_name() {
         "- kind: service\n  id: [unclosed\n",
     )
     .unwrap();
-    let err = ptv_sync::source::DirSource::new(dir.path())
-        .read()
-        .unwrap_err()
-        .to_string();
+    let snapshot = ptv_sync::source::DirSource::new(dir.path()).read().unwrap();
+    assert_eq!(snapshot.documents.len(), 1, "ok.yaml is read");
+    let [u] = &snapshot.unreadable[..] else {
+        panic!("{:?}", snapshot.unreadable)
+    };
     assert!(
-        err.contains("broken.yaml") && err.contains("does not parse"),
-        "{err}"
+        u.file == "broken.yaml" && u.message.contains("does not parse"),
+        "{u:?}"
     );
 }
 
@@ -283,4 +290,146 @@ fn texts_are_normalised_at_the_edge() {
             .as_str(),
         "Lupa"
     );
+}
+
+// Issue 17: DVV's content checklist (reference §11.6) as warnings that never block.
+
+fn run_content(
+    docs: Vec<Value>,
+    general: Option<ptv_sync::validate::GeneralDescriptions>,
+) -> Validated {
+    let file: std::sync::Arc<str> = std::sync::Arc::from("test.yaml");
+    let documents = docs
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            parse_document(
+                v,
+                None,
+                Origin {
+                    file: file.clone(),
+                    index: Some(i),
+                },
+            )
+            .expect("kind and id readable")
+        })
+        .collect();
+    validate(
+        &Snapshot {
+            documents,
+            unreadable: Vec::new(),
+        },
+        &ValidateOptions {
+            api: ApiVersion::V11,
+            content: true,
+            general_descriptions: general.map(std::sync::Arc::new),
+            ..ValidateOptions::default()
+        },
+    )
+}
+
+fn content_kinds(v: &Validated) -> Vec<(K, String)> {
+    v.findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                K::ChannelDataInDescription
+                    | K::SummaryRepeatsDescription
+                    | K::CopiesGeneralDescription
+            )
+        })
+        .map(|f| {
+            assert_eq!(f.severity, ptv_sync::validate::Severity::Warning, "{f:?}");
+            (f.kind, f.path.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn content_checks_find_channel_data_in_service_texts() {
+    let mut docs = base();
+    docs[4]["languageVersions"]["fi"]["description"] = json!(
+        "Lupaa haetaan kirjaamosta. Soita 09 816 21 tai kirjoita kirjaamo@espoo.fi. \
+         Lomakkeet ovat osoitteessa https://www.espoo.fi/luvat ja käyntiosoite on \
+         Kamreerintie 3, 02770 Espoo."
+    );
+    let v = run_content(docs, None);
+    assert_eq!(v.errors(), 0, "{:?}", v.findings);
+    let found: Vec<String> = v
+        .findings
+        .iter()
+        .filter(|f| f.kind == K::ChannelDataInDescription)
+        .map(|f| f.message.clone())
+        .collect();
+    for what in [
+        "a phone number",
+        "an e-mail address",
+        "a web address",
+        "a street address",
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|m| m.starts_with(&format!("holds {what}"))),
+            "{what}: {found:?}"
+        );
+    }
+    assert!(
+        content_kinds(&v)
+            .iter()
+            .all(|(_, p)| p == "languageVersions.fi.description")
+    );
+}
+
+#[test]
+fn content_checks_find_a_summary_repeating_the_first_sentence() {
+    let mut docs = base();
+    docs[4]["languageVersions"]["fi"]["summary"] = json!("Lupaa haetaan kunnalta.");
+    docs[4]["languageVersions"]["fi"]["description"] =
+        json!("Lupaa haetaan  kunnalta. Käsittely kestää kaksi viikkoa.");
+    let v = run_content(docs, None);
+    assert_eq!(
+        content_kinds(&v),
+        vec![(
+            K::SummaryRepeatsDescription,
+            "languageVersions.fi.summary".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn content_checks_find_a_copied_general_description() {
+    let gd_id = "6a3b8f41-0d1c-4c7e-9a57-3d3c3f0a2b10";
+    let mut docs = base();
+    docs[4]["generalDescription"] = json!(gd_id);
+    docs[4]["languageVersions"]["fi"]["description"] = json!(
+        "Rakennuslupa tarvitaan uuden rakennuksen rakentamiseen tai laajentamiseen. \
+         Espoossa lupaa haetaan sähköisesti."
+    );
+    let general = ptv_sync::validate::GeneralDescriptions::from_json(
+        &json!({gd_id: {"fi": "Rakennuslupa tarvitaan uuden rakennuksen rakentamiseen tai \
+                              laajentamiseen. Lupa haetaan kunnan rakennusvalvonnasta."}})
+        .to_string(),
+    )
+    .unwrap();
+    let v = run_content(docs.clone(), Some(general));
+    assert_eq!(
+        content_kinds(&v),
+        vec![(
+            K::CopiesGeneralDescription,
+            "languageVersions.fi.description".to_owned()
+        )]
+    );
+    // Without the general description's text there is nothing to compare with.
+    assert!(content_kinds(&run_content(docs, None)).is_empty());
+}
+
+#[test]
+fn content_checks_stay_quiet_on_clean_texts_and_off_by_default() {
+    assert!(content_kinds(&run_content(base(), None)).is_empty());
+    let mut docs = base();
+    docs[4]["languageVersions"]["fi"]["description"] = json!("Soita 09 816 21.");
+    // `plan` and runs validate without them.
+    assert!(content_kinds(&run(docs, ApiVersion::V11)).is_empty());
 }

@@ -502,6 +502,9 @@ impl Wire for V12Client {
     fn logins(&self) -> u64 {
         self.t.tokens().logins()
     }
+    async fn login(&self) -> Result<(), PtvError> {
+        self.t.tokens().get().await.map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -1138,3 +1138,73 @@ pub async fn plan_rows_are_what_a_plan_needs_of_each_item(fx: Fixture) {
     assert!(rows.iter().any(|r| r.maybe_in_ptv));
     assert!(s.plan_rows("nobody").await.unwrap().is_empty());
 }
+
+/// Issue 16 item 20: `/metrics` counts items by state in the database; the counts are
+/// those of the items themselves.
+pub async fn item_state_counts_agree_with_the_items(fx: Fixture) {
+    let s = &fx.store;
+    many_rows(s.as_ref()).await;
+    let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in s.items("a").await.unwrap() {
+        *expected
+            .entry((r.remote.to_string(), r.status.to_string()))
+            .or_default() += 1;
+    }
+    assert!(expected.len() > 1, "{expected:?}");
+    let counted: BTreeMap<(String, String), u64> = s
+        .item_state_counts("a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(remote, status, n)| ((remote.to_string(), status.to_string()), n))
+        .collect();
+    assert_eq!(counted, expected);
+    assert!(s.item_state_counts("nobody").await.unwrap().is_empty());
+}
+
+/// Issue 16 item 6: retention of runs deletes finished runs older than the cut with their
+/// items, and keeps newer and unfinished ones.
+pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
+    let s = &fx.store;
+    let run = async |org: &str| {
+        s.begin_run(&NewRun {
+            org: org.into(),
+            trigger: RunTrigger::Schedule,
+            actor: "daemon".into(),
+            started_at: t(0, 0),
+            dry_run: false,
+        })
+        .await
+        .unwrap()
+    };
+    let item = RunItem {
+        kind: ItemKind::Service,
+        source_id: "s-1".into(),
+        action: ItemAction::Create,
+        outcome: RunItemOutcome::Ok,
+        error: None,
+    };
+    let done = run("a").await;
+    s.record_run_item(done, &item).await.unwrap();
+    s.finish_run(done, RunOutcome::Ok, &json!({}))
+        .await
+        .unwrap();
+    let running = run("a").await;
+    s.record_run_item(running, &item).await.unwrap();
+    let before_cut = Utc::now() + Duration::seconds(1);
+    assert_eq!(
+        s.prune_runs(Utc::now() - Duration::days(1)).await.unwrap(),
+        0
+    );
+    assert_eq!(s.prune_runs(before_cut).await.unwrap(), 1);
+    let left: Vec<i64> = s
+        .last_runs("a", 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, vec![running]);
+    assert!(s.run_items(done).await.unwrap().is_empty());
+    assert_eq!(s.run_items(running).await.unwrap(), vec![item]);
+}

@@ -57,5 +57,7 @@ contract_tests!(
     put_items_writes_ten_thousand_rows,
     item_heads_are_items_without_service_and_channel_payloads,
     plan_rows_are_what_a_plan_needs_of_each_item,
+    item_state_counts_agree_with_the_items,
+    prune_runs_deletes_finished_runs_with_their_items,
     ping_and_backend,
 );
