@@ -408,7 +408,7 @@ async fn metrics_count_items_without_loading_them() {
         .text()
         .await
         .unwrap();
-    let series = format!("ptv_sync_items{{org=\"test\",state=\"live\"}} {live}");
+    let series = format!("ptv_sync_tracked_items{{org=\"test\",state=\"live\"}} {live}");
     assert!(
         body.contains(&series),
         "{series} missing from /metrics:\n{body}"
