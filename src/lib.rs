@@ -5,6 +5,9 @@
 //! source to plan, `apply` applies a prepared plan, `startup` builds the store, PTV
 //! clients and engines from the configuration; `daemon` schedules runs, `cli` is the
 //! command line, `sim` is the faithful PTV everything is tested against.
+//!
+//! `sim` and `synth` (the data generator) exist only with the default `sim` feature: the
+//! tests, the demo and the benchmarks need them, a production daemon does not.
 
 pub mod apply;
 pub mod certificate;
@@ -20,10 +23,12 @@ pub mod pipeline;
 pub mod plan;
 pub mod ptv;
 pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;
 pub mod startup;
 pub mod store;
+#[cfg(feature = "sim")]
 pub mod synth;
 pub mod telemetry;
 pub mod validate;

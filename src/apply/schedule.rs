@@ -160,7 +160,8 @@ fn wave_dependencies(steps: &[&Step], v: &Validated) -> WaveDependencies {
     deps
 }
 
-#[cfg(test)]
+// Its sample plan comes from the data generator.
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
 

@@ -1,7 +1,11 @@
 //! The command line: one binary, clap subcommands, exit codes that scripts can branch on.
+//! `demo`, `sim` and `bench` exist only with the `sim` feature; a build without it says so
+//! when asked for one.
 
 mod admin_cmd;
+#[cfg(feature = "sim")]
 mod bench_cmd;
+#[cfg(feature = "sim")]
 mod demo_cmd;
 mod doctor_cmd;
 mod output;
@@ -22,6 +26,7 @@ use std::process::ExitCode;
     version,
     about = "Keeps an organisation's services in the Finnish Service Catalogue (PTV) in step with its source system"
 )]
+#[cfg_attr(not(feature = "sim"), command(after_help = LEAN_BUILD))]
 pub struct Cli {
     /// Configuration file.
     #[arg(long, global = true, env = "PTV_SYNC_CONFIG", default_value = config::DEFAULT_PATH)]
@@ -59,10 +64,13 @@ pub enum Command {
     Run,
     /// Run everything on embedded defaults: the PTV simulator, the example municipality,
     /// two syncs. No configuration needed.
+    #[cfg(feature = "sim")]
     Demo(demo_cmd::Args),
     /// Run the PTV simulator on loopback for people and scripts.
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
     /// Measure plan, sync, churn and idle-memory figures on this machine (release build).
+    #[cfg(feature = "sim")]
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
@@ -84,6 +92,14 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     clap_mangen::Man::new(Cli::command()).render(out)
 }
 
+/// The commands that need the simulator, named when a build without it is asked for one.
+const SIM_COMMANDS: [&str; 3] = ["demo", "sim", "bench"];
+
+#[cfg(not(feature = "sim"))]
+const LEAN_BUILD: &str = "This build has no PTV simulator (built without the cargo feature `sim`), so it \
+     lacks the demo, sim and bench commands; a default build (`cargo build --release`) has them.";
+
+#[cfg(feature = "sim")]
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// Port on 127.0.0.1 (0 = any free port).
@@ -104,9 +120,20 @@ pub mod exit {
 
 #[must_use]
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // The demo and benchmarks print tables; keep routine log lines out of them.
-    let level = if matches!(cli.command, Command::Demo(_) | Command::Bench(_)) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            if let Some(name) = missing_sim_command(&e) {
+                eprintln!(
+                    "error: this ptv-sync was built without the PTV simulator (cargo feature `sim`), so it has no `{name}` command; use a default build (`cargo build --release`) for {}",
+                    SIM_COMMANDS.join(", ")
+                );
+                return ExitCode::from(exit::FAILURE);
+            }
+            e.exit()
+        }
+    };
+    let level = if prints_tables(&cli.command) {
         "warn"
     } else {
         "warn,ptv_sync=info"
@@ -131,6 +158,31 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The demo and benchmarks print tables; keep routine log lines out of them.
+fn prints_tables(command: &Command) -> bool {
+    #[cfg(feature = "sim")]
+    if matches!(command, Command::Demo(_) | Command::Bench(_)) {
+        return true;
+    }
+    let _ = command;
+    false
+}
+
+/// A command this build lacks because it was built without the simulator: clap knows
+/// nothing of it, so its "unrecognized subcommand" would not say why.
+fn missing_sim_command(e: &clap::Error) -> Option<&str> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if cfg!(feature = "sim") || e.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    match e.get(ContextKind::InvalidSubcommand) {
+        Some(ContextValue::String(name)) if SIM_COMMANDS.contains(&name.as_str()) => {
+            Some(name.as_str())
+        }
+        _ => None,
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(args) => validate_cmd::run(&load(&cli.config)?, &args).await,
@@ -140,6 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,
         Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
         Command::Audit(cmd) => admin_cmd::audit(&load(&cli.config)?, &cmd).await,
+        #[cfg(feature = "sim")]
         Command::Demo(args) => demo_cmd::run(&args).await,
         Command::Doctor(args) => doctor_cmd::run(&cli.config, &args).await,
         Command::Completions { shell } => {
@@ -150,11 +203,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             man_page(&mut std::io::stdout().lock())?;
             Ok(exit::OK)
         }
+        #[cfg(feature = "sim")]
         Command::Bench(cmd) => bench_cmd::run(&cmd).await,
         Command::Run => {
             crate::daemon::run(&cli.config).await?;
             Ok(exit::OK)
         }
+        #[cfg(feature = "sim")]
         Command::Sim(args) => {
             let (mut config, _, _) = crate::sim::SimConfig::single_org();
             config.token_lifetime = crate::config::duration::parse(&args.token_lifetime)

@@ -12,7 +12,7 @@
 //! and then reuse the fresh token. The password is re-read from its `SecretSource` at
 //! every login and dropped right after the request is built.
 
-use super::error::{PtvError, Redactor, shown, truncate};
+use super::error::{PtvError, Redactor, describe_reqwest_error, redirected, shown, truncate};
 use super::retry::RetryPolicy;
 use crate::secret::SecretSource;
 use chrono::{DateTime, Utc};
@@ -189,20 +189,16 @@ impl TokenManager {
         let response = request.send().await.map_err(|e| PtvError::Transient {
             item: self.login_item(),
             status: None,
-            message: redactor.scrub(&super::client::describe_reqwest_error(&e)),
+            message: redactor.scrub(&describe_reqwest_error(&e)),
         })?;
         let status = response.status().as_u16();
         let text = response.text().await.map_err(|e| PtvError::Transient {
             item: self.login_item(),
             status: Some(status),
-            message: redactor.scrub(&super::client::describe_reqwest_error(&e)),
+            message: redactor.scrub(&describe_reqwest_error(&e)),
         })?;
         if (300..400).contains(&status) {
-            return Err(super::client::redirected(
-                &reqwest::Method::POST,
-                &self.token_url,
-                status,
-            ));
+            return Err(redirected(&reqwest::Method::POST, &self.token_url, status));
         }
         if status == 429 || status >= 500 {
             return Err(PtvError::Transient {

@@ -3,7 +3,9 @@
 //! classification. The version adapters build calls; this module sends them.
 
 use super::auth::{TokenManager, TokenSettings};
-use super::error::{Answer, PtvError, Redactor, classify, shown, truncate};
+use super::error::{
+    Answer, PtvError, Redactor, classify, describe_reqwest_error, redirected, shown, truncate,
+};
 use super::retry::{Limiter, RetryPolicy, parse_retry_after};
 use crate::model::{ApiVersion, ItemKind};
 use crate::secret::SecretSource;
@@ -139,29 +141,6 @@ pub(crate) struct Transport {
     org: String,
 }
 
-/// A `reqwest` error in words, without the URL's query (never secret here, but long).
-pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else if e.is_request() {
-        "the request failed"
-    } else {
-        "transport error"
-    };
-    let mut msg = what.to_owned();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
 fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
     let shown_url = shown(url);
     match url.scheme() {
@@ -173,14 +152,6 @@ fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
             "{what} {shown_url} has scheme {other}; use https://"
         ))),
     }
-}
-
-/// A redirect is a configuration error: the URL is not where PTV answers.
-pub(crate) fn redirected(method: &Method, url: &Url, status: u16) -> PtvError {
-    PtvError::config(format!(
-        "{method} {} answered {status}, a redirect, which is not followed (it would carry the password or API key along); set api_base and token_url to the addresses PTV serves",
-        shown(url)
-    ))
 }
 
 fn read_pem(what: &str, path: &PathBuf) -> Result<Vec<u8>, PtvError> {

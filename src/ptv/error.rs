@@ -471,6 +471,37 @@ impl Redactor {
     }
 }
 
+/// A redirect is a configuration error: the URL is not where PTV answers.
+pub(crate) fn redirected(method: &reqwest::Method, url: &url::Url, status: u16) -> PtvError {
+    PtvError::config(format!(
+        "{method} {} answered {status}, a redirect, which is not followed (it would carry the password or API key along); set api_base and token_url to the addresses PTV serves",
+        shown(url)
+    ))
+}
+
+/// A `reqwest` error in words, without the URL's query (never secret here, but long).
+pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else if e.is_request() {
+        "the request failed"
+    } else {
+        "transport error"
+    };
+    let mut msg = what.to_owned();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,6 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Set on a response to make the connection layer close the connection unanswered.
 #[derive(Debug, Clone, Copy)]
@@ -23,18 +22,6 @@ impl std::fmt::Display for DropConnection {
 }
 
 impl std::error::Error for DropConnection {}
-
-/// What the dice decided for one request.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Plan {
-    pub latency: Duration,
-    pub rate_limited: bool,
-    pub max_in_flight: Option<usize>,
-    /// `Some(applied)`: answer 500, after applying the write when `applied`.
-    pub error: Option<bool>,
-    /// `Some(applied)`: close the connection, after applying the write when `applied`.
-    pub drop: Option<bool>,
-}
 
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)

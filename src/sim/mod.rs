@@ -5,13 +5,14 @@
 //!
 //! Layout: [`config`] what a simulator starts with; `auth` tokens; `store` the
 //! catalogue and its indexes; `engine` the version-neutral write rules; `v11` and
-//! `v12` the two front ends; `faults` injection middleware; `server` serving and
-//! the [`SimHandle`]; `control` the `/_sim` surface.
+//! `v12` the two front ends; `dice` what faults a request meets; `faults` injection
+//! middleware; `server` serving and the [`SimHandle`]; `control` the `/_sim` surface.
 
 mod auth;
 mod cli;
 mod config;
 mod control;
+mod dice;
 mod engine;
 mod error;
 mod faults;

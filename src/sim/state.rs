@@ -3,26 +3,12 @@
 
 use super::auth::Auth;
 use super::config::{Faults, SimConfig};
-use super::faults::Plan;
+use super::dice::{FaultState, Plan};
 use super::stats::SimStats;
 use super::store::{Catalogue, Entity, PublishingStatus, SimKind};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
-
-struct FaultState {
-    faults: Faults,
-    rng: fastrand::Rng,
-}
-
-impl FaultState {
-    fn new(faults: Faults) -> Self {
-        let rng = faults
-            .seed
-            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
-        FaultState { faults, rng }
-    }
-}
 
 pub(crate) struct Shared {
     pub auth: Auth,
@@ -96,25 +82,12 @@ impl Shared {
         self.faults.lock().expect("faults poisoned").faults.clone()
     }
 
-    /// Rolls the dice for one request. Error and drop rolls happen only for writes
-    /// when `may_fail` is set, so reads and logins never 5xx.
+    /// Rolls the dice for one request (see [`FaultState::roll`]).
     pub fn plan(&self, write: bool, may_fail: bool) -> Plan {
-        let mut state = self.faults.lock().expect("faults poisoned");
-        let FaultState { faults, rng } = &mut *state;
-        let mut plan = Plan {
-            latency: faults.latency,
-            max_in_flight: faults.max_in_flight,
-            rate_limited: faults.rate_limit_rate > 0.0 && rng.f64() < faults.rate_limit_rate,
-            ..Plan::default()
-        };
-        if write && may_fail {
-            if faults.error_rate > 0.0 && rng.f64() < faults.error_rate {
-                plan.error = Some(rng.f64() < faults.lost_response_share);
-            } else if faults.drop_rate > 0.0 && rng.f64() < faults.drop_rate {
-                plan.drop = Some(rng.f64() < faults.drop_after_apply_share);
-            }
-        }
-        plan
+        self.faults
+            .lock()
+            .expect("faults poisoned")
+            .roll(write, may_fail)
     }
 
     /// Counts a request of `user` in; answers how many of theirs are now in flight.

@@ -130,16 +130,6 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Parses a file's text (YAML or JSON by extension) into its documents: one object or a
-/// list of objects.
-pub fn parse_file(text: &str, file: &str, is_json: bool) -> Result<Vec<Document>, SourceError> {
-    if is_json {
-        super::json::parse_json_file(text, file)
-    } else {
-        parse_general(text, file, false)
-    }
-}
-
 /// Through a `serde_json::Value` per document: YAML, and JSON that the direct path refuses.
 pub(super) fn parse_general(
     text: &str,

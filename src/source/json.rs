@@ -213,6 +213,7 @@ mod tests {
         (format!("{fast:?}"), format!("{general:?}"))
     }
 
+    #[cfg(feature = "sim")]
     #[test]
     fn reads_generated_snapshots_like_the_general_path() {
         let docs = crate::synth::generate(crate::synth::Shape::new(400, 7));

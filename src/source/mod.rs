@@ -2,12 +2,14 @@
 
 mod dir;
 mod document;
+mod file;
 mod http;
 mod json;
 mod sql;
 
 pub use dir::{DirLimits, DirSource};
-pub use document::{Document, Origin, ParseIssue, parse_document, parse_file};
+pub use document::{Document, Origin, ParseIssue, parse_document};
+pub use file::parse_file;
 pub use http::{HttpAuth, HttpSource};
 pub use sql::{SqlQueries, SqlSource};
 

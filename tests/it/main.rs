@@ -15,4 +15,5 @@ mod soak;
 mod sources;
 mod store;
 mod support;
+mod units;
 mod validate;

@@ -317,7 +317,7 @@ fn run_content(
     validate(
         &Snapshot {
             documents,
-            unreadable: Vec::new(),
+            ..Snapshot::default()
         },
         &ValidateOptions {
             api: ApiVersion::V11,

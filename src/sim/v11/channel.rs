@@ -1,9 +1,9 @@
 //! The five v11 service-channel in-models (reference §7.4, rule 15 of §12).
 
 use super::check::{Check, ListSpec, non_null};
+use super::extract::{Ctx, Extract, names_of, required_languages};
 use super::fields;
 use super::service::summary_differs;
-use super::write::{Ctx, Extract, names_of, required_languages};
 use crate::model::ChannelType;
 use crate::sim::store::PublishingStatus;
 use serde_json::Value;

@@ -3,6 +3,7 @@
 mod channel;
 pub(crate) mod check;
 mod connection;
+mod extract;
 mod fields;
 mod organization;
 mod read;

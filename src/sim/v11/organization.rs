@@ -1,8 +1,8 @@
 //! The v11 organisation in-model (reference §7.3, rule 14 of §12).
 
 use super::check::{Check, ListSpec, Loc, digits, is_business_code, is_source_id, non_null};
+use super::extract::{Ctx, Extract, names_of, required_languages};
 use super::fields;
-use super::write::{Ctx, Extract, names_of, required_languages};
 use serde_json::Value;
 
 pub(crate) const FLAGS: &[(&str, &str)] = &[

@@ -1,8 +1,8 @@
 //! The v11 service in-model (reference §7.2, rules 7, 8, 9, 10, 11, 12 of §12).
 
 use super::check::{Check, ListSpec, Loc, non_null};
+use super::extract::{Ctx, Extract, names_of, required_languages};
 use super::fields::{self, LIFE_EVENT_PREFIXES, TARGET_GROUP_PREFIXES};
-use super::write::{Ctx, Extract, names_of, required_languages};
 use crate::sim::store::PublishingStatus;
 use serde_json::Value;
 

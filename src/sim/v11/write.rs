@@ -2,7 +2,8 @@
 //! check `publishingStatus` and identity, merge a PUT onto the stored state (reference
 //! §6), validate the result, then let the engine apply it.
 
-use super::check::{Check, Loc, camel_keys, is_source_id, parse_guid};
+use super::check::{Check, camel_keys, is_source_id, parse_guid};
+use super::extract::{Ctx, Extract};
 use super::{channel, organization, service};
 use crate::model::ChannelType;
 use crate::sim::auth::{Bearer, Caller};
@@ -11,40 +12,7 @@ use crate::sim::error::ApiError;
 use crate::sim::state::Shared;
 use crate::sim::store::{Catalogue, Entity, PublishingStatus, SimKind};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-
-/// What a validator learned from a valid body.
-pub(crate) struct Extract {
-    pub names: BTreeMap<String, String>,
-    pub languages: Vec<String>,
-    pub area_type: Option<String>,
-    pub visible_for_all: bool,
-    pub org: Option<Uuid>,
-    pub connections: Option<Vec<Uuid>>,
-}
-
-pub(crate) struct Ctx {
-    pub post: bool,
-    pub status: PublishingStatus,
-}
-
-/// `Name` entries per language.
-pub(crate) fn names_of(names: &[Loc]) -> BTreeMap<String, String> {
-    names
-        .iter()
-        .filter(|n| n.kind.as_deref().is_none_or(|k| k == "Name"))
-        .map(|n| (n.language.clone(), n.value.clone()))
-        .collect()
-}
-
-/// The item's languages: every language any of its localized lists uses.
-pub(crate) fn required_languages(lists: &[&[Loc]]) -> BTreeSet<String> {
-    lists
-        .iter()
-        .flat_map(|l| l.iter().map(|x| x.language.clone()))
-        .collect()
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Family {
