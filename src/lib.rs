@@ -9,6 +9,7 @@
 //! `sim` and `synth` (the data generator) exist only with the default `sim` feature: the
 //! tests, the demo and the benchmarks need them, a production daemon does not.
 
+pub mod adopt;
 pub mod apply;
 pub mod certificate;
 pub mod cli;

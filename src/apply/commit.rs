@@ -23,6 +23,8 @@ pub(super) struct Ctx<'a> {
     pub(super) validated: &'a Validated,
     pub(super) rows: Rows,
     pub(super) run_id: i64,
+    /// Creates not sent this run: PTV holds an unlinked item they would duplicate.
+    pub(super) held: super::existing::Held,
 }
 
 impl<'a> Ctx<'a> {
@@ -35,6 +37,7 @@ impl<'a> Ctx<'a> {
                     .collect(),
             )),
             run_id,
+            held: super::existing::Held::new(),
         }
     }
 }

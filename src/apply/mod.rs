@@ -15,6 +15,7 @@
 //!   ends ([`record`], [`report`]).
 
 mod commit;
+mod existing;
 mod record;
 mod report;
 mod schedule;
@@ -101,8 +102,8 @@ impl Engine {
     ) -> Result<RunReport, RunError> {
         let Prepared {
             validated,
-            plan,
-            rows,
+            mut plan,
+            mut rows,
             guard,
             now,
             started,
@@ -112,6 +113,12 @@ impl Engine {
             tracing::warn!(organization = %org, "archive guard tripped: {reason}");
             metrics::counter!("ptv_sync_guard_trips_total", "org" => org.clone()).increment(1);
         }
+        // Before anything is created: an unlinked PTV item the create would duplicate.
+        let held = if opts.dry_run {
+            existing::Held::new()
+        } else {
+            self.check_existing(&validated, &mut rows, &mut plan).await
+        };
         let mut report = RunReport::begin(org, opts.dry_run, guard.clone(), &plan);
         let work: Vec<Step> = plan
             .steps
@@ -139,7 +146,8 @@ impl Engine {
         }
         let run_id = self.begin_run(opts, now).await?;
         report.run_id = Some(run_id);
-        let ctx = commit::Ctx::new(&validated, rows, run_id);
+        let mut ctx = commit::Ctx::new(&validated, rows, run_id);
+        ctx.held = held;
         for wave in schedule::waves(&work, &ctx.rows) {
             let steps: Vec<&Step> = wave.into_iter().filter(|s| !archive_skipped(s)).collect();
             let concurrency = self.org.ptv.max_in_flight.max(1) * 2;

@@ -30,6 +30,10 @@ pub enum StepError {
     /// PTV refused or did not answer; recorded on the item's row.
     #[error("{0}")]
     Ptv(PtvError),
+    /// Not created: PTV already holds an unlinked item it would duplicate, or the
+    /// catalogue could not be checked (see `existing`).
+    #[error("{message}")]
+    Held { outcome: Outcome, message: String },
 }
 
 impl StepError {
@@ -42,6 +46,7 @@ impl StepError {
             StepError::Ptv(e) if e.class() == crate::ptv::ErrorClass::NeedsPerson => {
                 Outcome::NeedsPerson
             }
+            StepError::Held { outcome, .. } => *outcome,
             StepError::BadId(_) | StepError::Store(_) | StepError::Ptv(_) => Outcome::Failed,
         }
     }
@@ -65,15 +70,22 @@ impl Engine {
             result.error = Some(StepError::ShuttingDown.to_string());
             return result;
         }
-        let outcome = match s.action {
-            Action::Archive => self.archive(ctx, s).await,
-            Action::Create | Action::Update | Action::Restore
-                if s.kind == ItemKind::Connections =>
-            {
-                self.connections(ctx, s).await
+        let outcome = if let Some((outcome, message)) = ctx.held.get(&(s.kind, s.id.clone())) {
+            Err(StepError::Held {
+                outcome: *outcome,
+                message: message.clone(),
+            })
+        } else {
+            match s.action {
+                Action::Archive => self.archive(ctx, s).await,
+                Action::Create | Action::Update | Action::Restore
+                    if s.kind == ItemKind::Connections =>
+                {
+                    self.connections(ctx, s).await
+                }
+                Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
+                _ => Ok(()),
             }
-            Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
-            _ => Ok(()),
         };
         if let Err(e) = outcome {
             result.outcome = e.outcome();

@@ -44,6 +44,14 @@ pub enum BenchCommand {
     },
     /// Resident memory of an idle daemon after its first run.
     Idle,
+    /// `adopt` over a catalogue of N items made in the UI, with added latency: time,
+    /// reads against the ideal (pages plus id batches), peak memory.
+    Adopt {
+        #[arg(long, default_value_t = 3_000)]
+        items: usize,
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+    },
     /// (internal) one measured plan in this process.
     #[command(hide = true)]
     PlanOnce { dir: PathBuf },
@@ -382,6 +390,118 @@ async fn sync_rows(t: &mut Table, items: usize, latency_ms: u64) -> anyhow::Resu
     Ok(())
 }
 
+/// The generated source as an editor would have made it in PTV's UI: the same names,
+/// no sourceIds.
+fn ui_catalogue(docs: &crate::synth::Docs, main: uuid::Uuid) -> Vec<crate::sim::SeedItem> {
+    use crate::sim::{PublishingStatus, SeedItem, SimKind};
+    let names = |d: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
+        d["languageVersions"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(l, v)| Some((l.clone(), v["name"].as_str()?.to_owned())))
+            .collect()
+    };
+    let mut orgs = std::collections::HashMap::new();
+    let seed = |kind, organization, d: &serde_json::Value| SeedItem {
+        kind,
+        id: None,
+        organization,
+        names: names(d),
+        status: PublishingStatus::Published,
+        source_id: None,
+        external_id: None,
+        owner: None,
+        body: None,
+        modified: None,
+        modified_by: None,
+    };
+    let mut out = Vec::with_capacity(docs.len());
+    for o in &docs.organizations {
+        let id = uuid::Uuid::new_v4();
+        let parent = o["parent"]
+            .as_str()
+            .and_then(|p| orgs.get(p).copied())
+            .unwrap_or(main);
+        orgs.insert(o["id"].as_str().unwrap_or_default().to_owned(), id);
+        out.push(SeedItem {
+            id: Some(id),
+            ..seed(SimKind::Organization, parent, o)
+        });
+    }
+    let owner = |d: &serde_json::Value| {
+        d["organization"]
+            .as_str()
+            .and_then(|o| orgs.get(o).copied())
+            .unwrap_or(main)
+    };
+    for c in &docs.channels {
+        let t = crate::model::ChannelType::ALL
+            .into_iter()
+            .find(|t| Some(t.as_str()) == c["channelType"].as_str())
+            .unwrap_or(crate::model::ChannelType::WebPage);
+        out.push(seed(SimKind::Channel(t), owner(c), c));
+    }
+    for s in &docs.services {
+        out.push(seed(SimKind::Service, owner(s), s));
+    }
+    out
+}
+
+/// `adopt` (read and match, no link) over a seeded catalogue: (items in PTV, seconds,
+/// reads, ideal reads, matched items, peak KiB of this process, simulator included).
+async fn bench_adopt(
+    items: usize,
+    latency_ms: u64,
+) -> anyhow::Result<(usize, f64, u32, u32, usize, u64)> {
+    let (mut cfg_sim, _, main_org) = SimConfig::single_org();
+    let docs = generate(Shape::new(items, 4));
+    cfg_sim.catalogue = ui_catalogue(&docs, main_org);
+    let sim = Simulator::start(cfg_sim).await?;
+    let dir = tempfile::tempdir()?;
+    let cfg = bench_config(dir.path(), &sim.base_url(), main_org, 4)?;
+    docs.write_dir(&dir.path().join("source"))?;
+    let engine = engine_for(&cfg).await?;
+    let validated = crate::pipeline::read_source(&engine.org).await?;
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(latency_ms),
+        ..Faults::default()
+    });
+    let t = Instant::now();
+    let survey = crate::adopt::survey(&engine.org, engine.api.as_ref(), &validated, &[]).await?;
+    let secs = t.elapsed().as_secs_f64();
+    let [matched, _, ambiguous, source_only, ptv_only] = survey.counts();
+    if matched != docs.len() {
+        eprintln!(
+            "adopt bench: {matched} of {} matched, {ambiguous} ambiguous, {source_only} in the source only, {ptv_only} in PTV only",
+            docs.len()
+        );
+    }
+    let (peak, _) = memory_kib("self");
+    sim.shutdown().await;
+    Ok((
+        docs.len(),
+        secs,
+        survey.requests,
+        survey.ideal_requests,
+        matched,
+        peak,
+    ))
+}
+
+async fn adopt_row(t: &mut Table, items: usize, latency_ms: u64) -> anyhow::Result<()> {
+    let (n, secs, reads, ideal, matched, peak) = bench_adopt(items, latency_ms).await?;
+    t.add_row(vec![
+        format!("adopt, {latency_ms} ms latency, 4 in flight"),
+        format!("{n} items in PTV"),
+        format!("{secs:.2} s"),
+        format!("{} MiB (simulator included)", peak / 1024),
+        format!("{reads} reads (ideal {ideal}), {matched} matched"),
+        String::new(),
+    ]);
+    Ok(())
+}
+
 async fn churn_row(t: &mut Table, items: usize, share: f64) -> anyhow::Result<()> {
     let (changed, writes, s) = bench_churn(items, share).await?;
     t.add_row(vec![
@@ -418,6 +538,7 @@ pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
         BenchCommand::Sync { items, latency_ms } => sync_rows(&mut t, *items, *latency_ms).await?,
         BenchCommand::Churn { items, share } => churn_row(&mut t, *items, *share).await?,
         BenchCommand::Idle => idle_row(&mut t).await?,
+        BenchCommand::Adopt { items, latency_ms } => adopt_row(&mut t, *items, *latency_ms).await?,
         BenchCommand::All { max_items } => {
             for items in [1_000, 10_000, 100_000]
                 .into_iter()

@@ -3,6 +3,7 @@
 //! when asked for one.
 
 mod admin_cmd;
+mod adopt_cmd;
 #[cfg(feature = "sim")]
 mod bench_cmd;
 #[cfg(feature = "sim")]
@@ -48,6 +49,9 @@ pub enum Command {
     /// Sync now: create, update, restore and archive so that PTV equals the source.
     /// Exit 0: done, 2: done with item failures or an archive-guard trip, 1: fatal.
     Resync(resync_cmd::Args),
+    /// Match what PTV already holds (made in the UI, or before a lost state) to the
+    /// source; `--apply` links it. Exit 0: nothing to link, 2: something to link, 1: error.
+    Adopt(adopt_cmd::Args),
     /// Per organisation: last run, last success, items by state, items needing a person.
     Status(status_cmd::Args),
     /// Keep an item from ever being archived.
@@ -108,6 +112,10 @@ pub struct SimArgs {
     /// Token lifetime, e.g. 24h or 30s.
     #[arg(long, default_value = "24h")]
     pub token_lifetime: String,
+    /// A JSON file of items PTV holds before ptv-sync arrives (made in the UI, by
+    /// another API user, drafts, Modified, archived); see `ptv_sync::sim::SeedItem`.
+    #[arg(long, value_name = "PATH")]
+    pub seed_catalogue: Option<std::path::PathBuf>,
 }
 
 /// Exit codes shared by commands.
@@ -188,6 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(args) => validate_cmd::run(&load(&cli.config)?, &args).await,
         Command::Plan(args) => plan_cmd::run(&load(&cli.config)?, &args).await,
         Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Adopt(args) => adopt_cmd::run(&load(&cli.config)?, &args).await,
         Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,
         Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
@@ -214,6 +223,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let (mut config, _, _) = crate::sim::SimConfig::single_org();
             config.token_lifetime = crate::config::duration::parse(&args.token_lifetime)
                 .map_err(|e| anyhow::anyhow!("--token-lifetime: {e}"))?;
+            if let Some(path) = &args.seed_catalogue {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("--seed-catalogue: cannot read {}: {e}", path.display())
+                })?;
+                config.catalogue = crate::sim::parse_seed(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--seed-catalogue: {} is not a seed file (a JSON array of items or {{\"items\": [...]}}): {e}",
+                        path.display()
+                    )
+                })?;
+            }
             crate::sim::serve_cli(args.port, config).await?;
             Ok(exit::OK)
         }

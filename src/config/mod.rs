@@ -101,6 +101,8 @@ struct RawOrg {
     schedule: Option<String>,
     max_age: Option<Human>,
     retry_failed_after: Option<Human>,
+    #[serde(default)]
+    on_existing: OnExisting,
     ptv: RawPtv,
     #[serde(default)]
     source: RawSource,
@@ -191,6 +193,17 @@ pub struct DaemonConfig {
     pub allow_remote: bool,
 }
 
+/// What a run does when PTV already holds an item it would create (same kind, owner and
+/// Finnish name, not linked in the state): `stop` reports it as needing adoption
+/// (`ptv-sync adopt`), `adopt` links it and updates it instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExisting {
+    #[default]
+    Stop,
+    Adopt,
+}
+
 #[derive(Debug, Clone)]
 pub struct OrgConfig {
     pub name: String,
@@ -202,6 +215,7 @@ pub struct OrgConfig {
     pub schedule: Schedule,
     pub max_age: Duration,
     pub retry_failed_after: Duration,
+    pub on_existing: OnExisting,
     pub ptv: PtvConfig,
     pub source: SourceConfig,
     pub guard: GuardLimits,
@@ -790,6 +804,7 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             schedule,
             max_age,
             retry_failed_after,
+            on_existing: o.on_existing,
             ptv: PtvConfig {
                 api_base,
                 token_url,

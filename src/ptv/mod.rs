@@ -20,12 +20,15 @@
 //!   whether it is archived, so that the engine can `restore` rather than `create`.
 //! - `update`, `restore` and `archive` send the full body (v11 adds `publishingStatus`).
 //! - `set_connections` writes the full desired set of a service's connections.
+//! - The catalogue reads (`list_by_organization`, `read_many`, `sub_organizations`,
+//!   `read_latest`) return version-neutral [`RemoteItem`]s; see [`read`].
 //! - Every error is a [`PtvError`] whose [`PtvError::class`] tells the engine whether to
 //!   give up, retry in a later run, or ask a person.
 
 mod auth;
 mod client;
 pub mod error;
+pub mod read;
 mod retry;
 mod typed;
 pub mod v11;
@@ -38,6 +41,7 @@ use tokio::sync::Semaphore;
 
 pub use client::PtvClientConfig;
 pub use error::{ErrorClass, PtvError};
+pub use read::{Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue};
 pub use retry::RetryPolicy;
 
 /// One item to write: the model item (a channel with its area resolved), the PTV
@@ -155,6 +159,30 @@ pub trait PtvApi: Send + Sync {
         channel_type: Option<ChannelType>,
         ptv_id: &str,
     ) -> Result<Option<serde_json::Value>, PtvError>;
+    /// Published services (`kind = Service`) or channels (`Channel`) owned by the
+    /// organisation `org`, full entities, every page.
+    async fn list_by_organization(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// Published items by PTV id (v11: batches of 100; v12: one read each). Unknown or
+    /// unpublished ids are left out.
+    async fn read_many(
+        &self,
+        kind: ItemKind,
+        ptv_ids: &[String],
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// Ids of every organisation below `org` in PTV's hierarchy, parents first.
+    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
+    /// The latest version whatever its state (v11 `active` read, which shows drafts and
+    /// Modified versions); v12 has no such read and answers the published version.
+    /// `None` when PTV shows nothing (unknown, archived, or a v12 draft).
+    async fn read_latest(
+        &self,
+        kind: ItemKind,
+        ptv_id: &str,
+    ) -> Result<Option<RemoteItem>, PtvError>;
     /// Expiry of the current token, for `status` and metrics.
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     /// Logins made so far.

@@ -3,7 +3,10 @@
 //! not carry with the result.
 
 use super::wire::{ConnectionsWrite, Wire, Write};
-use super::{Archive, ConnectionSet, Found, ItemWrite, Lookup, PtvApi, PtvError, Written};
+use super::{
+    Archive, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi, PtvError, RemoteItem,
+    Written,
+};
 use crate::model::{ChannelType, ItemKind};
 
 /// An adapter seen through [`PtvApi`].
@@ -107,6 +110,34 @@ impl<W: Wire> PtvApi for Typed<W> {
         ptv_id: &str,
     ) -> Result<Option<serde_json::Value>, PtvError> {
         self.0.read(kind, channel_type, ptv_id).await
+    }
+
+    async fn list_by_organization(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        self.0.list_by_organization(org, kind).await
+    }
+
+    async fn read_many(
+        &self,
+        kind: ItemKind,
+        ptv_ids: &[String],
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        self.0.read_many(kind, ptv_ids).await
+    }
+
+    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+        self.0.sub_organizations(org).await
+    }
+
+    async fn read_latest(
+        &self,
+        kind: ItemKind,
+        ptv_id: &str,
+    ) -> Result<Option<RemoteItem>, PtvError> {
+        self.0.read_latest(kind, ptv_id).await
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

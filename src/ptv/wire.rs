@@ -5,7 +5,9 @@
 //!
 //! Adding a PTV read: add it here (per adapter) and, typed, to [`super::PtvApi`].
 
-use super::{Found, Lookup, Mapped, PtvClientConfig, PtvError, Written, v11, v12};
+use super::{
+    Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteItem, Written, v11, v12,
+};
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -78,6 +80,26 @@ pub trait Wire: Send + Sync {
         channel_type: Option<ChannelType>,
         ptv_id: &str,
     ) -> Result<Option<serde_json::Value>, PtvError>;
+    /// See [`super::PtvApi::list_by_organization`].
+    async fn list_by_organization(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// See [`super::PtvApi::read_many`].
+    async fn read_many(
+        &self,
+        kind: ItemKind,
+        ptv_ids: &[String],
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// See [`super::PtvApi::sub_organizations`].
+    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
+    /// See [`super::PtvApi::read_latest`].
+    async fn read_latest(
+        &self,
+        kind: ItemKind,
+        ptv_id: &str,
+    ) -> Result<Option<RemoteItem>, PtvError>;
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     fn logins(&self) -> u64;
     /// Logs in, or keeps a token still valid (see [`super::PtvApi::login`]).

@@ -16,6 +16,9 @@ pub struct SimConfig {
     pub api_keys: Vec<String>,
     #[serde(default)]
     pub faults: Faults,
+    /// Items that exist before any API write (see `catalogue`), seeded in order.
+    #[serde(default)]
+    pub catalogue: Vec<super::SeedItem>,
 }
 
 /// Which key the login answer carries the token under: production answers
@@ -80,6 +83,7 @@ impl Default for SimConfig {
             organizations: Vec::new(),
             api_keys: Vec::new(),
             faults: Faults::default(),
+            catalogue: Vec::new(),
         }
     }
 }

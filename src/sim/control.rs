@@ -37,6 +37,21 @@ pub(crate) fn set_locked(shared: &Shared, id: Uuid, by: Option<String>) -> bool 
     }
 }
 
+/// `POST /_sim/catalogue` with a seed file's JSON: 200 with the new ids, or 400.
+fn seed_from(shared: &Shared, body: &[u8]) -> axum::response::Response {
+    let items = match std::str::from_utf8(body)
+        .map_err(|e| e.to_string())
+        .and_then(|s| super::catalogue::parse_seed(s).map_err(|e| e.to_string()))
+    {
+        Ok(items) => items,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
+    match super::catalogue::seed(shared, &items) {
+        Ok(ids) => Json(ids).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
 fn found(ok: bool) -> StatusCode {
     if ok {
         StatusCode::NO_CONTENT
@@ -63,7 +78,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
                     .map(super::store::Entity::view)
                     .collect();
                 Json(all)
-            }),
+            })
+            .post(|State(s): S, body: Bytes| async move { seed_from(&s, &body) }),
         )
         .route(
             "/_sim/duplicates",

@@ -5,10 +5,12 @@
 //!
 //! Layout: [`config`] what a simulator starts with; `auth` tokens; `store` the
 //! catalogue and its indexes; `engine` the version-neutral write rules; `v11` and
-//! `v12` the two front ends; `dice` what faults a request meets; `faults` injection
-//! middleware; `server` serving and the [`SimHandle`]; `control` the `/_sim` surface.
+//! `v12` the two front ends; `catalogue` what PTV holds before we arrive; `dice` what
+//! faults a request meets; `faults` injection middleware; `server` serving and the
+//! [`SimHandle`]; `control` the `/_sim` surface.
 
 mod auth;
+mod catalogue;
 mod cli;
 mod config;
 mod control;
@@ -24,6 +26,7 @@ mod store;
 mod v11;
 mod v12;
 
+pub use catalogue::{SeedError, SeedItem, parse_seed};
 pub use cli::serve_cli;
 pub use config::{Faults, SeedOrganization, SimConfig, SimUser, TokenStyle};
 pub use server::{SimHandle, Simulator};

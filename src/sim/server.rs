@@ -1,12 +1,13 @@
 //! Serving: the router, a hand-rolled accept loop (so a fault can drop a connection
 //! without an answer, which axum's `serve` cannot), and the handle tests hold.
 
+use super::catalogue::{SeedError, SeedItem};
 use super::config::{Faults, SimConfig};
 use super::faults::{self, DropConnection};
 use super::state::Shared;
 use super::stats::SimStats;
 use super::store::{PublishingStatus, SimEntity};
-use super::{control, login, v11, v12};
+use super::{catalogue, control, login, v11, v12};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Uri};
@@ -33,9 +34,14 @@ impl Simulator {
     /// Starts a simulator on a listener the caller bound. Async so that callers need
     /// not change if startup ever has to wait for something.
     #[allow(clippy::unused_async)]
-    pub async fn start_on(config: SimConfig, listener: TcpListener) -> anyhow::Result<SimHandle> {
+    pub async fn start_on(
+        mut config: SimConfig,
+        listener: TcpListener,
+    ) -> anyhow::Result<SimHandle> {
         let addr = listener.local_addr()?;
+        let seed = std::mem::take(&mut config.catalogue);
         let shared = Arc::new(Shared::new(config));
+        catalogue::seed(&shared, &seed)?;
         let router = router(shared.clone());
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, router, stopped));
@@ -201,6 +207,12 @@ impl SimHandle {
     #[allow(clippy::must_use_candidate)]
     pub fn set_locked(&self, ptv_id: Uuid, by: Option<String>) -> bool {
         control::set_locked(&self.inner.shared, ptv_id, by)
+    }
+
+    /// Adds items as if made before ptv-sync arrived (in the UI, by another API user,
+    /// drafts, Modified or archived), all or nothing; answers their PTV ids.
+    pub fn seed_catalogue(&self, items: &[SeedItem]) -> Result<Vec<Uuid>, SeedError> {
+        catalogue::seed(&self.inner.shared, items)
     }
 
     #[must_use]

@@ -160,7 +160,7 @@ impl Entity {
 type NameKey = (SimKind, Option<Uuid>, String, String);
 type IdKey = (String, Scope, String);
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Catalogue {
     entities: HashMap<Uuid, Entity>,
     order: Vec<Uuid>,

@@ -137,10 +137,10 @@ fn re(pattern: &str) -> regex::Regex {
     regex::Regex::new(pattern).expect("content patterns are constants")
 }
 
-// Finnish numbers: +358 or a leading 0 with an area or operator code, then at least six
+// Finnish numbers: +358 or a leading 0 with an area or operator code, then at least five
 // more digits in groups ("09 816 21", "040 123 4567", "+358 9 8162 1000").
 static PHONE: LazyLock<regex::Regex> =
-    LazyLock::new(|| re(r"(?:\+358|\b0\d{1,3})(?:[ \-]?\(?0?\)?[ \-]?\d){6,10}\b"));
+    LazyLock::new(|| re(r"(?:\+358|\b0\d{1,3})(?:[ \-]?\(?0?\)?[ \-]?\d){5,10}\b"));
 static EMAIL: LazyLock<regex::Regex> =
     LazyLock::new(|| re(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}"));
 static URL: LazyLock<regex::Regex> = LazyLock::new(|| re(r"(?i)\b(?:https?://|www\.)[^\s,;)]+"));
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn copies_are_whole_sentences_of_six_words() {
-        let gd = "Rakennuslupa tarvitaan uuden rakennuksen rakentamiseen. Lupaa haetaan \
+        let gd = "Rakennuslupa tarvitaan aina uuden rakennuksen rakentamiseen. Lupaa haetaan \
                   kunnan rakennusvalvonnasta ennen töiden aloittamista. Lyhyt lause.";
         assert_eq!(
             copied_sentences(

@@ -1,5 +1,6 @@
 //! One integration-test binary (one link instead of one per file).
 
+mod adopt;
 mod cli;
 mod client;
 mod config;

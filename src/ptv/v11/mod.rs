@@ -2,11 +2,14 @@
 //! GUID, PUT by sourceId for recovery only, archive by `publishingStatus: Deleted`.
 
 pub mod map;
+mod read;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
 use super::wire::{ConnectionsWrite, Wire, Write};
-use super::{Found, Lookup, Mapped, PtvClientConfig, Written, describe, id_of};
+use super::{
+    Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe, id_of,
+};
 use crate::model::{ChannelType, Connection, Item, ItemKind};
 use reqwest::Method;
 use serde_json::Value;
@@ -555,6 +558,34 @@ impl Wire for V11Client {
         };
         self.get(path, Vec::new(), bearer, kind, &item, &mut trace)
             .await
+    }
+
+    async fn list_by_organization(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        self.list_org(org, kind).await
+    }
+
+    async fn read_many(
+        &self,
+        kind: ItemKind,
+        ptv_ids: &[String],
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        self.read_guids(kind, ptv_ids).await
+    }
+
+    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+        self.hierarchy(org).await
+    }
+
+    async fn read_latest(
+        &self,
+        kind: ItemKind,
+        ptv_id: &str,
+    ) -> Result<Option<RemoteItem>, PtvError> {
+        self.active(kind, ptv_id).await
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -3,12 +3,15 @@
 //! holds every assumption about v12 writes).
 
 pub mod map;
+mod read;
 pub mod routes;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
 use super::wire::{ConnectionsWrite, Wire, Write};
-use super::{Found, Lookup, Mapped, PtvClientConfig, Written, describe, id_of};
+use super::{
+    Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe, id_of,
+};
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use routes::Route;
 use serde_json::Value;
@@ -493,6 +496,34 @@ impl Wire for V12Client {
         let item = describe(kind, None, ptv_id, None);
         self.get(route, Vec::new(), kind, &item, &mut Trace::default())
             .await
+    }
+
+    async fn list_by_organization(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        self.list_org(org, kind).await
+    }
+
+    async fn read_many(
+        &self,
+        kind: ItemKind,
+        ptv_ids: &[String],
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        self.read_each(kind, ptv_ids).await
+    }
+
+    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+        self.hierarchy_of(org).await
+    }
+
+    async fn read_latest(
+        &self,
+        kind: ItemKind,
+        ptv_id: &str,
+    ) -> Result<Option<RemoteItem>, PtvError> {
+        self.published(kind, ptv_id, &mut Trace::default()).await
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -32,6 +32,10 @@ pub(crate) const ROUTES: &[&str] = &[
     "/api/v11/Organization",
     "/api/v11/Organization/{id}",
     "/api/v11/Organization/sourceId/{sourceId}",
+    "/api/v11/Organization/list",
+    "/api/v11/Organization/Hierarchy/{id}",
+    "/api/v11/Service/list",
+    "/api/v11/ServiceChannel/list",
     "/api/v11/Service",
     "/api/v11/Service/{id}",
     "/api/v11/Service/sourceId/{sourceId}",
@@ -147,6 +151,30 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         router = channel_routes(router, segment, t);
     }
     router
+        .route(
+            "/api/v11/Organization/list",
+            get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {
+                answer(read::by_guids(&s, &b, &q, |k| k == SimKind::Organization))
+            }),
+        )
+        .route(
+            "/api/v11/Organization/Hierarchy/{id}",
+            get(|State(s): S, Extension(b): B, Path(id): Path<String>| async move {
+                answer(read::hierarchy(&s, &b, &id))
+            }),
+        )
+        .route(
+            "/api/v11/Service/list",
+            get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {
+                answer(read::by_guids(&s, &b, &q, |k| k == SimKind::Service))
+            }),
+        )
+        .route(
+            "/api/v11/ServiceChannel/list",
+            get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {
+                answer(read::by_guids(&s, &b, &q, is_channel))
+            }),
+        )
         .route(
             "/api/v11/Service/list/organization",
             get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {

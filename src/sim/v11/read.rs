@@ -105,3 +105,76 @@ pub(crate) fn by_organization(
         "itemList": if list.is_empty() { Value::Null } else { Value::Array(list) },
     }))
 }
+
+/// `list?guids=`: published full entities by id, at most 100 ids; unknown ids are left out.
+pub(crate) fn by_guids(
+    shared: &Shared,
+    bearer: &Bearer,
+    query: &HashMap<String, String>,
+    kind_ok: impl Fn(SimKind) -> bool,
+) -> Result<Value, ApiError> {
+    let caller = reader(bearer)?;
+    let raw = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("guids"))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let mut ids = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        ids.push(parse_guid(part).ok_or_else(|| ApiError::bad_guid("guids"))?);
+    }
+    if ids.is_empty() {
+        return Err(ApiError::field("guids", "The guids field is required."));
+    }
+    if ids.len() > PAGE_SIZE {
+        return Err(ApiError::field(
+            "guids",
+            format!("Maximum number of guids is {PAGE_SIZE}."),
+        ));
+    }
+    let cat = shared.catalogue();
+    let list: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| cat.get(*id))
+        .filter(|e| kind_ok(e.kind) && visible(e.status, false))
+        .map(|e| render(&cat, e, caller.as_ref()))
+        .collect();
+    Ok(Value::Array(list))
+}
+
+/// `Organization/Hierarchy/{id}`: the organisation and its published sub-organisations,
+/// nested (anonymous, published only).
+pub(crate) fn hierarchy(shared: &Shared, bearer: &Bearer, raw_id: &str) -> Result<Value, ApiError> {
+    reader(bearer)?;
+    let id = parse_guid(raw_id).ok_or_else(|| ApiError::bad_guid("id"))?;
+    let cat = shared.catalogue();
+    let node = |e: &crate::sim::store::Entity| json!({"id": e.id, "name": e.names.get("fi").or_else(|| e.names.values().next())});
+    match cat.get(id) {
+        Some(root) if root.kind == SimKind::Organization && visible(root.status, false) => {
+            fn subtree(
+                cat: &crate::sim::store::Catalogue,
+                id: uuid::Uuid,
+                node: &dyn Fn(&crate::sim::store::Entity) -> Value,
+                depth: usize,
+            ) -> Vec<Value> {
+                if depth > 16 {
+                    return Vec::new();
+                }
+                cat.children(id)
+                    .filter(|e| e.kind == SimKind::Organization && visible(e.status, false))
+                    .map(|e| {
+                        let mut n = node(e);
+                        n["subOrganizations"] = Value::Array(subtree(cat, e.id, node, depth + 1));
+                        n
+                    })
+                    .collect()
+            }
+            let mut out = node(root);
+            out["subOrganizations"] = Value::Array(subtree(&cat, id, &node, 0));
+            Ok(out)
+        }
+        _ => Err(ApiError::NotFound(format!(
+            "Organization with id '{id}' not found."
+        ))),
+    }
+}

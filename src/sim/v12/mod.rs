@@ -205,6 +205,35 @@ fn render(e: &Entity) -> Value {
     };
     body["contentId"] = json!(e.id);
     body["externalId"] = json!(e.external.as_ref().map(|(_, x)| x));
+    // Items seeded or last written through v11 hold a v11 body: show what every v12
+    // response carries (owner, type, names) from the catalogue itself.
+    let owner_key = if e.kind == SimKind::Organization {
+        "parentOrganizationContentId"
+    } else {
+        "organizationContentId"
+    };
+    if body.get(owner_key).is_none_or(Value::is_null)
+        && let Some(org) = e.org
+    {
+        body[owner_key] = json!(org);
+    }
+    if let SimKind::Channel(t) = e.kind {
+        body["serviceChannelType"] = json!(match t {
+            ChannelType::EService => "EService",
+            ChannelType::WebPage => "WebPage",
+            ChannelType::PrintableForm => "PrintableForm",
+            ChannelType::ServiceLocation => "ServiceLocation",
+            ChannelType::Phone => "TelephoneService",
+        });
+    }
+    if !body.get("languageVersions").is_some_and(Value::is_object) {
+        body["languageVersions"] = json!({});
+    }
+    for (lang, name) in &e.names {
+        if body["languageVersions"].get(lang).is_none() {
+            body["languageVersions"][lang] = json!({"name": name});
+        }
+    }
     body["status"] = json!(match e.status {
         PublishingStatus::Deleted => "Archived",
         PublishingStatus::Draft => "Draft",
@@ -394,7 +423,11 @@ fn list(
     instance: &str,
 ) -> Result<Response, ApiError> {
     let (page, page_size) = paging(query, instance)?;
-    let org = match query.get("organizationContentId") {
+    // The beta document names the filter `organizationContentIds` (an array); one id is enough here.
+    let org = match query
+        .get("organizationContentIds")
+        .or_else(|| query.get("organizationContentId"))
+    {
         Some(raw) => Some(content_id(raw, instance)?),
         None => None,
     };
@@ -505,6 +538,43 @@ fn disconnect(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `organization/hierarchy/{contentId}`: parent/child edges of the published
+/// organisations below it.
+fn hierarchy(shared: &Shared, raw_id: &str, instance: &str) -> Result<Response, ApiError> {
+    let id = content_id(raw_id, instance)?;
+    let cat = shared.catalogue();
+    let published = |e: &Entity| {
+        matches!(
+            e.status,
+            PublishingStatus::Published | PublishingStatus::Modified
+        )
+    };
+    match cat.get(id) {
+        Some(root) if root.kind == SimKind::Organization && published(root) => {
+            let mut edges = Vec::new();
+            let mut next = vec![id];
+            for _ in 0..16 {
+                let mut deeper = Vec::new();
+                for parent in next {
+                    for c in cat
+                        .children(parent)
+                        .filter(|e| e.kind == SimKind::Organization && published(e))
+                    {
+                        edges.push(json!({"parentContentId": parent, "childContentId": c.id}));
+                        deeper.push(c.id);
+                    }
+                }
+                if deeper.is_empty() {
+                    break;
+                }
+                next = deeper;
+            }
+            Ok(Json(json!({ "edges": edges })).into_response())
+        }
+        _ => Err(not_found(instance, "Unknown")),
+    }
+}
+
 fn read_connection(
     shared: &Shared,
     raw_service: &str,
@@ -592,6 +662,12 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
             "/api/v12/organization",
             post(|State(s): S, Extension(b): B, m: MatchedPath, body: Bytes| async move {
                 respond(create(&s, &b, SimKind::Organization, "PostSubOrganizationExternalIdReques", &body, m.as_str()))
+            }),
+        )
+        .route(
+            "/api/v12/organization/hierarchy/{contentId}",
+            get(|State(s): S, m: MatchedPath, Path(id): P| async move {
+                respond(hierarchy(&s, &id, m.as_str()))
             }),
         )
         .route(

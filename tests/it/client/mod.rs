@@ -1,6 +1,7 @@
 //! The PTV client against wiremock (exact protocol situations) and against the PTV
 //! simulator (a whole PTV with its rules and faults).
 
+mod catalogue;
 mod errors;
 mod mapping;
 mod safe_create;

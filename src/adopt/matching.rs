@@ -1,0 +1,435 @@
+//! Matching the source to what PTV holds, in a fixed order of trust:
+//!
+//! 1. the state already links the item (nothing to do);
+//! 2. our own sourceId / externalId on the PTV item (any generation `….gN`);
+//! 3. the same kind (and channel type), the same owning organisation and the same
+//!    normalised Finnish name, unique on both sides.
+//!
+//! A name shared by several PTV items (or several source items) is *ambiguous*: it is
+//! reported with its candidates and never linked. PTV items nobody claims are left alone.
+//! Pure: no I/O, so every rule is unit-tested.
+
+use crate::model::{ChannelType, ItemKind};
+use crate::ptv::RemoteItem;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// A source item as matching sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Wanted {
+    pub kind: ItemKind,
+    pub channel_type: Option<ChannelType>,
+    /// The id in the source.
+    pub source_id: String,
+    /// Our base PTV sourceId / externalId (generation 0).
+    pub ptv_source_id: String,
+    /// The owning (parent) organisation's source id; `None` for the main organisation.
+    pub owner: Option<String>,
+    pub name_fi: Option<String>,
+    /// PTV id the state already links, if any.
+    pub linked: Option<String>,
+}
+
+/// How a source item was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// The state already links it.
+    State,
+    /// Our sourceId (v11) / externalId (v12) is on the PTV item.
+    SourceId,
+    /// Same kind, channel type, owner and normalised Finnish name, unique on both sides.
+    Name,
+}
+
+impl MatchedBy {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedBy::State => "state",
+            MatchedBy::SourceId => "sourceId",
+            MatchedBy::Name => "name",
+        }
+    }
+}
+
+/// One line of the adoption table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Row {
+    Matched {
+        wanted: Wanted,
+        ptv_id: String,
+        by: MatchedBy,
+    },
+    Ambiguous {
+        wanted: Wanted,
+        candidates: Vec<String>,
+    },
+    SourceOnly {
+        wanted: Wanted,
+    },
+    PtvOnly {
+        item: RemoteItem,
+    },
+}
+
+impl Row {
+    /// Whether `adopt --apply` would write a link for this row.
+    #[must_use]
+    pub fn to_link(&self) -> bool {
+        matches!(self, Row::Matched { by, .. } if *by != MatchedBy::State)
+    }
+}
+
+/// Lower case, whitespace collapsed, trimmed: how editors' names differ without meaning to.
+#[must_use]
+pub fn normalise(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Whether `remote` carries our sourceId `base`, at any generation.
+fn ours(remote: Option<&str>, base: &str) -> bool {
+    remote.is_some_and(|r| {
+        r.eq_ignore_ascii_case(base)
+            || r.get(..base.len()).is_some_and(|head| {
+                head.eq_ignore_ascii_case(base)
+                    && r[base.len()..]
+                        .strip_prefix(".g")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    })
+}
+
+type NameKey = (ItemKind, Option<ChannelType>, String, String);
+
+/// Matches `wanted` (organisations first, parents before children) against `remote`.
+/// `main` is the main organisation's PTV id: the owner of items without one.
+#[must_use]
+pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<Row> {
+    let mut claimed: HashSet<&str> = wanted.iter().filter_map(|w| w.linked.as_deref()).collect();
+    // Organisation source id → PTV id, growing as organisations match, so that a
+    // sub-organisation's items look for their owner's PTV id.
+    let mut org_ids: HashMap<&str, String> = HashMap::new();
+    let mut rows = Vec::with_capacity(wanted.len() + remote.len());
+    let mut order: Vec<&Wanted> = wanted.iter().collect();
+    order.sort_by_key(|w| match w.kind {
+        ItemKind::Organization => 0,
+        ItemKind::Channel => 1,
+        ItemKind::Service | ItemKind::Connections => 2,
+    });
+
+    // Pass 1: state links and our own sourceIds.
+    let mut pending = Vec::new();
+    for w in order {
+        let found = w
+            .linked
+            .clone()
+            .map(|id| (id, MatchedBy::State))
+            .or_else(|| {
+                let r = remote.iter().find(|r| {
+                    r.kind == w.kind
+                        && !claimed.contains(r.ptv_id.as_str())
+                        && ours(r.source_id.as_deref(), &w.ptv_source_id)
+                })?;
+                claimed.insert(r.ptv_id.as_str());
+                Some((r.ptv_id.clone(), MatchedBy::SourceId))
+            });
+        match found {
+            Some((ptv_id, by)) => {
+                if w.kind == ItemKind::Organization {
+                    org_ids.insert(w.source_id.as_str(), ptv_id.clone());
+                }
+                rows.push(Row::Matched {
+                    wanted: w.clone(),
+                    ptv_id,
+                    by,
+                });
+            }
+            None => pending.push(w),
+        }
+    }
+
+    // Pass 2: names; organisations level by level (parents first), so that a
+    // sub-organisation's children and items find their owner's PTV id, then the rest.
+    let parent_of: HashMap<&str, Option<&str>> = wanted
+        .iter()
+        .filter(|w| w.kind == ItemKind::Organization)
+        .map(|w| (w.source_id.as_str(), w.owner.as_deref()))
+        .collect();
+    let depth = |w: &Wanted| {
+        let mut d = 0;
+        let mut cur = w.owner.as_deref();
+        while let Some(o) = cur {
+            d += 1;
+            if d > parent_of.len() {
+                break;
+            }
+            cur = parent_of.get(o).copied().flatten();
+        }
+        d
+    };
+    let mut levels: BTreeMap<usize, Vec<&Wanted>> = BTreeMap::new();
+    let mut others = Vec::new();
+    for w in &pending {
+        if w.kind == ItemKind::Organization {
+            levels.entry(depth(w)).or_default().push(*w);
+        } else {
+            others.push(*w);
+        }
+    }
+    let mut batches: Vec<Vec<&Wanted>> = levels.into_values().collect();
+    batches.push(others);
+    for batch in batches {
+        let kinds: Vec<ItemKind> = batch.iter().map(|w| w.kind).collect();
+        let owner_of = |w: &Wanted, org_ids: &HashMap<&str, String>| -> Option<String> {
+            match &w.owner {
+                None => Some(main.to_owned()),
+                Some(o) => org_ids.get(o.as_str()).cloned(),
+            }
+        };
+        let key = |w: &Wanted, org_ids: &HashMap<&str, String>| -> Option<NameKey> {
+            Some((
+                w.kind,
+                w.channel_type,
+                owner_of(w, org_ids)?,
+                normalise(w.name_fi.as_deref()?),
+            ))
+        };
+        let mut source_side: HashMap<NameKey, usize> = HashMap::new();
+        for w in &batch {
+            if let Some(k) = key(w, &org_ids) {
+                *source_side.entry(k).or_default() += 1;
+            }
+        }
+        let mut ptv_side: BTreeMap<NameKey, Vec<&RemoteItem>> = BTreeMap::new();
+        for r in remote
+            .iter()
+            .filter(|r| kinds.contains(&r.kind) && !claimed.contains(r.ptv_id.as_str()))
+        {
+            if let (Some(owner), Some(name)) = (&r.organization_id, &r.name_fi) {
+                ptv_side
+                    .entry((r.kind, r.channel_type, owner.clone(), normalise(name)))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        let mut new_orgs = Vec::new();
+        for w in batch {
+            let k = key(w, &org_ids);
+            let candidates = k
+                .as_ref()
+                .and_then(|k| ptv_side.get(k))
+                .cloned()
+                .unwrap_or_default();
+            let unique_here = k.as_ref().is_some_and(|k| source_side.get(k) == Some(&1));
+            match candidates.as_slice() {
+                [one] if unique_here => {
+                    claimed.insert(one.ptv_id.as_str());
+                    if w.kind == ItemKind::Organization {
+                        new_orgs.push((w.source_id.as_str(), one.ptv_id.clone()));
+                    }
+                    rows.push(Row::Matched {
+                        wanted: w.clone(),
+                        ptv_id: one.ptv_id.clone(),
+                        by: MatchedBy::Name,
+                    });
+                }
+                [] => rows.push(Row::SourceOnly { wanted: w.clone() }),
+                many => {
+                    for c in many {
+                        claimed.insert(c.ptv_id.as_str());
+                    }
+                    rows.push(Row::Ambiguous {
+                        wanted: w.clone(),
+                        candidates: many.iter().map(|c| c.ptv_id.clone()).collect(),
+                    });
+                }
+            }
+        }
+        org_ids.extend(new_orgs);
+    }
+
+    rows.extend(
+        remote
+            .iter()
+            .filter(|r| !claimed.contains(r.ptv_id.as_str()))
+            .map(|r| Row::PtvOnly { item: r.clone() }),
+    );
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ptv::RemoteStatus;
+
+    fn want(kind: ItemKind, id: &str, name: &str, owner: Option<&str>) -> Wanted {
+        Wanted {
+            kind,
+            channel_type: (kind == ItemKind::Channel).then_some(ChannelType::Phone),
+            source_id: id.into(),
+            ptv_source_id: format!("t-{kind}-{id}"),
+            owner: owner.map(str::to_owned),
+            name_fi: Some(name.into()),
+            linked: None,
+        }
+    }
+
+    fn remote(kind: ItemKind, id: &str, name: &str, org: &str, sid: Option<&str>) -> RemoteItem {
+        RemoteItem {
+            ptv_id: id.into(),
+            kind,
+            channel_type: (kind == ItemKind::Channel).then_some(ChannelType::Phone),
+            source_id: sid.map(str::to_owned),
+            organization_id: Some(org.into()),
+            name_fi: Some(name.into()),
+            publishing_status: RemoteStatus::Published,
+            modified: None,
+            modified_by: None,
+            body: serde_json::Value::Null,
+        }
+    }
+
+    fn outcome(rows: &[Row], id: &str) -> (String, Vec<String>) {
+        rows.iter()
+            .find_map(|r| match r {
+                Row::Matched { wanted, ptv_id, by } if wanted.source_id == id => {
+                    Some((by.as_str().to_owned(), vec![ptv_id.clone()]))
+                }
+                Row::Ambiguous { wanted, candidates } if wanted.source_id == id => {
+                    Some(("ambiguous".into(), candidates.clone()))
+                }
+                Row::SourceOnly { wanted } if wanted.source_id == id => {
+                    Some(("source_only".into(), Vec::new()))
+                }
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn names_match_after_normalising_and_only_when_unique_on_both_sides() {
+        let wanted = vec![
+            want(ItemKind::Service, "permit", "Rakennuslupa", None),
+            want(ItemKind::Service, "pool", "Uimahalli", None),
+            want(ItemKind::Service, "a", "Sama nimi", None),
+            want(ItemKind::Service, "b", "Sama  nimi", None),
+            want(ItemKind::Service, "new", "Uusi palvelu", None),
+        ];
+        let remote = vec![
+            remote(ItemKind::Service, "P1", "  rakennuslupa ", "M", None),
+            remote(ItemKind::Service, "P2", "Uimahalli", "M", None),
+            remote(ItemKind::Service, "P3", "Uimahalli", "M", None),
+            remote(ItemKind::Service, "P4", "Sama nimi", "M", None),
+            remote(ItemKind::Service, "P5", "Vain PTV:ssä", "M", None),
+            // Same name, but a channel: kinds never match across.
+            remote(ItemKind::Channel, "P6", "Uusi palvelu", "M", None),
+        ];
+        let rows = match_items("M", &wanted, &remote);
+        assert_eq!(outcome(&rows, "permit"), ("name".into(), vec!["P1".into()]));
+        assert_eq!(
+            outcome(&rows, "pool"),
+            ("ambiguous".into(), vec!["P2".into(), "P3".into()])
+        );
+        // Two source items share the name: which one the PTV item is, is a guess.
+        assert_eq!(outcome(&rows, "a"), ("ambiguous".into(), vec!["P4".into()]));
+        assert_eq!(outcome(&rows, "b"), ("ambiguous".into(), vec!["P4".into()]));
+        assert_eq!(outcome(&rows, "new").0, "source_only");
+        let ptv_only: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::PtvOnly { item } => Some(item.ptv_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ptv_only, vec!["P5", "P6"]);
+    }
+
+    #[test]
+    fn our_source_id_wins_over_names_and_state_links_are_kept() {
+        let mut linked = want(ItemKind::Service, "kept", "Kirjasto", None);
+        linked.linked = Some("P9".into());
+        let wanted = vec![
+            want(ItemKind::Service, "permit", "Rakennuslupa", None),
+            linked,
+        ];
+        let remote = vec![
+            remote(ItemKind::Service, "P1", "Rakennuslupa", "M", None),
+            remote(
+                ItemKind::Service,
+                "P2",
+                "Vanha nimi",
+                "M",
+                Some("t-service-permit.g2"),
+            ),
+            remote(ItemKind::Service, "P9", "Kirjasto", "M", None),
+        ];
+        let rows = match_items("M", &wanted, &remote);
+        assert_eq!(
+            outcome(&rows, "permit"),
+            ("sourceId".into(), vec!["P2".into()])
+        );
+        assert_eq!(outcome(&rows, "kept"), ("state".into(), vec!["P9".into()]));
+        assert!(!rows.iter().any(|r| matches!(
+            r,
+            Row::Matched {
+                by: MatchedBy::State,
+                ..
+            }
+        ) && r.to_link()));
+        assert!(ours(Some("T-SERVICE-PERMIT"), "t-service-permit"));
+        assert!(!ours(Some("t-service-permit2"), "t-service-permit"));
+        assert!(!ours(Some("t-service-permit.g"), "t-service-permit"));
+    }
+
+    #[test]
+    fn a_sub_organisations_items_match_under_its_ptv_id() {
+        let wanted = vec![
+            want(ItemKind::Channel, "phone", "Neuvonta", Some("library")),
+            want(ItemKind::Organization, "library", "Kirjastotoimi", None),
+        ];
+        let remote = vec![
+            remote(ItemKind::Organization, "O1", "Kirjastotoimi", "M", None),
+            // The same name under the main organisation is another item.
+            remote(ItemKind::Channel, "C0", "Neuvonta", "M", None),
+            remote(ItemKind::Channel, "C1", "Neuvonta", "O1", None),
+        ];
+        let rows = match_items("M", &wanted, &remote);
+        assert_eq!(
+            outcome(&rows, "library"),
+            ("name".into(), vec!["O1".into()])
+        );
+        // Two levels down: the grandchild organisation and its items match too.
+        let mut deep = wanted.clone();
+        deep.push(want(
+            ItemKind::Organization,
+            "branch",
+            "Sivukirjasto",
+            Some("library"),
+        ));
+        deep.push(want(ItemKind::Service, "loan", "Lainaus", Some("branch")));
+        let mut remote_deep = remote.clone();
+        remote_deep.push(self::remote(
+            ItemKind::Organization,
+            "O2",
+            "Sivukirjasto",
+            "O1",
+            None,
+        ));
+        remote_deep.push(self::remote(ItemKind::Service, "S2", "Lainaus", "O2", None));
+        let deep_rows = match_items("M", &deep, &remote_deep);
+        assert_eq!(
+            outcome(&deep_rows, "branch"),
+            ("name".into(), vec!["O2".into()])
+        );
+        assert_eq!(
+            outcome(&deep_rows, "loan"),
+            ("name".into(), vec!["S2".into()])
+        );
+        assert_eq!(outcome(&rows, "phone"), ("name".into(), vec!["C1".into()]));
+    }
+}

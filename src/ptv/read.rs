@@ -1,0 +1,206 @@
+//! Reading the catalogue: what PTV already holds for an organisation, in one
+//! version-neutral shape ([`RemoteItem`]), so that adoption, drift and readiness never
+//! see an API version.
+//!
+//! # Contract
+//!
+//! - Reads go through the same transport as writes: the same in-flight limits, retries
+//!   (every read is idempotent) and HTTP metrics. Each result says how many requests it
+//!   took, so callers can compare with the ideal (pages plus id batches).
+//! - Lists are PTV's public, published-only lists: drafts are invisible there (read
+//!   them with [`super::PtvApi::read_latest`]), archived items are never listed.
+//! - `source_id` is *our* identity on the item: the v11 `sourceId` (PTV shows it only
+//!   to the API user that set it) or the v12 `externalId`.
+//! - [`read_catalogue`] reads a main organisation's whole tree: the hierarchy, the
+//!   sub-organisations in id batches, then services and channels per organisation.
+
+use super::{PtvApi, PtvError};
+use crate::model::{ChannelType, ItemKind};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The publishing state of the version a read returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteStatus {
+    Draft,
+    Published,
+    /// A published item with an unpublished edit on top (v11 only): API writes are
+    /// refused until someone publishes or discards the edit in the UI.
+    Modified,
+    Archived,
+}
+
+impl RemoteStatus {
+    /// PTV's names: v11 `publishingStatus`, v12 `status`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Draft" => Some(Self::Draft),
+            "Published" => Some(Self::Published),
+            "Modified" => Some(Self::Modified),
+            "Deleted" | "Archived" => Some(Self::Archived),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Modified => "modified",
+            Self::Archived => "archived",
+        }
+    }
+}
+
+/// One item as PTV holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemoteItem {
+    pub ptv_id: String,
+    pub kind: ItemKind,
+    pub channel_type: Option<ChannelType>,
+    /// Our sourceId (v11) / externalId (v12) on the item; `None` for items made in the
+    /// UI or by another API user.
+    pub source_id: Option<String>,
+    /// Services and channels: the owning organisation. Organisations: the parent.
+    pub organization_id: Option<String>,
+    pub name_fi: Option<String>,
+    pub publishing_status: RemoteStatus,
+    /// When and by whom PTV says the item was last changed, where the API tells.
+    pub modified: Option<String>,
+    pub modified_by: Option<String>,
+    /// The entity as the API returned it (version-specific shape).
+    pub body: Value,
+}
+
+/// A read's result and the HTTP requests it took.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fetched<T> {
+    pub value: T,
+    pub requests: u32,
+}
+
+/// What PTV holds for a main organisation and its sub-organisations.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct RemoteCatalogue {
+    /// Sub-organisations (not the main one), published.
+    pub organizations: Vec<RemoteItem>,
+    pub services: Vec<RemoteItem>,
+    pub channels: Vec<RemoteItem>,
+    /// HTTP requests the read took.
+    pub requests: u32,
+    /// The fewest requests that can read the same: one hierarchy read, the id batches
+    /// of sub-organisations, and the pages per organisation and kind.
+    pub ideal_requests: u32,
+}
+
+impl RemoteCatalogue {
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.organizations.len() + self.services.len() + self.channels.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every item, organisations first.
+    pub fn iter(&self) -> impl Iterator<Item = &RemoteItem> {
+        self.organizations
+            .iter()
+            .chain(&self.services)
+            .chain(&self.channels)
+    }
+}
+
+/// Items per page of the full-entity lists, and ids per batch read (reference §9.1).
+pub const PAGE_SIZE: usize = 100;
+
+/// Reads the organisation `main` and everything below it (published items only).
+pub async fn read_catalogue(api: &dyn PtvApi, main: &str) -> Result<RemoteCatalogue, PtvError> {
+    let subs = api.sub_organizations(main).await?;
+    let mut cat = RemoteCatalogue {
+        requests: subs.requests,
+        ideal_requests: 1 + u32::try_from(subs.value.len().div_ceil(PAGE_SIZE)).unwrap_or(0),
+        ..RemoteCatalogue::default()
+    };
+    let orgs = api.read_many(ItemKind::Organization, &subs.value).await?;
+    cat.requests += orgs.requests;
+    cat.organizations = orgs.value;
+    let mut owners = vec![main.to_owned()];
+    owners.extend(subs.value);
+    for kind in [ItemKind::Service, ItemKind::Channel] {
+        let lists = futures::future::try_join_all(
+            owners.iter().map(|org| api.list_by_organization(org, kind)),
+        )
+        .await?;
+        for list in lists {
+            cat.requests += list.requests;
+            cat.ideal_requests +=
+                u32::try_from(list.value.len().div_ceil(PAGE_SIZE).max(1)).unwrap_or(u32::MAX);
+            match kind {
+                ItemKind::Service => cat.services.extend(list.value),
+                _ => cat.channels.extend(list.value),
+            }
+        }
+    }
+    Ok(cat)
+}
+
+/// The value of a localized list entry (`[{language, type?, value}]`) in `lang`,
+/// preferring type `Name`.
+pub(crate) fn localized<'a>(list: Option<&'a Value>, lang: &str) -> Option<&'a str> {
+    let list = list?.as_array()?;
+    let in_lang = |e: &&Value| e.get("language").and_then(Value::as_str) == Some(lang);
+    list.iter()
+        .filter(in_lang)
+        .find(|e| {
+            e.get("type")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "Name")
+        })
+        .or_else(|| list.iter().find(in_lang))
+        .and_then(|e| e.get("value"))
+        .and_then(Value::as_str)
+}
+
+/// A string field, `None` when absent, null or empty.
+pub(crate) fn text(body: &Value, key: &str) -> Option<String> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_of_both_versions_parse() {
+        assert_eq!(RemoteStatus::parse("Deleted"), Some(RemoteStatus::Archived));
+        assert_eq!(
+            RemoteStatus::parse("Archived"),
+            Some(RemoteStatus::Archived)
+        );
+        assert_eq!(
+            RemoteStatus::parse("Modified"),
+            Some(RemoteStatus::Modified)
+        );
+        assert_eq!(RemoteStatus::parse("Withdrawn"), None);
+    }
+
+    #[test]
+    fn localized_prefers_the_name_in_the_language() {
+        let list = serde_json::json!([
+            {"language": "sv", "type": "Name", "value": "Bygglov"},
+            {"language": "fi", "type": "AlternativeName", "value": "Lupa"},
+            {"language": "fi", "type": "Name", "value": "Rakennuslupa"},
+        ]);
+        assert_eq!(localized(Some(&list), "fi"), Some("Rakennuslupa"));
+        assert_eq!(localized(Some(&list), "en"), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! v12 catalogue reads, from DVV's beta `OpenAPI` document: `{entity}/search` by
+//! `organizationContentIds` (pages of at most 100, published only),
+//! `{entity}/{contentId}` (no batch read exists: one request per id) and
+//! `organization/hierarchy/{contentId}` (parent/child edges). v12 has no read of
+//! unpublished versions, so `read_latest` is the published read.
+
+use super::super::client::Trace;
+use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, text};
+use super::super::{Fetched, PtvError, describe};
+use super::{MAX_PAGES, V12Client, route_err, routes};
+use crate::model::{ChannelType, ItemKind};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+fn channel_type(s: &str) -> Option<ChannelType> {
+    ChannelType::ALL
+        .into_iter()
+        .find(|t| routes::channel_type_name(*t) == s)
+}
+
+/// A v12 entity as a [`RemoteItem`]; `None` without a `contentId`.
+pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Option<RemoteItem> {
+    let ptv_id = text(&body, "contentId")?;
+    let owner_key = if kind == ItemKind::Organization {
+        "parentOrganizationContentId"
+    } else {
+        "organizationContentId"
+    };
+    Some(RemoteItem {
+        ptv_id,
+        kind,
+        channel_type: body
+            .get("serviceChannelType")
+            .and_then(Value::as_str)
+            .and_then(channel_type),
+        source_id: text(&body, "externalId"),
+        organization_id: text(&body, owner_key).or_else(|| org_hint.map(str::to_owned)),
+        name_fi: body
+            .pointer("/languageVersions/fi/name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        publishing_status: body
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(RemoteStatus::parse)
+            .unwrap_or(RemoteStatus::Published),
+        modified: text(&body, "modifiedAt").or_else(|| text(&body, "publishedAt")),
+        modified_by: text(&body, "modifiedBy"),
+        body,
+    })
+}
+
+/// Descendants of `root` in a hierarchy answer's edges, parents first.
+fn descendants(tree: &Value, root: &str) -> Vec<String> {
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for e in tree
+        .get("edges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(p), Some(c)) = (
+            e.get("parentContentId").and_then(Value::as_str),
+            e.get("childContentId").and_then(Value::as_str),
+        ) {
+            children.entry(p).or_default().push(c);
+        }
+    }
+    let mut seen = BTreeSet::from([root]);
+    let mut out = Vec::new();
+    let mut next = vec![root];
+    while !next.is_empty() {
+        let mut deeper = Vec::new();
+        for p in next {
+            for c in children.get(p).into_iter().flatten() {
+                if seen.insert(c) {
+                    out.push((*c).to_owned());
+                    deeper.push(*c);
+                }
+            }
+        }
+        next = deeper;
+    }
+    out
+}
+
+impl V12Client {
+    async fn search_page(
+        &self,
+        kind: ItemKind,
+        org: &str,
+        page: u64,
+        item: &str,
+    ) -> Result<(Option<Value>, u32), PtvError> {
+        let mut trace = Trace::default();
+        let route = routes::search(kind).map_err(route_err)?;
+        let query = vec![
+            ("organizationContentIds", org.to_owned()),
+            ("page", page.to_string()),
+            ("pageSize", PAGE_SIZE.to_string()),
+        ];
+        let body = self.get(route, query, kind, item, &mut trace).await?;
+        Ok((body, trace.requests))
+    }
+
+    /// Page 1 first (it tells the page count), then the other pages concurrently
+    /// within the transport's in-flight limit.
+    pub(super) async fn list_org(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        let item = format!("{kind}s of organisation {org}");
+        let (first, mut requests) = self.search_page(kind, org, 1, &item).await?;
+        let Some(first) = first else {
+            return Ok(Fetched {
+                value: Vec::new(),
+                requests,
+            });
+        };
+        let pages = first
+            .get("totalPages")
+            .and_then(Value::as_u64)
+            .unwrap_or(1)
+            .min(MAX_PAGES);
+        let mut bodies = vec![first];
+        let rest = futures::future::try_join_all(
+            (2..=pages).map(|p| self.search_page(kind, org, p, &item)),
+        )
+        .await?;
+        for (body, n) in rest {
+            requests += n;
+            bodies.extend(body);
+        }
+        let value = bodies
+            .into_iter()
+            .flat_map(|mut b| match b.get_mut("items").map(Value::take) {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            })
+            .filter_map(|e| remote(kind, e, Some(org)))
+            .collect();
+        Ok(Fetched { value, requests })
+    }
+
+    pub(super) async fn read_each(
+        &self,
+        kind: ItemKind,
+        ids: &[String],
+    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
+        let reads = futures::future::try_join_all(ids.iter().map(|id| async move {
+            let mut trace = Trace::default();
+            let item = self.published(kind, id, &mut trace).await?;
+            Ok::<_, PtvError>((item, trace.requests))
+        }))
+        .await?;
+        let mut requests = 0;
+        let mut value = Vec::new();
+        for (item, n) in reads {
+            requests += n;
+            value.extend(item);
+        }
+        Ok(Fetched { value, requests })
+    }
+
+    pub(super) async fn published(
+        &self,
+        kind: ItemKind,
+        id: &str,
+        trace: &mut Trace,
+    ) -> Result<Option<RemoteItem>, PtvError> {
+        let route = routes::read(kind, id).map_err(route_err)?;
+        let item = describe(kind, None, id, None);
+        let body = self.get(route, Vec::new(), kind, &item, trace).await?;
+        Ok(body.and_then(|b| remote(kind, b, None)))
+    }
+
+    pub(super) async fn hierarchy_of(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+        let item = describe(ItemKind::Organization, None, org, None);
+        let mut trace = Trace::default();
+        let tree = self
+            .get(
+                routes::hierarchy(org),
+                Vec::new(),
+                ItemKind::Organization,
+                &item,
+                &mut trace,
+            )
+            .await?;
+        Ok(Fetched {
+            value: tree.map(|t| descendants(&t, org)).unwrap_or_default(),
+            requests: trace.requests,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_v12_channel_reads_as_a_remote_item() {
+        let body = serde_json::json!({
+            "contentId": "c1", "externalId": null, "serviceChannelType": "TelephoneService",
+            "organizationContentId": "o1", "status": "Published",
+            "languageVersions": {"fi": {"name": "Neuvonta"}},
+        });
+        let r = remote(ItemKind::Channel, body, None).unwrap();
+        assert_eq!(r.channel_type, Some(ChannelType::Phone));
+        assert_eq!(r.organization_id.as_deref(), Some("o1"));
+        assert_eq!(r.source_id, None);
+        assert_eq!(r.name_fi.as_deref(), Some("Neuvonta"));
+    }
+
+    #[test]
+    fn descendants_come_parents_first_and_cycles_end() {
+        let tree = serde_json::json!({"edges": [
+            {"parentContentId": "a", "childContentId": "b"},
+            {"parentContentId": "m", "childContentId": "a"},
+            {"parentContentId": "b", "childContentId": "m"},
+            {"parentContentId": "x", "childContentId": "y"},
+        ]});
+        assert_eq!(descendants(&tree, "m"), vec!["a", "b"]);
+    }
+}
