@@ -85,6 +85,77 @@ pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
     out
 }
 
+/// Like [`changed_paths`], with each field's old and new value as compact JSON, cut to
+/// `max` characters: what `plan` shows, as `terraform plan` does.
+#[must_use]
+pub fn changed_values(old: &Value, new: &Value, max: usize) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    diff_values(old, new, &mut String::new(), &mut out, max);
+    out
+}
+
+fn shown(v: &Value, max: usize) -> String {
+    let text = match v {
+        Value::Null => "(none)".to_owned(),
+        other => other.to_string(),
+    };
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn diff_values(
+    old: &Value,
+    new: &Value,
+    path: &mut String,
+    out: &mut Vec<(String, String, String)>,
+    max: usize,
+) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                diff_values(
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    path,
+                    out,
+                    max,
+                );
+                path.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                let len = path.len();
+                let _ = write!(path, "[{i}]");
+                diff_values(x, y, path, out, max);
+                path.truncate(len);
+            }
+        }
+        _ => out.push((
+            if path.is_empty() {
+                "(item)".into()
+            } else {
+                path.clone()
+            },
+            shown(old, max),
+            shown(new, max),
+        )),
+    }
+}
+
 fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<String>) {
     if old == new {
         return;

@@ -11,12 +11,14 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod db_url;
 pub mod fingerprint;
 pub mod model;
+pub mod monitoring;
 pub mod parallel;
 pub mod pipeline;
 pub mod plan;

@@ -30,6 +30,9 @@ pub struct ProtectArgs {
     pub kind: Kind,
     /// The item's source id.
     pub id: String,
+    /// The result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Result<u8> {
@@ -40,24 +43,77 @@ pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Resu
         );
     };
     let kind = ItemKind::from(args.kind);
-    if !store.set_protected(&args.org, kind, &args.id, on).await? {
+    // The daemon's single-writer lock: a run in progress must not see the flag change
+    // under it (it decides archives from it).
+    let Some(lock) = store.lock_org(&args.org).await? else {
         anyhow::bail!(
+            "organisation {} is being synced by another ptv-sync process; try again when it is done",
+            args.org
+        );
+    };
+    let result = protect_locked(store.as_ref(), args, kind, on).await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!(organization = %args.org, "releasing the single-writer lock: {e}");
+    }
+    let ptv_id = result?;
+    let what = if on {
+        "protected: it will never be archived"
+    } else {
+        "no longer protected"
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "organization": args.org, "kind": kind, "id": args.id,
+                "ptv_id": ptv_id, "protected": on,
+            })
+        );
+    } else {
+        println!("{} {kind} {}: {what}", args.org, args.id);
+    }
+    Ok(exit::OK)
+}
+
+/// Sets the flag and records who did it in the audit log; returns the item's PTV id.
+async fn protect_locked(
+    store: &dyn crate::store::StateStore,
+    args: &ProtectArgs,
+    kind: ItemKind,
+    on: bool,
+) -> anyhow::Result<Option<String>> {
+    let not_synced = || {
+        anyhow::anyhow!(
             "{} {kind} '{}' is not in the state store (it was never synced); check the id with `ptv-sync status`",
             args.org,
             args.id
-        );
+        )
+    };
+    let item = store
+        .item(&args.org, kind, &args.id)
+        .await?
+        .ok_or_else(not_synced)?;
+    if !store.set_protected(&args.org, kind, &args.id, on).await? {
+        return Err(not_synced());
     }
-    println!(
-        "{} {kind} {}: {}",
-        args.org,
-        args.id,
-        if on {
-            "protected: it will never be archived"
-        } else {
-            "no longer protected"
-        }
-    );
-    Ok(exit::OK)
+    store
+        .append_audit(&crate::store::NewAuditEntry {
+            at: chrono::Utc::now(),
+            org: args.org.clone(),
+            actor: crate::startup::os_user(),
+            action: if on {
+                crate::store::ItemAction::Protect
+            } else {
+                crate::store::ItemAction::Unprotect
+            },
+            kind,
+            source_id: args.id.clone(),
+            ptv_id: item.ptv_id.clone(),
+            http_status: None,
+            body_sha256: None,
+        })
+        .await?;
+    Ok(item.ptv_id)
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -66,6 +122,9 @@ pub enum AuditCommand {
     Verify {
         #[arg(long)]
         org: Option<String>,
+        /// The result as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Write entries as JSON lines to stdout.
     Export {
@@ -80,21 +139,31 @@ pub async fn audit(cfg: &Config, cmd: &AuditCommand) -> anyhow::Result<u8> {
         anyhow::bail!("no state database yet: there is no audit log to read");
     };
     match cmd {
-        AuditCommand::Verify { org } => {
+        AuditCommand::Verify { org, json } => {
             let v = store.verify_audit(org.as_deref()).await?;
-            match &v.broken {
-                None => {
-                    println!(
-                        "audit log OK: {} entries in {} chains verified",
-                        v.entries, v.orgs
-                    );
-                    Ok(exit::OK)
-                }
-                Some(b) => {
-                    println!("audit log BROKEN: {b}");
-                    Ok(exit::FAILURE)
-                }
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "ok": v.broken.is_none(), "entries": v.entries, "chains": v.orgs,
+                        "broken": v.broken.as_ref().map(|b| serde_json::json!({
+                            "seq": b.seq, "organization": b.org, "problem": b.to_string(),
+                        })),
+                    })
+                );
+            } else if let Some(b) = &v.broken {
+                println!("audit log BROKEN: {b}");
+            } else {
+                println!(
+                    "audit log OK: {} entries in {} chains verified",
+                    v.entries, v.orgs
+                );
             }
+            Ok(if v.broken.is_some() {
+                exit::FAILURE
+            } else {
+                exit::OK
+            })
         }
         AuditCommand::Export { since } => {
             let since = match since.as_deref() {

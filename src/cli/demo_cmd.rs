@@ -84,9 +84,9 @@ pub async fn run(args: &Args) -> anyhow::Result<u8> {
     let mut by_kind: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for e in &catalogue {
         *by_kind
-            .entry(format!("{:?}", e.kind))
+            .entry(e.kind.to_string())
             .or_default()
-            .entry(format!("{:?}", e.status))
+            .entry(e.status.as_str().to_owned())
             .or_default() += 1;
     }
     println!("\n== What the simulated PTV now holds");

@@ -8,6 +8,7 @@ mod adopt_cmd;
 mod bench_cmd;
 #[cfg(feature = "sim")]
 mod demo_cmd;
+mod doctor_cmd;
 mod output;
 mod plan_cmd;
 mod resync_cmd;
@@ -60,6 +61,9 @@ pub enum Command {
     /// The hash-chained audit log of every PTV write.
     #[command(subcommand)]
     Audit(admin_cmd::AuditCommand),
+    /// Check the set-up: configuration, secrets, state store, source, PTV login, clock,
+    /// certificate, schedule, listen address. Exit 0: no failure, 1: something to fix.
+    Doctor(doctor_cmd::Args),
     /// Run the daemon: scheduled syncs, health and metrics, admin endpoint for `resync`.
     Run,
     /// Run everything on embedded defaults: the PTV simulator, the example municipality,
@@ -73,6 +77,23 @@ pub enum Command {
     #[cfg(feature = "sim")]
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) to stdout.
+    #[command(hide = true)]
+    Man,
+}
+
+/// The completion script for `shell`, as `ptv-sync completions SHELL` prints it.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory as _;
+    clap_complete::generate(shell, &mut Cli::command(), "ptv-sync", out);
+}
+
+/// The man page, as `ptv-sync man` prints it.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory as _;
+    clap_mangen::Man::new(Cli::command()).render(out)
 }
 
 /// The commands that need the simulator, named when a build without it is asked for one.
@@ -182,6 +203,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => admin_cmd::audit(&load(&cli.config)?, &cmd).await,
         #[cfg(feature = "sim")]
         Command::Demo(args) => demo_cmd::run(&args).await,
+        Command::Doctor(args) => doctor_cmd::run(&cli.config, &args).await,
+        Command::Completions { shell } => {
+            completions(shell, &mut std::io::stdout().lock());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            man_page(&mut std::io::stdout().lock())?;
+            Ok(exit::OK)
+        }
         #[cfg(feature = "sim")]
         Command::Bench(cmd) => bench_cmd::run(&cmd).await,
         Command::Run => {
@@ -249,5 +279,38 @@ fn selected<'a>(cfg: &'a Config, org: Option<&str>) -> anyhow::Result<Vec<&'a Or
             )
         }),
         None => Ok(cfg.organizations.iter().collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_and_the_man_page_name_every_command() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut out = Vec::new();
+            completions(shell, &mut out);
+            let text = String::from_utf8(out).unwrap();
+            for cmd in ["doctor", "resync", "completions", "validate"] {
+                assert!(text.contains(cmd), "{shell}: {cmd} missing");
+            }
+        }
+        let mut out = Vec::new();
+        man_page(&mut out).unwrap();
+        let man = String::from_utf8(out).unwrap();
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH ptv-sync 1"),
+            "{man}"
+        );
+        assert!(man.contains("doctor") && man.contains("Finnish Service Catalogue"));
+        assert!(
+            !man.contains("ptv\\-sync\\-man"),
+            "the man command is hidden"
+        );
     }
 }

@@ -1,11 +1,35 @@
-//! Terminal output: tables and one-line renderings. Text that may come from source data,
-//! PTV or file names passes [`escape`]: a control character would otherwise reach the
-//! terminal and could clear it, retitle it or hide a line.
+//! Terminal output: tables and one-line renderings, each made to fit an 80-column
+//! terminal (longer values are cut with `…`), with no colour codes. Text that may come
+//! from source data, PTV or file names passes [`escape`]: a control character would
+//! otherwise reach the terminal and could clear it, retitle it or hide a line.
 
+use crate::apply::{Outcome, RunReport};
 use crate::model::ItemKind;
 use crate::plan::{Action, Plan};
 use crate::validate::{Finding, Severity};
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+
+/// The width tables and lines are made to fit.
+pub const WIDTH: u16 = 80;
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH);
+    t
+}
+
+/// `text` cut to `max` characters, the cut marked with `…`.
+#[must_use]
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
 
 /// `text` with every control character but the newline shown as `\u{..}`.
 #[must_use]
@@ -57,22 +81,54 @@ const SHOWN: [Action; 8] = [
     Action::Protected,
 ];
 
-/// Summary table: one row per item kind, one column per action.
+/// Summary table: one row per action, one column per item kind.
 #[must_use]
 pub fn plan_table(plan: &Plan) -> Table {
     let counts = plan.counts();
-    let mut t = Table::new();
-    t.load_style(UTF8_BORDERS_ONLY);
-    let mut header = vec!["kind".to_owned()];
-    header.extend(SHOWN.iter().map(|a| a.as_str().to_owned()));
+    let mut t = table();
+    let mut header = vec!["action".to_owned()];
+    header.extend(ItemKind::ALL.iter().map(|k| k.as_str().to_owned()));
     t.set_header(header);
-    for kind in ItemKind::ALL {
-        let mut row = vec![kind.as_str().to_owned()];
+    for action in SHOWN {
+        let mut row = vec![action.as_str().to_owned()];
         row.extend(
-            SHOWN
+            ItemKind::ALL
                 .iter()
-                .map(|a| counts.get(&(kind, *a)).copied().unwrap_or(0).to_string()),
+                .map(|k| counts.get(&(*k, action)).copied().unwrap_or(0).to_string()),
         );
+        t.add_row(row);
+    }
+    t
+}
+
+/// A run's results: one row per write action, one column per outcome.
+#[must_use]
+pub fn summary_table(r: &RunReport) -> Table {
+    const OUTCOMES: [Outcome; 5] = [
+        Outcome::Ok,
+        Outcome::Failed,
+        Outcome::NeedsPerson,
+        Outcome::Blocked,
+        Outcome::Skipped,
+    ];
+    let mut t = table();
+    t.set_header([
+        "action",
+        "ok",
+        "failed",
+        "needs a person",
+        "blocked",
+        "skipped",
+    ]);
+    for action in [
+        Action::Create,
+        Action::Update,
+        Action::Restore,
+        Action::Archive,
+    ] {
+        let row: Vec<String> = std::iter::once(action.as_str().to_owned())
+            .chain(OUTCOMES.iter().map(|o| r.count(action, *o).to_string()))
+            .collect();
         t.add_row(row);
     }
     t
@@ -96,15 +152,133 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
                 Action::Unchanged => " ",
             };
             let mut line = format!("{sign} {:9} {} {}", s.action.as_str(), s.kind, s.id);
-            if !s.changed.is_empty() {
-                line.push_str(": ");
-                line.push_str(&s.changed.join(", "));
-            }
             if let Some(r) = &s.reason {
                 line.push_str(" — ");
                 line.push_str(r);
             }
-            escape(&line).into_owned()
+            let mut line = truncate(&escape(&line), usize::from(WIDTH));
+            if s.values.is_empty() && !s.changed.is_empty() {
+                line = truncate(
+                    &format!("{line}: {}", s.changed.join(", ")),
+                    usize::from(WIDTH),
+                );
+            }
+            for v in &s.values {
+                line.push('\n');
+                line.push_str(&escape(&change_line(v)));
+            }
+            line
         })
         .collect()
+}
+
+/// `    path: old → new` as `terraform plan` shows a changed attribute; when that does not
+/// fit, the old and the new value on lines of their own, each cut to fit.
+fn change_line(v: &crate::plan::FieldChange) -> String {
+    let width = usize::from(WIDTH);
+    let one = format!("    {}: {} → {}", v.path, v.old, v.new);
+    if one.chars().count() <= width {
+        return one;
+    }
+    format!(
+        "    {}:\n      - {}\n      + {}",
+        truncate(&v.path, width - 5),
+        truncate(&v.old, width - 8),
+        truncate(&v.new, width - 8)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::ItemResult;
+    use crate::plan::{FieldChange, Step};
+
+    fn widest(text: &str) -> usize {
+        text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    }
+
+    fn plan() -> Plan {
+        let step = |action, kind, id: &str| Step {
+            action,
+            kind,
+            id: id.to_owned(),
+            changed: Vec::new(),
+            values: Vec::new(),
+            reason: None,
+            fingerprint: None,
+        };
+        let mut update = step(Action::Update, ItemKind::Service, "library-events");
+        update.values = vec![
+            FieldChange {
+                path: "languageVersions.fi.name".into(),
+                old: "\"Kirjaston tapahtumat\"".into(),
+                new: "\"Tapahtumat kirjastossa\"".into(),
+            },
+            FieldChange {
+            path: "languageVersions.fi.summary".into(),
+            old: "\"Kirjaston tapahtumat: lukupiirit, satutunnit ja kirjailijavierailut joka viikko\"".into(),
+            new: "\"Kirjaston tapahtumat: lukupiirit, satutunnit, kirjailijavierailut ja työpajat joka viikko\"".into(),
+            },
+        ];
+        update.changed = vec!["languageVersions.fi.summary".into()];
+        let mut held = step(
+            Action::Held,
+            ItemKind::Channel,
+            "a-very-long-channel-identifier-from-the-source-system-0001",
+        );
+        held.reason = Some("PTV refused it: the name is already used by another channel of this organisation; rename one".into());
+        Plan {
+            steps: vec![
+                step(Action::Create, ItemKind::Service, "sauna-evenings"),
+                update,
+                step(Action::Archive, ItemKind::Channel, "old-web-page"),
+                held,
+                step(Action::Protected, ItemKind::Organization, "youth-services"),
+            ],
+            unchanged: [(ItemKind::Service, 1234), (ItemKind::Channel, 56_789)].into(),
+        }
+    }
+
+    #[test]
+    fn the_plan_table_and_its_steps_fit_80_columns() {
+        let p = plan();
+        let text = format!("{}\n{}", plan_table(&p), step_lines(&p).join("\n"));
+        assert!(widest(&text) <= 80, "{} columns:\n{text}", widest(&text));
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn the_run_summary_table_fits_80_columns() {
+        let mut r = RunReport {
+            organization: "esimerkkila".into(),
+            run_id: Some(7),
+            dry_run: false,
+            outcome: crate::store::RunOutcome::Partial,
+            guard: None,
+            results: Vec::new(),
+            unchanged: 0,
+            invalid: 0,
+            duration_ms: 0,
+            plan: Plan::default(),
+        };
+        for (action, outcome, n) in [
+            (Action::Create, Outcome::Ok, 1234),
+            (Action::Update, Outcome::NeedsPerson, 2),
+            (Action::Archive, Outcome::Skipped, 99_999),
+        ] {
+            for i in 0..n {
+                r.results.push(ItemResult {
+                    kind: ItemKind::Service,
+                    id: format!("s{i}"),
+                    action,
+                    outcome,
+                    error: None,
+                });
+            }
+        }
+        let text = summary_table(&r).to_string();
+        assert!(widest(&text) <= 80, "{} columns:\n{text}", widest(&text));
+        insta::assert_snapshot!(text);
+    }
 }

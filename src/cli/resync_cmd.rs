@@ -1,10 +1,10 @@
 use super::{exit, output, selected};
-use crate::apply::{ItemResult, Outcome, Progress, RunOptions, RunReport};
+use crate::apply::{ItemResult, Progress, RunOptions, RunReport};
 use crate::config::Config;
 use crate::model::ItemKind;
 use crate::startup::EngineBuilder;
 use crate::store::{OpenMode, RunOutcome, RunTrigger};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -106,7 +106,10 @@ impl Progress for TermProgress {
                 .as_deref()
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default();
-            eprintln!(
+            // Progress is a courtesy: a closed or full stderr (`2>&1 | head`) must not
+            // stop the run, so write errors are ignored.
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "{} {} {} {}{err}",
                 r.outcome.as_str(),
                 r.action.as_str(),
@@ -130,7 +133,6 @@ async fn via_daemon(cfg: &Config, args: &Args) -> anyhow::Result<Option<Vec<RunR
     };
     let req = crate::daemon::ResyncRequest {
         org: args.org.clone(),
-        actor: crate::startup::os_user(),
         options: args.run_options(RunTrigger::Resync),
     };
     let url = format!("http://{}/admin/resync", cfg.daemon.listen);
@@ -217,6 +219,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 org.name
             );
         };
+        crate::store::interrupt_stale_runs(store.as_ref(), &org.name).await?;
         let progress = TermProgress::new(&org.name);
         let engine = EngineBuilder::connect(
             org.clone(),
@@ -256,42 +259,12 @@ pub fn report_code(r: &RunReport) -> u8 {
     match r.outcome {
         RunOutcome::Ok | RunOutcome::Running => exit::OK,
         RunOutcome::Partial | RunOutcome::GuardTripped => exit::CHANGES,
-        RunOutcome::Failed => exit::FAILURE,
+        RunOutcome::Failed | RunOutcome::Interrupted => exit::FAILURE,
     }
 }
 
 pub fn print_report(r: &RunReport) {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
-    t.set_header([
-        "action",
-        "ok",
-        "failed",
-        "needs a person",
-        "blocked",
-        "skipped",
-    ]);
-    for action in [
-        crate::plan::Action::Create,
-        crate::plan::Action::Update,
-        crate::plan::Action::Restore,
-        crate::plan::Action::Archive,
-    ] {
-        let row: Vec<String> = std::iter::once(action.as_str().to_owned())
-            .chain(
-                [
-                    Outcome::Ok,
-                    Outcome::Failed,
-                    Outcome::NeedsPerson,
-                    Outcome::Blocked,
-                    Outcome::Skipped,
-                ]
-                .iter()
-                .map(|o| r.count(action, *o).to_string()),
-            )
-            .collect();
-        t.add_row(row);
-    }
+    let t = output::summary_table(r);
     let dry = if r.dry_run {
         " (dry run: nothing written)"
     } else {

@@ -10,6 +10,32 @@ pub struct Args {
     pub org: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Exit 2 when something needs attention: items failed or needing a person, no success
+    /// within `max_age`, or the last run did not end ok.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// A time as people read it: local time to the second with its UTC offset.
+fn local(v: &serde_json::Value) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(v.as_str()?).ok()?;
+    Some(
+        t.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S %:z")
+            .to_string(),
+    )
+}
+
+/// Whether an organisation's status needs a person to look.
+fn needs_attention(o: &serde_json::Value) -> bool {
+    let items = &o["items"];
+    let count = |state: &str| items[state].as_u64().unwrap_or(0);
+    count("failed") > 0
+        || count("needs_person") > 0
+        || o["older_than_max_age"].as_bool() == Some(true)
+        || o["last_run"]["outcome"]
+            .as_str()
+            .is_some_and(|r| !matches!(r, "ok" | "running"))
 }
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
@@ -57,9 +83,14 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             "next_run_at": state.as_ref().and_then(|s| s.next_run_at).or_else(|| org.schedule.next_after(chrono::Utc::now())),
         }));
     }
+    let code = if args.check && out.iter().any(needs_attention) {
+        exit::CHANGES
+    } else {
+        exit::OK
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(exit::OK);
+        return Ok(code);
     }
     for o in &out {
         println!(
@@ -74,14 +105,14 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 r["id"],
                 r["trigger"].as_str().unwrap_or(""),
                 r["actor"].as_str().unwrap_or(""),
-                r["started_at"].as_str().unwrap_or(""),
+                local(&r["started_at"]).unwrap_or_default(),
                 r["outcome"].as_str().unwrap_or("")
             ),
             None => println!("  last run:        never"),
         }
         println!(
             "  last success:    {}{}",
-            o["last_success_at"].as_str().unwrap_or("never"),
+            local(&o["last_success_at"]).unwrap_or_else(|| "never".into()),
             if o["older_than_max_age"].as_bool() == Some(true) {
                 "  (older than max_age: DVV wants a sync at least daily)"
             } else {
@@ -103,11 +134,11 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         println!("  guard trips:     {}", o["guard_trips"]);
         println!(
             "  token expires:   {}",
-            o["token_expires_at"].as_str().unwrap_or("unknown")
+            local(&o["token_expires_at"]).unwrap_or_else(|| "unknown".into())
         );
         println!(
             "  next run:        {}",
-            o["next_run_at"].as_str().unwrap_or("unknown")
+            local(&o["next_run_at"]).unwrap_or_else(|| "unknown".into())
         );
         for n in o["needs_person"].as_array().into_iter().flatten() {
             let line = format!(
@@ -120,5 +151,5 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             println!("{}", super::output::escape(&line));
         }
     }
-    Ok(exit::OK)
+    Ok(code)
 }

@@ -78,6 +78,7 @@ struct RawDaemon {
     max_concurrent_orgs: Option<usize>,
     global_max_in_flight: Option<usize>,
     shutdown_grace: Option<Human>,
+    allow_remote: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -187,6 +188,9 @@ pub struct DaemonConfig {
     pub max_concurrent_orgs: usize,
     pub global_max_in_flight: usize,
     pub shutdown_grace: Duration,
+    /// `listen` may be a non-loopback address (`/metrics` for a remote Prometheus); the
+    /// admin endpoint still answers loopback only.
+    pub allow_remote: bool,
 }
 
 /// What a run does when PTV already holds an item it would create (same kind, owner and
@@ -596,16 +600,26 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
         .daemon
         .listen
         .as_deref()
-        .unwrap_or("127.0.0.1:9187")
+        .unwrap_or("127.0.0.1:10187")
         .parse()
         .map_err(|e| {
             key_err(
                 "daemon.listen",
-                format!("{e}; write host:port, e.g. 127.0.0.1:9187"),
+                format!("{e}; write host:port, e.g. 127.0.0.1:10187"),
             )
         })?;
+    let allow_remote = raw.daemon.allow_remote.unwrap_or(false);
+    if !allow_remote && !std::net::SocketAddr::ip(&listen).is_loopback() {
+        return Err(key_err(
+            "daemon.listen",
+            format!(
+                "{listen} is reachable from the network, and /metrics and the admin endpoint have no TLS; listen on loopback (127.0.0.1:10187) behind a reverse proxy, or set daemon.allow_remote = true to serve /metrics remotely"
+            ),
+        ));
+    }
     let daemon = DaemonConfig {
         listen,
+        allow_remote,
         timezone,
         max_concurrent_orgs: bounds::count(raw.daemon.max_concurrent_orgs, 4, 1000)
             .map_err(|e| key_err("daemon.max_concurrent_orgs", e))?,

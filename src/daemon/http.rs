@@ -1,10 +1,11 @@
 //! The daemon's loopback listener: `/healthz`, `/readyz`, `/metrics`, and the admin
 //! endpoint `POST /admin/resync` that `ptv-sync resync` uses to ask a running daemon to
-//! sync now. The admin endpoint needs the bearer secret from the state directory's
-//! `admin.token` (mode 0600, readable by the daemon's user and root only).
+//! sync now. The admin endpoint answers loopback connections only, and needs the bearer
+//! secret from the state directory's `admin.token` (mode 0600, readable by the daemon's
+//! user and root only), checked before the request body is read.
 
 use super::{Daemon, ResyncRequest};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -45,9 +46,17 @@ async fn metrics(State(d): State<Arc<Daemon>>) -> Response {
 
 async fn resync(
     State(d): State<Arc<Daemon>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
-    Json(req): Json<ResyncRequest>,
+    body: axum::body::Bytes,
 ) -> Response {
+    if !peer.ip().is_loopback() {
+        return (
+            StatusCode::FORBIDDEN,
+            "the admin endpoint answers on loopback only: run `ptv-sync resync` on the daemon's host\n",
+        )
+            .into_response();
+    }
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -59,6 +68,16 @@ async fn resync(
         )
             .into_response();
     }
+    let req: ResyncRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("the request body is not a resync request: {e}\n"),
+            )
+                .into_response();
+        }
+    };
     match d.resync_now(req).await {
         Ok(reports) => Json(reports).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e:#}\n")).into_response(),

@@ -44,15 +44,19 @@ type SharedLock = Arc<tokio::sync::Mutex<Option<OrgLock>>>;
 
 /// What `ptv-sync resync` asks a running daemon to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResyncRequest {
     /// Only this organisation; all when absent.
     pub org: Option<String>,
-    /// Who asked, for the audit log.
-    pub actor: String,
-    /// What to do; the trigger is always `resync`.
+    /// What to do; the trigger is always `resync`. Who asked is not the client's to say
+    /// (see [`ADMIN_ACTOR`]).
     #[serde(flatten)]
     pub options: RunOptions,
 }
+
+/// Who a resync through the admin endpoint is recorded as: the client cannot choose it, and
+/// only the daemon's user and root can read the admin secret.
+pub const ADMIN_ACTOR: &str = "admin-endpoint";
 
 /// An organisation ready to run: its configuration, client, run guard and lock.
 type RunTarget = (
@@ -137,9 +141,10 @@ fn prometheus() -> anyhow::Result<PrometheusHandle> {
     if let Some(h) = HANDLE.get() {
         return Ok(h.clone());
     }
-    let h = metrics_exporter_prometheus::PrometheusBuilder::new()
+    let h = crate::monitoring::builder()
         .install_recorder()
         .map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))?;
+    crate::monitoring::describe();
     Ok(HANDLE.get_or_init(|| h).clone())
 }
 
@@ -148,6 +153,8 @@ fn org_runtime(
     global: &Arc<Semaphore>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<OrgRuntime> {
+    crate::monitoring::register_org(&cfg.name, cfg.max_age);
+    check_client_certificate(cfg, now);
     Ok(OrgRuntime {
         cfg: cfg.clone(),
         api: crate::startup::ptv_client(cfg, global.clone())?,
@@ -160,6 +167,29 @@ fn org_runtime(
         last_freshness_try: None,
         freshness_checked: None,
     })
+}
+
+/// Exports the client certificate's expiry and warns in the log 60 days ahead.
+fn check_client_certificate(cfg: &OrgConfig, now: DateTime<Utc>) {
+    let Some(path) = &cfg.ptv.client_cert else {
+        return;
+    };
+    match crate::certificate::not_after(path) {
+        Ok(t) => {
+            metrics::gauge!(crate::monitoring::CLIENT_CERT_EXPIRY, "org" => cfg.name.clone())
+                .set(t.timestamp() as f64);
+            if t - now < crate::certificate::EXPIRY_WARNING {
+                tracing::warn!(
+                    organization = %cfg.name,
+                    "the client certificate {} expires {} ({} days): order a new one and replace the file",
+                    path.display(),
+                    t.format("%Y-%m-%d"),
+                    (t - now).num_days()
+                );
+            }
+        }
+        Err(e) => tracing::warn!(organization = %cfg.name, "{e:#}"),
+    }
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -182,9 +212,12 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         let d = daemon.clone();
         let cancel = daemon.cancel.clone();
         tokio::spawn(async move {
-            axum::serve(listener, http::router(d))
-                .with_graceful_shutdown(cancel.cancelled_owned())
-                .await
+            axum::serve(
+                listener,
+                http::router(d).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(cancel.cancelled_owned())
+            .await
         })
     };
     tracing::info!("listening on http://{addr} (/healthz, /readyz, /metrics)");
@@ -208,6 +241,8 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
 
 impl Daemon {
     fn new(cfg: Config, store: Arc<dyn StateStore>) -> anyhow::Result<Self> {
+        // First: the organisations' series are registered with the recorder below.
+        let prometheus = prometheus()?;
         let global = Arc::new(Semaphore::new(cfg.daemon.global_max_in_flight));
         let now = Utc::now();
         let mut orgs = BTreeMap::new();
@@ -221,7 +256,7 @@ impl Daemon {
             store,
             global,
             orgs: tokio::sync::Mutex::new(orgs),
-            prometheus: prometheus()?,
+            prometheus,
             admin_token,
             cancel: CancellationToken::new(),
             heartbeat: AtomicI64::new(Utc::now().timestamp()),
@@ -480,6 +515,11 @@ impl Daemon {
         }
         let cancel = self.cancel.child_token();
         let watch = tokio::spawn(watch_lock(cfg.name.clone(), lock, cancel.clone()));
+        // This process holds the organisation's lock and its run guard: a run still
+        // recorded as running was left by a process that died.
+        if let Err(e) = crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name).await {
+            tracing::warn!(organization = %cfg.name, "cannot mark interrupted runs: {e}");
+        }
         *self.runs_in_flight.lock().expect("runs lock") += 1;
         let engine = EngineBuilder::new(cfg.clone(), self.store.clone(), api, actor)
             .cancel(cancel)
@@ -489,6 +529,7 @@ impl Daemon {
         *self.runs_in_flight.lock().expect("runs lock") -= 1;
         match result {
             Ok(report) => {
+                metrics::counter!(crate::monitoring::RUNS, "org" => cfg.name.clone(), "outcome" => report.outcome.as_str()).increment(1);
                 let line = summary_line(&report);
                 tracing::info!(organization = %cfg.name, "{line}");
                 notify::status(&line);
@@ -501,7 +542,7 @@ impl Daemon {
             Err(e) => {
                 tracing::error!(organization = %cfg.name, "run failed: {e}");
                 notify::status(&format!("{}: run failed: {e}", cfg.name));
-                metrics::counter!("ptv_sync_runs_failed_total", "org" => cfg.name.clone())
+                metrics::counter!(crate::monitoring::RUNS_FAILED, "org" => cfg.name.clone())
                     .increment(1);
                 None
             }
@@ -544,12 +585,7 @@ impl Daemon {
                 trigger: RunTrigger::Resync,
                 ..req.options.clone()
             };
-            let actor = if req.actor.is_empty() {
-                "resync".to_owned()
-            } else {
-                req.actor.clone()
-            };
-            if let Some(r) = self.run_org(&cfg, api, lock, &opts, &actor).await {
+            if let Some(r) = self.run_org(&cfg, api, lock, &opts, ADMIN_ACTOR).await {
                 reports.push(r);
             }
         }
@@ -593,8 +629,11 @@ impl Daemon {
         Ok(())
     }
 
-    /// Gauges computed from the store when `/metrics` is scraped.
+    /// Series computed from the store and the clients when `/metrics` is scraped. Counters
+    /// kept in the store (guard trips) or the client (logins) are raised to that count, never
+    /// lowered, so a restart does not reset what the store remembers.
     pub async fn refresh_gauges(&self) {
+        use crate::monitoring as m;
         let orgs: Vec<(String, Arc<dyn PtvApi>)> = self
             .orgs
             .lock()
@@ -611,21 +650,21 @@ impl Daemon {
                         .or_default() += n;
                 }
                 for label in crate::apply::STATE_LABELS {
-                    metrics::gauge!("ptv_sync_items", "org" => name.clone(), "state" => label)
+                    metrics::gauge!(m::ITEMS_BY_STATE, "org" => name.clone(), "state" => label)
                         .set(by.get(label).copied().unwrap_or(0) as f64);
                 }
             }
             if let Ok(Some(s)) = self.store.org_state(&name).await {
                 if let Some(t) = s.last_success_at {
-                    metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => name.clone()).set(t.timestamp() as f64);
+                    metrics::gauge!(m::LAST_SUCCESS, "org" => name.clone())
+                        .set(t.timestamp() as f64);
                 }
-                metrics::gauge!("ptv_sync_guard_trips", "org" => name.clone())
-                    .set(f64::from(s.guard_trips));
+                metrics::counter!(m::GUARD_TRIPS, "org" => name.clone())
+                    .absolute(u64::try_from(s.guard_trips).unwrap_or(0));
             }
-            metrics::gauge!("ptv_sync_logins", "org" => name.clone()).set(api.logins() as f64);
+            metrics::counter!(m::LOGINS, "org" => name.clone()).absolute(api.logins());
             if let Some(t) = api.token_expiry() {
-                metrics::gauge!("ptv_sync_token_expiry_timestamp_seconds", "org" => name.clone())
-                    .set(t.timestamp() as f64);
+                metrics::gauge!(m::TOKEN_EXPIRY, "org" => name.clone()).set(t.timestamp() as f64);
             }
         }
     }

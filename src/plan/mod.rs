@@ -9,7 +9,7 @@ pub use desired::{
 };
 
 use crate::fingerprint::Fingerprint;
-use crate::fingerprint::changed_paths;
+use crate::fingerprint::{changed_paths, changed_values};
 use crate::model::{ApiVersion, Area, ItemKind};
 use crate::store::{Payload, PlanRow, RemoteState};
 use crate::validate::Validated;
@@ -68,6 +68,9 @@ pub struct Step {
     /// Changed field paths for updates (from the last pushed payload).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<String>,
+    /// The changed fields' old and new values, cut short for display.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<FieldChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip)]
@@ -80,6 +83,18 @@ pub struct Step {
     #[serde(skip)]
     pub depth: usize,
 }
+
+/// One changed field of an update: its path and its old and new value (compact JSON, cut
+/// to [`SHOWN_VALUE_CHARS`] characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub path: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// Values in a plan are cut to this length: a plan shows what changes, not whole texts.
+pub const SHOWN_VALUE_CHARS: usize = 60;
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -181,6 +196,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             kind,
             id: id.to_owned(),
             changed: Vec::new(),
+            values: Vec::new(),
             reason: None,
             fingerprint: None,
             desired: None,
@@ -203,7 +219,12 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
                 } else {
                     if let Some(old) = &p.payload {
                         let body = payload(v, item, opts.main_area.as_ref());
-                        step.changed = changed_paths(&old.value(), &body);
+                        let old = old.value();
+                        step.changed = changed_paths(&old, &body);
+                        step.values = changed_values(&old, &body, SHOWN_VALUE_CHARS)
+                            .into_iter()
+                            .map(|(path, old, new)| FieldChange { path, old, new })
+                            .collect();
                     }
                     Action::Update
                 }
@@ -246,6 +267,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             kind: *kind,
             id: id.clone(),
             changed: Vec::new(),
+            values: Vec::new(),
             reason,
             fingerprint: None,
             desired: None,
@@ -279,6 +301,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             kind: p.kind,
             id: p.source_id.to_string(),
             changed: Vec::new(),
+            values: Vec::new(),
             reason: p.protected.then(|| "protected: kept in PTV".to_owned()),
             fingerprint: p.fingerprint,
             desired: None,

@@ -35,6 +35,17 @@ impl SimKind {
     }
 }
 
+/// How people read the kind: `organization`, `service`, `channel EService`.
+impl std::fmt::Display for SimKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimKind::Organization => f.write_str("organization"),
+            SimKind::Service => f.write_str("service"),
+            SimKind::Channel(t) => write!(f, "channel {t}"),
+        }
+    }
+}
+
 /// sourceId namespaces: all five channel types share one (reference §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {

@@ -154,6 +154,27 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 /// Opens the state database. [`OpenMode::CreateIfMissing`] creates the directory and
 /// database and migrates; [`OpenMode::MustExist`] creates and migrates nothing and
 /// fails if the database is missing or its schema is not this version's.
+/// How many of an organisation's latest runs [`interrupt_stale_runs`] looks at: each start
+/// cleans up, so only the runs since the last start can still say `running`.
+const STALE_RUNS_SCANNED: u32 = 100;
+
+/// Marks an organisation's runs still recorded as `running` as `interrupted` (a process
+/// died mid-run). Only the holder of the organisation's single-writer lock calls this,
+/// before it starts a run: then no other run of that organisation can be in progress.
+pub async fn interrupt_stale_runs(store: &dyn StateStore, org: &str) -> Result<usize, StoreError> {
+    let mut marked = 0;
+    for run in store.last_runs(org, STALE_RUNS_SCANNED).await? {
+        if run.outcome == RunOutcome::Running {
+            store
+                .finish_run(run.id, RunOutcome::Interrupted, &run.counts)
+                .await?;
+            tracing::warn!(organization = %org, run = run.id, "run {} never finished (the process died); marked interrupted", run.id);
+            marked += 1;
+        }
+    }
+    Ok(marked)
+}
+
 pub async fn open(target: &StoreTarget, mode: OpenMode) -> Result<Arc<dyn StateStore>, StoreError> {
     match target {
         StoreTarget::Sqlite { path } => Ok(Arc::new(SqliteStore::open(path, mode).await?)),

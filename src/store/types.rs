@@ -52,6 +52,8 @@ stored_enum! {
         GuardTripped => "guard_tripped",
         Failed => "failed",
         Running => "running",
+        /// Left `running` by a process that died; marked when the next run starts.
+        Interrupted => "interrupted",
     }
 }
 
@@ -64,6 +66,9 @@ stored_enum! {
         Archive => "archive",
         Connections => "connections",
         Adopt => "adopt",
+        /// `ptv-sync protect`: no write to PTV, recorded for who did it.
+        Protect => "protect",
+        Unprotect => "unprotect",
     }
 }
 

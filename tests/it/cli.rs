@@ -13,7 +13,7 @@ pub fn bin() -> Command {
     c
 }
 
-fn run(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
+pub fn run(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
     let out = bin()
         .arg("--config")
         .arg(config)

@@ -173,30 +173,43 @@ async fn scheduled_runs_notify_systemd_and_serve_metrics() {
         .text()
         .await
         .unwrap();
-    for line in body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let (series, value) = line
-            .rsplit_once(' ')
-            .unwrap_or_else(|| panic!("not Prometheus text: {line}"));
-        assert!(value.parse::<f64>().is_ok(), "bad value in {line}");
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("/metrics is not Prometheus text ({e}):\n{body}"));
+    for m in ptv_sync::monitoring::METRICS {
+        if m.name == ptv_sync::monitoring::CLIENT_CERT_EXPIRY {
+            continue;
+        }
         assert!(
-            series.chars().next().unwrap().is_ascii_alphabetic(),
-            "bad series in {line}"
+            scrape.docs.contains_key(m.name),
+            "no # HELP for {}:\n{body}",
+            m.name
+        );
+        assert!(
+            scrape
+                .samples
+                .iter()
+                .any(|s| s.metric == m.name && s.labels.get("org").is_none_or(|o| o == "test")),
+            "{} missing from /metrics:\n{body}",
+            m.name
         );
     }
-    for name in [
-        "ptv_sync_items{",
-        "ptv_sync_last_success_timestamp_seconds",
-        "ptv_sync_run_duration_seconds",
-        "ptv_sync_writes_total",
-        "ptv_sync_http_responses_total",
-        "ptv_sync_logins",
-        "ptv_sync_guard_trips",
-    ] {
-        assert!(body.contains(name), "{name} missing from /metrics:\n{body}");
-    }
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == ptv_sync::monitoring::RUN_DURATION
+                && matches!(&s.value, prometheus_parse::Value::Histogram(b) if !b.is_empty())),
+        "run duration is not a histogram:\n{body}"
+    );
+    let ok_runs = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == ptv_sync::monitoring::RUNS && s.labels.get("outcome") == Some("ok"))
+        .map(|s| s.value.clone());
+    assert!(
+        matches!(ok_runs, Some(prometheus_parse::Value::Counter(n)) if n >= 2.0),
+        "{ok_runs:?}"
+    );
     assert_eq!(
         reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
             .await
@@ -334,6 +347,34 @@ async fn sighup_reloads_the_configuration_and_a_broken_file_keeps_the_running_on
     assert!(d.sigterm().success());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_endpoint_checks_the_token_before_the_body_and_records_its_own_actor() {
+    let (app, mut d) = idle_daemon(10).await;
+    let cfg = ptv_sync::config::Config::load(&app.config_path()).unwrap();
+    let url = format!("http://{}/admin/resync", cfg.daemon.listen);
+    let client = reqwest::Client::new();
+    // No token and a body that is not even JSON: refused for the token, body unread.
+    let resp = client
+        .post(&url)
+        .body("{this is not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "{}", resp.text().await.unwrap());
+    let token = std::fs::read_to_string(ptv_sync::daemon::admin_token_path(&cfg)).unwrap();
+    let resp = client
+        .post(&url)
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({"org": "test", "actor": "mallory"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let last = app.store.last_runs("test", 1).await.unwrap().remove(0);
+    assert_eq!(last.actor, ptv_sync::daemon::ADMIN_ACTOR, "{last:?}");
+    assert!(d.sigterm().success());
+}
+
 /// Issue 16 item 20: a `/metrics` scrape counts items in the database instead of loading
 /// every item with its payload. A row no reader could decode (its `last_error` is not an
 /// error) shows it: the counts are still served.
@@ -367,7 +408,7 @@ async fn metrics_count_items_without_loading_them() {
         .text()
         .await
         .unwrap();
-    let series = format!("ptv_sync_items{{org=\"test\",state=\"live\"}} {live}");
+    let series = format!("ptv_sync_tracked_items{{org=\"test\",state=\"live\"}} {live}");
     assert!(
         body.contains(&series),
         "{series} missing from /metrics:\n{body}"

@@ -9,6 +9,7 @@ mod daemon;
 mod engine;
 mod ha;
 mod hardening;
+mod ops;
 mod plan;
 mod sim;
 mod soak;
