@@ -3,7 +3,7 @@
 //! commit, and a failure recorded on its row.
 
 use super::Engine;
-use super::step::StepError;
+use super::error::StepError;
 use crate::model::{Item, ItemKind, SourceId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::{PtvError, Written};

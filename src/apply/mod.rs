@@ -15,6 +15,7 @@
 //!   ends ([`record`], [`report`]).
 
 mod commit;
+mod error;
 mod existing;
 mod record;
 mod report;
@@ -22,8 +23,8 @@ mod schedule;
 mod step;
 
 pub use crate::pipeline::RunOptions;
+pub use error::StepError;
 pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label, state_label_of};
-pub use step::StepError;
 
 use crate::config::OrgConfig;
 use crate::pipeline::{PrepareError, Prepared};

@@ -1,7 +1,8 @@
-//! One step: what a create, update, restore, archive or connection-set write does, and
-//! how it can fail ([`StepError`]).
+//! One step: what a create, update, restore, archive or connection-set write does (how
+//! it can fail: [`StepError`]).
 
 use super::commit::Ctx;
+use super::error::StepError;
 use super::{Engine, ItemResult, Outcome};
 use crate::fingerprint::sha256_hex;
 use crate::model::{Item, ItemKind, SourceId};
@@ -9,48 +10,6 @@ use crate::plan::{Action, Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
 use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
 use chrono::Utc;
-
-/// Why a step did not complete.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    /// The item left the source while the run was under way.
-    #[error("no longer in the source")]
-    Gone,
-    /// The process is shutting down: not attempted.
-    #[error("shutting down")]
-    ShuttingDown,
-    /// An item it hangs under is not in PTV yet.
-    #[error("waiting for {kind} '{id}', which is not in PTV yet")]
-    Waiting { kind: ItemKind, id: String },
-    /// The step names an item by an id that is not a source id.
-    #[error("{0}")]
-    BadId(String),
-    #[error("state store: {0}")]
-    Store(#[from] crate::store::StoreError),
-    /// PTV refused or did not answer; recorded on the item's row.
-    #[error("{0}")]
-    Ptv(PtvError),
-    /// Not created: PTV already holds an unlinked item it would duplicate, or the
-    /// catalogue could not be checked (see `existing`).
-    #[error("{message}")]
-    Held { outcome: Outcome, message: String },
-}
-
-impl StepError {
-    /// How the step is reported.
-    #[must_use]
-    pub fn outcome(&self) -> Outcome {
-        match self {
-            StepError::Gone | StepError::ShuttingDown => Outcome::Skipped,
-            StepError::Waiting { .. } => Outcome::Blocked,
-            StepError::Ptv(e) if e.class() == crate::ptv::ErrorClass::NeedsPerson => {
-                Outcome::NeedsPerson
-            }
-            StepError::Held { outcome, .. } => *outcome,
-            StepError::BadId(_) | StepError::Store(_) | StepError::Ptv(_) => Outcome::Failed,
-        }
-    }
-}
 
 fn source_id(id: &str) -> Result<SourceId, StepError> {
     SourceId::parse(id).map_err(StepError::BadId)
