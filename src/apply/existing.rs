@@ -8,9 +8,10 @@
 //! - `on_existing = "adopt"`: an unambiguous match is linked (state row and audit entry,
 //!   as `adopt --apply`) and the create becomes an update of the existing item.
 //!
-//! Ambiguous names always wait for a person. Items carrying our own sourceId are left to
-//! the safe create, which adopts them. When the catalogue cannot be read, the creates
-//! wait for the next run rather than risk a duplicate.
+//! Ambiguous names always wait for a person. Items carrying our own sourceId, and items
+//! whose earlier create was sent but never confirmed, are left to the safe create, which
+//! adopts them. When the catalogue cannot be read, the creates wait for the next run
+//! rather than risk a duplicate.
 
 use super::{Engine, Outcome};
 use crate::adopt::{MatchedBy, Row};
@@ -41,7 +42,15 @@ impl Engine {
         plan: &mut Plan,
     ) -> Held {
         let mut held = Held::new();
+        // A create sent before but never confirmed is ours to find, not a stranger's item
+        // to hold for adoption: the step looks it up first (v12 channels by name).
+        let unconfirmed: HashSet<(ItemKind, &str)> = records
+            .iter()
+            .filter(|r| super::step::unconfirmed_create(r))
+            .map(|r| (r.kind, r.source_id.as_str()))
+            .collect();
         let creates: HashSet<(ItemKind, String)> = creates_items(plan)
+            .filter(|key| !unconfirmed.contains(key))
             .map(|(k, id)| (k, id.to_owned()))
             .collect();
         if creates.is_empty() {

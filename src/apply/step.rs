@@ -138,11 +138,29 @@ impl Engine {
                     .await,
             ),
             _ => {
+                // An earlier create was sent but never confirmed (the process died, or PTV
+                // did not answer): look for it before posting again.
+                let adopted = if unconfirmed_create(&rec) {
+                    match self.find_unconfirmed(&rec, &item, &owner).await {
+                        Ok(found) => found,
+                        Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                    }
+                } else {
+                    None
+                };
                 self.record_intent(ctx, &mut rec, &payload).await?;
-                (
-                    ItemAction::Create,
-                    self.api.create(&item_write(&rec, &item, &owner)).await,
-                )
+                let w = item_write(&rec, &item, &owner);
+                let result = match &adopted {
+                    // It gets our body now: it may hold what the earlier run sent.
+                    Some(found) if found.archived => self.api.restore(&found.ptv_id, &w).await,
+                    Some(found) => self.api.update(&found.ptv_id, &w).await,
+                    None => self.api.create(&w).await,
+                };
+                let result = result.map(|mut wr| {
+                    wr.adopted |= adopted.is_some();
+                    wr
+                });
+                (ItemAction::Create, result)
             }
         };
         match result {
@@ -268,6 +286,49 @@ impl Engine {
             }
             Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
         }
+    }
+}
+
+/// A create was recorded as intended (see `record_intent`) but its outcome never was.
+pub(super) fn unconfirmed_create(rec: &ItemRecord) -> bool {
+    rec.ptv_id.is_none() && rec.attempts > 0 && rec.remote != RemoteState::Live
+}
+
+impl Engine {
+    /// Looks up an item whose earlier create was never confirmed: by sourceId, and (v12
+    /// channels have no externalId) by type, organisation and Finnish name, both the
+    /// name sent then and the name now.
+    async fn find_unconfirmed(
+        &self,
+        rec: &ItemRecord,
+        item: &Item,
+        owner: &str,
+    ) -> Result<Option<crate::ptv::Found>, PtvError> {
+        let sent: Option<Item> = rec.payload.as_ref().and_then(|p| match item {
+            Item::Organization(_) => p.parse().ok().map(Item::Organization),
+            Item::Service(_) => p.parse().ok().map(Item::Service),
+            Item::Channel(_) => p.parse().ok().map(Item::Channel),
+        });
+        let mut names = vec![item.display_name()];
+        if let Some(old) = sent.as_ref().map(Item::display_name)
+            && !names.contains(&old)
+        {
+            names.push(old);
+        }
+        for name in names {
+            let lookup = crate::ptv::Lookup {
+                kind: item.kind(),
+                channel_type: item.channel_type(),
+                source_id: rec.ptv_source_id.clone(),
+                organization_ptv_id: owner.to_owned(),
+                name_fi: Some(name),
+            };
+            if let Some(found) = self.api.find(&lookup).await? {
+                tracing::info!(organization = %self.org.name, kind = %rec.kind, id = %rec.source_id, ptv_id = %found.ptv_id, "found the item an unconfirmed create made; adopting it");
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -138,6 +138,25 @@ impl PtvError {
         }
     }
 
+    /// Whether PTV refused a write because the item's name is already taken in the
+    /// organisation ("… already exists within organization"). On a create this may be our
+    /// own earlier create whose answer was lost, so the adapters look the item up.
+    #[must_use]
+    pub fn says_name_taken(&self) -> bool {
+        let PtvError::Validation {
+            message, fields, ..
+        } = self
+        else {
+            return false;
+        };
+        std::iter::once(message)
+            .chain(fields.values().flatten())
+            .any(|m| {
+                m.to_ascii_lowercase()
+                    .contains("already exists within organization")
+            })
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         PtvError::Config {
             message: message.into(),
@@ -641,6 +660,19 @@ mod tests {
             ApiVersion::V11,
         );
         assert!(matches!(duplicate_name, PtvError::Validation { .. }));
+        assert!(duplicate_name.says_name_taken());
+        assert!(!conflict.says_name_taken());
+        let v12_duplicate_name = answer(
+            400,
+            r#"{"type":"about:blank","title":"Bad Request","status":400,"errors":[{"path":"/languageVersions/fi/name","message":"Value 'X' already exists within organization. The name must be unique."}]}"#,
+            ApiVersion::V12,
+        );
+        assert!(
+            v12_duplicate_name.says_name_taken(),
+            "{v12_duplicate_name:?}"
+        );
+        let other = answer(400, r#"{"ServiceNames":["too long"]}"#, ApiVersion::V11);
+        assert!(!other.says_name_taken());
     }
 
     #[test]

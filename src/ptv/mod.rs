@@ -7,14 +7,19 @@
 //! # Contract of the adapters
 //!
 //! - `create` is *safe*: when the outcome of a create is unknown (timeout, dropped
-//!   connection, 5xx) or PTV says the sourceId / externalId already exists, the adapter
-//!   never posts blindly again. It looks the item up and adopts it
+//!   connection, 5xx) or PTV says the sourceId / externalId already exists, or that the
+//!   name "already exists within organization" (a v12 channel has no externalId, so this
+//!   is how PTV answers our own create sent twice), the adapter never posts blindly
+//!   again. It looks the item up and adopts it
 //!   (`Written::adopted = true`). On v11 the lookup is a PUT of the same full body by
 //!   sourceId, which also **restores an archived item** (PTV restores a `Deleted` item
 //!   that receives `Published`); so `create` always leaves the item existing, published
 //!   and carrying our body, and the engine needs no special case. On v12 an item found
 //!   only in the archive is restored by a PUT of the full body before returning.
-//!   Only when nothing can be found does `create` post again (within the retry budget).
+//!   Only when nothing can be found does `create` post again (within the retry budget);
+//!   a taken name that no lookup explains stays a validation error. An item adopted by
+//!   name gets our body by a PUT. The engine itself looks an item up (`find`) before a
+//!   create whose earlier attempt was never confirmed, as a killed process leaves it.
 //! - `find` is read-only: it tells the engine whether an item with this sourceId /
 //!   externalId (or, for v12 channels, organisation + type + Finnish name) exists, and
 //!   whether it is archived, so that the engine can `restore` rather than `create`.

@@ -422,6 +422,9 @@ impl Wire for V11Client {
                     ),
                 },
                 Err(e @ PtvError::Transient { .. }) => (false, e),
+                // The name is taken: perhaps by our own create whose answer was lost, which
+                // the sourceId lookup below finds; if not, another item holds the name.
+                Err(e) if e.says_name_taken() => (true, e),
                 Err(PtvError::Conflict { message, .. }) if says_already_exists(&message) => (
                     true,
                     PtvError::Conflict {
@@ -442,6 +445,9 @@ impl Wire for V11Client {
                 };
                 tracing::info!(item = %item, ptv_id = %id, "adopted the existing item");
                 return Ok(written(id, &reply, &trace, true));
+            }
+            if exists_said && unknown.says_name_taken() {
+                return Err(unknown);
             }
             if exists_said {
                 return Err(PtvError::Conflict {

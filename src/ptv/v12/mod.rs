@@ -336,11 +336,14 @@ impl Wire for V12Client {
                     &mut trace,
                 )
                 .await;
-            let (conflict, unknown) = match outcome {
+            // `conflict`: the externalId is taken; `name_taken`: the name is (a v12
+            // channel has no externalId, so our own earlier create answers this).
+            let (conflict, name_taken, unknown) = match outcome {
                 Ok(reply) => match id_of(&reply.body) {
                     Some(id) => return Ok(written(id, reply.status, &trace, false)),
                     None => (
                         None,
+                        false,
                         PtvError::Transient {
                             item: item.clone(),
                             status: Some(reply.status),
@@ -348,25 +351,38 @@ impl Wire for V12Client {
                         },
                     ),
                 },
-                Err(e @ PtvError::Transient { .. }) => (None, e),
+                Err(e @ PtvError::Transient { .. }) => (None, false, e),
                 Err(PtvError::Conflict { message, .. }) => (
                     Some(message.clone()),
+                    false,
                     PtvError::Conflict {
                         item: item.clone(),
                         message,
                     },
                 ),
+                Err(e) if e.says_name_taken() => (None, true, e),
                 Err(e) => return Err(e),
             };
-            tracing::info!(item = %item, "create outcome unknown or externalId taken; searching for the item");
+            tracing::info!(item = %item, "create outcome unknown, or externalId or name taken; searching for the item");
             if let Some(found) = self.find_traced(&lookup, &mut trace).await? {
                 tracing::info!(item = %item, ptv_id = %found.ptv_id, "adopted the existing item");
+                if name_taken {
+                    // Found by name only: it may hold what an earlier run sent, so it
+                    // gets our body now.
+                    let mut done = self.put(&found.ptv_id, w, &mut trace).await?;
+                    done.adopted = true;
+                    return Ok(done);
+                }
                 let status = if conflict.is_some() {
                     routes::EXISTS
                 } else {
                     200
                 };
                 return Ok(written(found.ptv_id, status, &trace, true));
+            }
+            if name_taken {
+                // Nothing of ours by that name: another item holds it, a data error.
+                return Err(unknown);
             }
             if let Some(message) = conflict {
                 if let Some(done) = self.resolve_named(w, &message, &mut trace).await? {

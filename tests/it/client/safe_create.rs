@@ -322,6 +322,107 @@ async fn v12_conflict_is_resolved_by_organisation_type_and_name() {
     );
 }
 
+/// PTV's answer to a second create of a v12 channel (which has no externalId).
+fn v12_name_taken() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(serde_json::json!({
+        "type": "about:blank", "title": "One or more validation errors occurred.", "status": 400,
+        "instance": "/api/v12/service-channel/telephone", "requestId": "r",
+        "errors": [{"path": "/languageVersions/fi/name",
+                    "message": "Value 'Neuvonta' already exists within organization. The name must be unique."}]
+    }))
+}
+
+async fn mount_v12_phone_search(server: &MockServer, items: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path("/api/v12/service-channel/search"))
+        .and(query_param("organizationContentIds", ORG))
+        .and(query_param("channelTypes", "TelephoneService"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "page": 1, "pageSize": 100, "totalItems": 1, "totalPages": 1, "items": items
+        })))
+        .mount(server)
+        .await;
+}
+
+/// Issue 16 item 3: a channel PTV created but we never recorded is posted again; PTV's
+/// duplicate-name 400 leads to the lookup, and the channel is adopted with our body.
+#[tokio::test]
+async fn v12_duplicate_name_on_a_channel_create_is_adopted_with_our_body() {
+    let server = MockServer::start().await;
+    mount_login(&server, vec![jwt(3600, "t")]).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v12/service-channel/telephone"))
+        .respond_with(v12_name_taken())
+        .mount(&server)
+        .await;
+    mount_v12_phone_search(
+        &server,
+        serde_json::json!([{"contentId": NEW_ID, "serviceChannelType": "TelephoneService",
+                            "languageVersions": {"fi": {"name": "Neuvonta"}}}]),
+    )
+    .await;
+    let put_path = format!("/api/v12/service-channel/telephone/{NEW_ID}");
+    Mock::given(method("PUT"))
+        .and(path(put_path.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"contentId": NEW_ID})),
+        )
+        .mount(&server)
+        .await;
+    let api = connect(config(&server.uri(), ApiVersion::V12));
+    let w = api
+        .create(&channel_write(
+            "t-channel-phone",
+            ChannelType::Phone,
+            "Neuvonta",
+        ))
+        .await
+        .unwrap();
+    assert!(w.adopted);
+    assert_eq!(w.ptv_id, NEW_ID);
+    assert_eq!(
+        received(&server, "POST", "/api/v12/service-channel/telephone")
+            .await
+            .len(),
+        1,
+        "never posted blindly again"
+    );
+    assert_eq!(received(&server, "PUT", &put_path).await.len(), 1);
+}
+
+/// A taken name that the lookup cannot explain (another channel holds it) stays the data
+/// error it is.
+#[tokio::test]
+async fn v12_duplicate_name_held_by_another_item_is_a_validation_error() {
+    let server = MockServer::start().await;
+    mount_login(&server, vec![jwt(3600, "t")]).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v12/service-channel/telephone"))
+        .respond_with(v12_name_taken())
+        .mount(&server)
+        .await;
+    mount_v12_phone_search(&server, serde_json::json!([])).await;
+    let api = connect(config(&server.uri(), ApiVersion::V12));
+    let e = api
+        .create(&channel_write(
+            "t-channel-phone",
+            ChannelType::Phone,
+            "Neuvonta",
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, PtvError::Validation { .. }) && e.says_name_taken(),
+        "{e:?}"
+    );
+    assert_eq!(
+        received(&server, "POST", "/api/v12/service-channel/telephone")
+            .await
+            .len(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn v12_creates_carry_the_external_id_and_answer_201() {
     let server = MockServer::start().await;
