@@ -207,6 +207,8 @@ mod tests {
             values: Vec::new(),
             reason: None,
             fingerprint: None,
+            desired: None,
+            depth: 0,
         };
         let mut update = step(Action::Update, ItemKind::Service, "library-events");
         update.values = vec![
