@@ -223,6 +223,54 @@ macro_rules! shared_store {
             $crate::store::migrations::check_applied(backend, display, &applied)
         }
 
+        /// What [`record_audit_head`] did.
+        enum AuditHead {
+            /// The organisation has no audit entry.
+            None,
+            /// The chain's last entry (seq, hash) is the recorded head now.
+            Recorded(i64, String),
+            /// The last entry (seq, hash) was not recorded: the head recorded before is
+            /// gone from the chain, and moving past it would hide that.
+            Kept(i64, String),
+        }
+
+        /// Records the organisation's chain head as its anchor (see `audit.rs`), in `tx`.
+        async fn record_audit_head(
+            tx: &mut sqlx::Transaction<'static, $Db>,
+            org: &str,
+        ) -> Result<AuditHead, sqlx::Error> {
+            let last: Option<(i64, String)> = sqlx::query_as(
+                "SELECT seq, hash FROM audit WHERE org = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(org)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some((seq, hash)) = last else {
+                return Ok(AuditHead::None);
+            };
+            let done = sqlx::query(
+                "INSERT INTO audit_anchors (org, head_seq, head_hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org) DO UPDATE SET head_seq = excluded.head_seq, \
+                 head_hash = excluded.head_hash \
+                 WHERE audit_anchors.head_seq IS NULL \
+                 OR audit_anchors.head_seq = excluded.head_seq \
+                 OR (excluded.head_seq > audit_anchors.head_seq \
+                 AND (audit_anchors.head_seq <= COALESCE(audit_anchors.pruned_seq, -1) \
+                 OR EXISTS (SELECT 1 FROM audit a WHERE a.seq = audit_anchors.head_seq \
+                 AND a.hash = audit_anchors.head_hash)))",
+            )
+            .bind(org)
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut **tx)
+            .await?;
+            Ok(if done.rows_affected() > 0 {
+                AuditHead::Recorded(seq, hash)
+            } else {
+                AuditHead::Kept(seq, hash)
+            })
+        }
+
         impl $Store {
             /// Streamed: decoding row by row never holds all raw rows and all records at
             /// once.
@@ -442,20 +490,39 @@ macro_rules! shared_store {
                 outcome: t::RunOutcome,
                 counts: &serde_json::Value,
             ) -> Result<(), StoreError> {
-                let done = sqlx::query(concat!(
+                let op = || format!("record the end of run {run_id}");
+                let mut tx = self.write_tx(&op()).await?;
+                let org: Option<String> = sqlx::query_scalar(concat!(
                     "UPDATE runs SET outcome = $1, counts = $2",
                     $json_in,
-                    ", finished_at = $3 WHERE id = $4"
+                    ", finished_at = $3 WHERE id = $4 RETURNING org"
                 ))
                 .bind(outcome.as_str())
                 .bind(codec::json_text(counts))
                 .bind($time(chrono::Utc::now()))
                 .bind(run_id)
-                .execute(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(StoreError::query(format!("record the end of run {run_id}")))?;
-                if done.rows_affected() == 0 {
+                .map_err(StoreError::query(op()))?;
+                let Some(org) = org else {
                     return Err(StoreError::RunNotFound { run_id });
+                };
+                let head = record_audit_head(&mut tx, &org)
+                    .await
+                    .map_err(StoreError::query(op()))?;
+                tx.commit().await.map_err(StoreError::query(op()))?;
+                match head {
+                    AuditHead::None => {}
+                    AuditHead::Recorded(seq, hash) => tracing::info!(
+                        organization = %org, run = run_id, audit_head_seq = seq,
+                        audit_head_hash = %hash,
+                        "audit chain head of {org} recorded at the end of run {run_id}: entry {seq}, hash {hash}"
+                    ),
+                    AuditHead::Kept(seq, hash) => tracing::warn!(
+                        organization = %org, run = run_id, audit_head_seq = seq,
+                        audit_head_hash = %hash,
+                        "audit chain head of {org} not moved to entry {seq}: the head recorded before is no longer in the chain; run `ptv-sync audit verify`"
+                    ),
                 }
                 Ok(())
             }
@@ -524,6 +591,18 @@ macro_rules! shared_store {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(StoreError::query(op()))?;
+                // A chain that retention emptied continues from the last pruned entry.
+                let prev = match prev {
+                    Some(prev) => Some(prev),
+                    None => sqlx::query_scalar::<_, Option<String>>(
+                        "SELECT pruned_hash FROM audit_anchors WHERE org = $1",
+                    )
+                    .bind(&entry.org)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op()))?
+                    .flatten(),
+                };
                 let (at, prev_hash, hash) = codec::new_audit_hash(entry, prev);
                 let seq: i64 = sqlx::query_scalar(
                     "INSERT INTO audit (at, org, actor, action, kind, source_id, ptv_id, \
@@ -579,7 +658,33 @@ macro_rules! shared_store {
             ) -> Result<t::AuditVerification, StoreError> {
                 use futures::TryStreamExt as _;
                 let op = "read the audit log for verification";
-                let mut verifier = $crate::store::audit::Verifier::default();
+                let anchor_sql = match org {
+                    Some(_) => "SELECT org, head_seq, head_hash, pruned_seq, pruned_hash \
+                                FROM audit_anchors WHERE org = $1",
+                    None => "SELECT org, head_seq, head_hash, pruned_seq, pruned_hash \
+                             FROM audit_anchors",
+                };
+                let mut anchor_query = sqlx::query_as::<
+                    _,
+                    (String, Option<i64>, Option<String>, Option<i64>, Option<String>),
+                >(anchor_sql);
+                if let Some(org) = org {
+                    anchor_query = anchor_query.bind(org);
+                }
+                let anchors = anchor_query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::query("read the audit chain anchors"))?
+                    .into_iter()
+                    .map(|(org, head_seq, head_hash, pruned_seq, pruned_hash)| {
+                        let anchor = $crate::store::audit::Anchor {
+                            head: head_seq.zip(head_hash),
+                            pruned: pruned_seq.zip(pruned_hash),
+                        };
+                        (org, anchor)
+                    })
+                    .collect();
+                let mut verifier = $crate::store::audit::Verifier::new(anchors);
                 let sql = match org {
                     Some(_) => format!("{AUDIT_SELECT} WHERE org = $1 ORDER BY seq"),
                     None => format!("{AUDIT_SELECT} ORDER BY seq"),
@@ -601,16 +706,44 @@ macro_rules! shared_store {
                 &self,
                 before: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, StoreError> {
-                let done = sqlx::query(
-                    "DELETE FROM audit WHERE at < $1 AND seq < COALESCE((SELECT MIN(a2.seq) \
-                     FROM audit a2 WHERE a2.org = audit.org AND a2.at >= $1), \
-                     9223372036854775807)",
+                let op = "prune the audit log";
+                let mut tx = self.write_tx(op).await?;
+                // Per organisation, the last entry of the prefix older than `before` (the
+                // entries before its first entry at or after `before`).
+                let last_deleted: Vec<(String, i64, String)> = sqlx::query_as(
+                    "SELECT d.org, d.seq, d.hash FROM audit d WHERE d.seq = (\
+                     SELECT MAX(p.seq) FROM audit p WHERE p.org = d.org AND p.at < $1 \
+                     AND p.seq < COALESCE((SELECT MIN(a2.seq) FROM audit a2 \
+                     WHERE a2.org = p.org AND a2.at >= $1), 9223372036854775807))",
                 )
                 .bind($time(before))
-                .execute(&self.pool)
+                .fetch_all(&mut *tx)
                 .await
-                .map_err(StoreError::query("prune the audit log"))?;
-                Ok(done.rows_affected())
+                .map_err(StoreError::query(op))?;
+                let mut deleted = 0;
+                for (org, seq, hash) in &last_deleted {
+                    sqlx::query(
+                        "INSERT INTO audit_anchors (org, pruned_seq, pruned_hash) \
+                         VALUES ($1, $2, $3) ON CONFLICT (org) DO UPDATE SET \
+                         pruned_seq = excluded.pruned_seq, pruned_hash = excluded.pruned_hash",
+                    )
+                    .bind(org)
+                    .bind(seq)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+                    // Up to the anchored entry exactly: an entry appended meanwhile stays.
+                    deleted += sqlx::query("DELETE FROM audit WHERE org = $1 AND seq <= $2")
+                        .bind(org)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::query(op))?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(StoreError::query(op))?;
+                Ok(deleted)
             }
 
             async fn prune_runs(
