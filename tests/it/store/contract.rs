@@ -853,6 +853,60 @@ pub async fn audit_prune_is_recorded_as_the_new_start(fx: Fixture) {
     assert!(s.verify_audit(None).await.unwrap().is_ok());
 }
 
+/// The statement of migration 0002 that anchors the chains existing before it.
+fn anchor_migration(sql: &str) -> String {
+    let at = sql
+        .find("INSERT INTO audit_anchors")
+        .expect("migration 0002 anchors existing chains");
+    sql[at..].to_owned()
+}
+
+pub async fn audit_anchor_migration_keeps_old_chains_verifiable(fx: Fixture) {
+    let s = &fx.store;
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for i in 0..4 {
+        a.push(s.append_audit(&audit("a", t(i * 10, 0), 1)).await.unwrap());
+        b.push(s.append_audit(&audit("b", t(i * 10, 0), 2)).await.unwrap());
+    }
+    s.prune_audit(t(15, 0)).await.unwrap();
+    s.append_audit(&audit("c", t(0, 0), 3)).await.unwrap();
+    // As a database migrated from 0001: chains (b pruned before anchors existed), no anchors.
+    fx.exec("DELETE FROM audit_anchors", "DELETE FROM audit_anchors")
+        .await;
+    fx.exec(
+        &anchor_migration(include_str!(
+            "../../../migrations/sqlite/0002_audit_anchors.sql"
+        )),
+        &anchor_migration(include_str!(
+            "../../../migrations/postgres/0002_audit_anchors.sql"
+        )),
+    )
+    .await;
+    let v = s.verify_audit(None).await.unwrap();
+    assert!(v.is_ok(), "{:?}", v.broken);
+    assert_eq!((v.entries, v.orgs), (5, 3));
+
+    // The heads and starts the migration recorded hold from then on.
+    let sql = seqs_sql(&a[3..]);
+    fx.exec(&sql, &sql).await;
+    let broken = s.verify_audit(Some("a")).await.unwrap().broken;
+    assert!(
+        matches!(&broken, Some(AuditBreak { kind: AuditBreakKind::Truncated { head_seq, .. }, .. }) if *head_seq == a[3].seq),
+        "{broken:?}"
+    );
+    let sql = seqs_sql(&b[2..3]);
+    fx.exec(&sql, &sql).await;
+    let broken = s.verify_audit(Some("b")).await.unwrap().broken;
+    assert_eq!(
+        broken.map(|b| b.kind),
+        Some(AuditBreakKind::StartMissing {
+            expected: b[1].hash.clone(),
+            found: b[2].hash.clone(),
+        })
+    );
+}
+
 pub async fn org_state_round_trips_and_upserts(fx: Fixture) {
     let s = &fx.store;
     assert_eq!(s.org_state("a").await.unwrap(), None);
