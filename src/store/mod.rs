@@ -120,6 +120,14 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Appends to the organisation's audit chain; race-free against concurrent appends.
     async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
 
+    /// [`put_item`](Self::put_item) and [`append_audit`](Self::append_audit) in one
+    /// transaction: a write to PTV is recorded with its audit entry or not at all.
+    async fn put_item_audited(
+        &self,
+        rec: &ItemRecord,
+        entry: &NewAuditEntry,
+    ) -> Result<AuditEntry, StoreError>;
+
     /// Entries with `at >= since`, all organisations, in `seq` order.
     async fn audit_since(&self, since: DateTime<Utc>) -> Result<Vec<AuditEntry>, StoreError>;
 

@@ -272,6 +272,76 @@ macro_rules! shared_store {
         }
 
         impl $Store {
+            /// Appends to the organisation's audit chain inside `tx`.
+            async fn append_audit_in(
+                tx: &mut sqlx::Transaction<'static, $Db>,
+                entry: &t::NewAuditEntry,
+            ) -> Result<t::AuditEntry, StoreError> {
+                let op = || format!("append to the audit log of {}", entry.org);
+                // Nobody may append to this organisation's chain between our read of its
+                // head and our insert; other organisations' chains are independent.
+                if let Some(lock) = Self::AUDIT_APPEND_LOCK {
+                    sqlx::query(lock)
+                        .bind(codec::lock_key(AUDIT_LOCK_NS, &entry.org))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(StoreError::query(op()))?;
+                }
+                let prev: Option<String> = sqlx::query_scalar(
+                    "SELECT hash FROM audit WHERE org = $1 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(&entry.org)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(StoreError::query(op()))?;
+                // A chain that retention emptied continues from the last pruned entry.
+                let prev = match prev {
+                    Some(prev) => Some(prev),
+                    None => sqlx::query_scalar::<_, Option<String>>(
+                        "SELECT pruned_hash FROM audit_anchors WHERE org = $1",
+                    )
+                    .bind(&entry.org)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(StoreError::query(op()))?
+                    .flatten(),
+                };
+                let (at, prev_hash, hash) = codec::new_audit_hash(entry, prev);
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO audit (at, org, actor, action, kind, source_id, ptv_id, \
+                     http_status, body_sha256, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                )
+                .bind($time(at))
+                .bind(&entry.org)
+                .bind(&entry.actor)
+                .bind(entry.action.as_str())
+                .bind(entry.kind.as_str())
+                .bind(&entry.source_id)
+                .bind(entry.ptv_id.as_deref())
+                .bind(entry.http_status.map(i32::from))
+                .bind(entry.body_sha256.as_deref())
+                .bind(&prev_hash)
+                .bind(&hash)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(StoreError::query(op()))?;
+                Ok(t::AuditEntry {
+                    seq,
+                    at,
+                    org: entry.org.clone(),
+                    actor: entry.actor.clone(),
+                    action: entry.action,
+                    kind: entry.kind,
+                    source_id: entry.source_id.clone(),
+                    ptv_id: entry.ptv_id.clone(),
+                    http_status: entry.http_status,
+                    body_sha256: entry.body_sha256.clone(),
+                    prev_hash,
+                    hash,
+                })
+            }
+
             /// Streamed: decoding row by row never holds all raw rows and all records at
             /// once.
             async fn list_items(
@@ -575,69 +645,29 @@ macro_rules! shared_store {
             ) -> Result<t::AuditEntry, StoreError> {
                 let op = || format!("append to the audit log of {}", entry.org);
                 let mut tx = self.write_tx(&op()).await?;
-                // Nobody may append to this organisation's chain between our read of its
-                // head and our insert; other organisations' chains are independent.
-                if let Some(lock) = Self::AUDIT_APPEND_LOCK {
-                    sqlx::query(lock)
-                        .bind(codec::lock_key(AUDIT_LOCK_NS, &entry.org))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::query(op()))?;
-                }
-                let prev: Option<String> = sqlx::query_scalar(
-                    "SELECT hash FROM audit WHERE org = $1 ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(&entry.org)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::query(op()))?;
-                // A chain that retention emptied continues from the last pruned entry.
-                let prev = match prev {
-                    Some(prev) => Some(prev),
-                    None => sqlx::query_scalar::<_, Option<String>>(
-                        "SELECT pruned_hash FROM audit_anchors WHERE org = $1",
-                    )
-                    .bind(&entry.org)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::query(op()))?
-                    .flatten(),
-                };
-                let (at, prev_hash, hash) = codec::new_audit_hash(entry, prev);
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO audit (at, org, actor, action, kind, source_id, ptv_id, \
-                     http_status, body_sha256, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
-                )
-                .bind($time(at))
-                .bind(&entry.org)
-                .bind(&entry.actor)
-                .bind(entry.action.as_str())
-                .bind(entry.kind.as_str())
-                .bind(&entry.source_id)
-                .bind(entry.ptv_id.as_deref())
-                .bind(entry.http_status.map(i32::from))
-                .bind(entry.body_sha256.as_deref())
-                .bind(&prev_hash)
-                .bind(&hash)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::query(op()))?;
+                let appended = Self::append_audit_in(&mut tx, entry).await?;
                 tx.commit().await.map_err(StoreError::query(op()))?;
-                Ok(t::AuditEntry {
-                    seq,
-                    at,
-                    org: entry.org.clone(),
-                    actor: entry.actor.clone(),
-                    action: entry.action,
-                    kind: entry.kind,
-                    source_id: entry.source_id.clone(),
-                    ptv_id: entry.ptv_id.clone(),
-                    http_status: entry.http_status,
-                    body_sha256: entry.body_sha256.clone(),
-                    prev_hash,
-                    hash,
-                })
+                Ok(appended)
+            }
+
+            async fn put_item_audited(
+                &self,
+                rec: &t::ItemRecord,
+                entry: &t::NewAuditEntry,
+            ) -> Result<t::AuditEntry, StoreError> {
+                codec::check_item(rec)?;
+                let op = || format!("commit item {} with its audit entry", rec.key());
+                let mut tx = self.write_tx(&op()).await?;
+                upsert_statement(&[rec])
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        codec::item_write_error(rec.key(), rec.ptv_scope(), &rec.ptv_source_id, e)
+                    })?;
+                let appended = Self::append_audit_in(&mut tx, entry).await?;
+                tx.commit().await.map_err(StoreError::query(op()))?;
+                Ok(appended)
             }
 
             async fn audit_since(

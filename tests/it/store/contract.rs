@@ -907,6 +907,33 @@ pub async fn audit_anchor_migration_keeps_old_chains_verifiable(fx: Fixture) {
     );
 }
 
+pub async fn item_and_audit_entry_commit_together(fx: Fixture) {
+    let s = &fx.store;
+    let rec = full_record("a", ItemKind::Service, "s-1");
+    let e = s
+        .put_item_audited(&rec, &audit("a", t(0, 0), 1))
+        .await
+        .unwrap();
+    assert_eq!(e.prev_hash, GENESIS_HASH);
+    assert_eq!(
+        s.item("a", ItemKind::Service, "s-1").await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(s.audit_since(t(-1, 0)).await.unwrap(), vec![e]);
+
+    // The row is refused (its PTV sourceId is another row's): no audit entry either.
+    let mut clash = full_record("a", ItemKind::Service, "s-2");
+    clash.ptv_source_id.clone_from(&rec.ptv_source_id);
+    let refused = s.put_item_audited(&clash, &audit("a", t(1, 0), 2)).await;
+    assert!(
+        matches!(refused, Err(StoreError::SourceIdConflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(s.audit_since(t(-1, 0)).await.unwrap().len(), 1);
+    assert_eq!(s.item("a", ItemKind::Service, "s-2").await.unwrap(), None);
+    assert!(s.verify_audit(None).await.unwrap().is_ok());
+}
+
 pub async fn org_state_round_trips_and_upserts(fx: Fixture) {
     let s = &fx.store;
     assert_eq!(s.org_state("a").await.unwrap(), None);

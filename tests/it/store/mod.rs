@@ -52,6 +52,7 @@ contract_tests!(
     audit_deleted_chain_is_detected,
     audit_prune_is_recorded_as_the_new_start,
     audit_anchor_migration_keeps_old_chains_verifiable,
+    item_and_audit_entry_commit_together,
     org_state_round_trips_and_upserts,
     lock_org_is_exclusive,
     lock_org_is_freed_on_drop,
