@@ -90,6 +90,24 @@ impl Engine {
     /// Commits a row: first in the store, then in the working copy.
     pub(super) async fn commit(&self, ctx: &Ctx, rec: ItemRecord) -> Result<(), StepError> {
         self.store.put_item(&rec).await?;
+        Self::keep_head(ctx, rec);
+        Ok(())
+    }
+
+    /// [`commit`](Self::commit) with the audit entry of the write, in one store
+    /// transaction: a crash cannot keep the row and lose its audit line.
+    async fn commit_audited(
+        &self,
+        ctx: &Ctx,
+        rec: ItemRecord,
+        entry: &NewAuditEntry,
+    ) -> Result<(), StepError> {
+        self.store.put_item_audited(&rec, entry).await?;
+        Self::keep_head(ctx, rec);
+        Ok(())
+    }
+
+    fn keep_head(ctx: &Ctx, rec: ItemRecord) {
         let mut head = rec;
         if matches!(head.kind, ItemKind::Service | ItemKind::Channel) {
             head.payload = None; // see `whole_row`
@@ -98,9 +116,10 @@ impl Engine {
             .lock()
             .expect("rows lock")
             .insert((head.kind, head.source_id.clone()), head);
-        Ok(())
     }
 
+    /// Appends the audit entry of a write that changes no row (its outcome is logged if
+    /// the append fails: the write to PTV happened either way).
     pub(super) async fn audit(
         &self,
         kind: ItemKind,
@@ -110,7 +129,22 @@ impl Engine {
         status: u16,
         body_sha: &str,
     ) {
-        let entry = NewAuditEntry {
+        let entry = self.audit_entry(kind, id, action, ptv_id, status, body_sha);
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!("audit append failed for {kind} {id}: {e}");
+        }
+    }
+
+    fn audit_entry(
+        &self,
+        kind: ItemKind,
+        id: &str,
+        action: ItemAction,
+        ptv_id: Option<&str>,
+        status: u16,
+        body_sha: &str,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
             at: Utc::now(),
             org: self.org.name.clone(),
             actor: self.actor.clone(),
@@ -120,9 +154,6 @@ impl Engine {
             ptv_id: ptv_id.map(str::to_owned),
             http_status: Some(status),
             body_sha256: (!body_sha.is_empty()).then(|| body_sha.to_owned()),
-        };
-        if let Err(e) = self.store.append_audit(&entry).await {
-            tracing::error!("audit append failed for {kind} {id}: {e}");
         }
     }
 
@@ -192,17 +223,15 @@ impl Engine {
             tracing::info!(organization = %self.org.name, kind = %s.kind, id = %s.id, "not sent, this PTV version cannot carry it: {}", w.not_sent.join("; "));
         }
         let audited = if w.adopted { ItemAction::Adopt } else { action };
-        // Commit first: the audit line describes a write that the store already reflects.
-        self.commit(ctx, rec).await?;
-        self.audit(
+        let entry = self.audit_entry(
             s.kind,
             &s.id,
             audited,
             Some(&w.ptv_id),
             w.http_status,
             &w.body_sha256,
-        )
-        .await;
+        );
+        self.commit_audited(ctx, rec, &entry).await?;
         metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
         Ok(())
     }

@@ -11,16 +11,27 @@
 //! links themselves (`prev_hash`) fix the order, so removing, inserting or reordering
 //! entries breaks the chain at the next entry.
 //!
+//! **Anchors.** Links alone cannot tell a chain that lost its first or last entries (or
+//! all of them) from a shorter one, so each organisation's chain is anchored at both ends
+//! (table `audit_anchors`):
+//! - its start: the oldest remaining entry must link to [`GENESIS_HASH`], unless
+//!   [`super::StateStore::prune_audit`] recorded that it deleted a prefix; then it must
+//!   link to the last deleted entry (its seq and hash are recorded in the same transaction);
+//! - its head: at every run end ([`super::StateStore::finish_run`]) the chain's last entry
+//!   (seq and hash) is recorded (and logged). It must stay in the chain unless a recorded
+//!   prune deleted it; it only moves forward while the previous recorded head is still
+//!   there, so a truncation is not hidden by later runs.
+//!
+//! Entries appended after the last run end have no head yet: removing those is only seen
+//! once a later entry links past them. Whoever can rewrite the anchors too can hide a
+//! truncation; the logged heads are the copy outside the database.
+//!
 //! **Retention.** [`super::StateStore::prune_audit`] deletes the oldest entries of each
-//! chain (a prefix, never a gap). Verification then starts at the oldest remaining entry
-//! of each organisation and trusts its `prev_hash`: removing further entries from the
-//! start of a chain is therefore indistinguishable from retention, while every change,
-//! removal or insertion after the first remaining entry is detected. Keep an external
-//! copy of chain heads (e.g. `audit_since` exports) if that matters.
+//! chain (a prefix, never a gap) and records the new start.
 
 use super::types::{AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, NewAuditEntry};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The `prev_hash` of an organisation's first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -120,52 +131,132 @@ impl AuditEntry {
     }
 }
 
-/// Checks entries fed in ascending `seq` order (all organisations interleaved, or one).
+/// What `audit_anchors` records of one organisation's chain (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Anchor {
+    /// The head recorded at the last run end: (seq, hash).
+    pub head: Option<(i64, String)>,
+    /// The last entry a prune deleted: (seq, hash).
+    pub pruned: Option<(i64, String)>,
+}
+
+impl Anchor {
+    /// Whether the recorded head must still be in the chain: a prune may have deleted it.
+    fn head_expected(&self) -> Option<&(i64, String)> {
+        let head = self.head.as_ref()?;
+        match &self.pruned {
+            Some((pruned_seq, _)) if head.0 <= *pruned_seq => None,
+            _ => Some(head),
+        }
+    }
+}
+
+/// Checks entries fed in ascending `seq` order (all organisations interleaved, or one)
+/// against each other and against the organisations' anchors.
 #[derive(Default)]
 pub(crate) struct Verifier {
-    heads: HashMap<String, String>,
+    anchors: HashMap<String, Anchor>,
+    /// Per organisation: the last entry's hash and seq.
+    heads: HashMap<String, (String, i64)>,
+    /// Organisations whose recorded head was found in the chain.
+    head_seen: HashSet<String>,
     result: AuditVerification,
 }
 
 impl Verifier {
+    /// `anchors` of the organisations verified (all, or the one asked for).
+    pub(crate) fn new(anchors: HashMap<String, Anchor>) -> Self {
+        Verifier {
+            anchors,
+            ..Verifier::default()
+        }
+    }
+
+    fn broken(&mut self, e: &AuditEntry, kind: AuditBreakKind) -> bool {
+        self.result.broken = Some(AuditBreak {
+            seq: e.seq,
+            org: e.org.clone(),
+            kind,
+        });
+        false
+    }
+
     /// Feeds the next entry; returns `false` once a break is found (stop feeding).
     pub(crate) fn feed(&mut self, e: &AuditEntry) -> bool {
         self.result.entries += 1;
-        let expected_prev = if let Some(head) = self.heads.get(&e.org) {
-            head.clone()
+        let anchor = self.anchors.get(&e.org);
+        if let Some((head, _)) = self.heads.get(&e.org) {
+            if e.prev_hash != *head {
+                let expected = head.clone();
+                return self.broken(
+                    e,
+                    AuditBreakKind::ChainMismatch {
+                        expected,
+                        found: e.prev_hash.clone(),
+                    },
+                );
+            }
         } else {
-            // Oldest remaining entry of this chain: trusted (see module docs).
             self.result.orgs += 1;
-            e.prev_hash.clone()
-        };
-        if e.prev_hash != expected_prev {
-            self.result.broken = Some(AuditBreak {
-                seq: e.seq,
-                org: e.org.clone(),
-                kind: AuditBreakKind::ChainMismatch {
-                    expected: expected_prev,
-                    found: e.prev_hash.clone(),
-                },
-            });
-            return false;
+            let start = anchor
+                .and_then(|a| a.pruned.as_ref())
+                .map_or(GENESIS_HASH, |(_, hash)| hash.as_str());
+            if e.prev_hash != start {
+                let expected = start.to_owned();
+                return self.broken(
+                    e,
+                    AuditBreakKind::StartMissing {
+                        expected,
+                        found: e.prev_hash.clone(),
+                    },
+                );
+            }
         }
         let computed = e.computed_hash();
         if computed != e.hash {
-            self.result.broken = Some(AuditBreak {
-                seq: e.seq,
-                org: e.org.clone(),
-                kind: AuditBreakKind::HashMismatch {
+            return self.broken(
+                e,
+                AuditBreakKind::HashMismatch {
                     stored: e.hash.clone(),
                     computed,
                 },
-            });
-            return false;
+            );
         }
-        self.heads.insert(e.org.clone(), e.hash.clone());
+        if anchor
+            .and_then(Anchor::head_expected)
+            .is_some_and(|(seq, hash)| *seq == e.seq && *hash == e.hash)
+        {
+            self.head_seen.insert(e.org.clone());
+        }
+        self.heads.insert(e.org.clone(), (e.hash.clone(), e.seq));
         true
     }
 
-    pub(crate) fn finish(self) -> AuditVerification {
+    /// The result; unless a break was found already, every recorded head must have been
+    /// seen (reported for the organisations in name order).
+    pub(crate) fn finish(mut self) -> AuditVerification {
+        if self.result.broken.is_none() {
+            let mut orgs: Vec<&String> = self.anchors.keys().collect();
+            orgs.sort();
+            for org in orgs {
+                let Some((head_seq, head_hash)) = self.anchors[org].head_expected() else {
+                    continue;
+                };
+                if self.head_seen.contains(org) {
+                    continue;
+                }
+                self.result.broken = Some(AuditBreak {
+                    seq: *head_seq,
+                    org: org.clone(),
+                    kind: AuditBreakKind::Truncated {
+                        head_seq: *head_seq,
+                        head_hash: head_hash.clone(),
+                        last_seq: self.heads.get(org).map(|(_, seq)| *seq),
+                    },
+                });
+                break;
+            }
+        }
         self.result
     }
 }

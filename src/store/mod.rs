@@ -101,7 +101,9 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     async fn record_run_item(&self, run_id: i64, item: &RunItem) -> Result<(), StoreError>;
 
-    /// Sets the outcome, counts and `finished_at` (now) of a run.
+    /// Sets the outcome, counts and `finished_at` (now) of a run and, in the same
+    /// transaction, records its organisation's audit chain head as the chain's anchor (logged
+    /// at info level; see `audit.rs`).
     async fn finish_run(
         &self,
         run_id: i64,
@@ -118,17 +120,27 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Appends to the organisation's audit chain; race-free against concurrent appends.
     async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
 
+    /// [`put_item`](Self::put_item) and [`append_audit`](Self::append_audit) in one
+    /// transaction: a write to PTV is recorded with its audit entry or not at all.
+    async fn put_item_audited(
+        &self,
+        rec: &ItemRecord,
+        entry: &NewAuditEntry,
+    ) -> Result<AuditEntry, StoreError>;
+
     /// Entries with `at >= since`, all organisations, in `seq` order.
     async fn audit_since(&self, since: DateTime<Utc>) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Recomputes the chain of one organisation or of all; reports the first broken entry.
-    /// Each chain starts at its oldest remaining entry, whose `prev_hash` is trusted (see
-    /// the retention note in `audit.rs`).
+    /// Each chain must start from the genesis hash or from what a recorded prune deleted,
+    /// and still hold the head recorded at the last run end (see the anchors in `audit.rs`):
+    /// entries removed at the start, the end or all of them are reported.
     async fn verify_audit(&self, org: Option<&str>) -> Result<AuditVerification, StoreError>;
 
     /// Retention: deletes, per organisation, the entries older than `before` that precede
     /// its first entry at or after `before` (so chains lose a prefix, never a middle part).
-    /// Returns how many entries were deleted.
+    /// Records, per organisation, the last deleted entry as the chain's new start (in the
+    /// same transaction). Returns how many entries were deleted.
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Retention of runs: deletes the runs that finished before `before`, with their items

@@ -223,7 +223,125 @@ macro_rules! shared_store {
             $crate::store::migrations::check_applied(backend, display, &applied)
         }
 
+        /// What [`record_audit_head`] did.
+        enum AuditHead {
+            /// The organisation has no audit entry.
+            None,
+            /// The chain's last entry (seq, hash) is the recorded head now.
+            Recorded(i64, String),
+            /// The last entry (seq, hash) was not recorded: the head recorded before is
+            /// gone from the chain, and moving past it would hide that.
+            Kept(i64, String),
+        }
+
+        /// Records the organisation's chain head as its anchor (see `audit.rs`), in `tx`.
+        async fn record_audit_head(
+            tx: &mut sqlx::Transaction<'static, $Db>,
+            org: &str,
+        ) -> Result<AuditHead, sqlx::Error> {
+            let last: Option<(i64, String)> = sqlx::query_as(
+                "SELECT seq, hash FROM audit WHERE org = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(org)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some((seq, hash)) = last else {
+                return Ok(AuditHead::None);
+            };
+            let done = sqlx::query(
+                "INSERT INTO audit_anchors (org, head_seq, head_hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org) DO UPDATE SET head_seq = excluded.head_seq, \
+                 head_hash = excluded.head_hash \
+                 WHERE audit_anchors.head_seq IS NULL \
+                 OR audit_anchors.head_seq = excluded.head_seq \
+                 OR (excluded.head_seq > audit_anchors.head_seq \
+                 AND (audit_anchors.head_seq <= COALESCE(audit_anchors.pruned_seq, -1) \
+                 OR EXISTS (SELECT 1 FROM audit a WHERE a.seq = audit_anchors.head_seq \
+                 AND a.hash = audit_anchors.head_hash)))",
+            )
+            .bind(org)
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut **tx)
+            .await?;
+            Ok(if done.rows_affected() > 0 {
+                AuditHead::Recorded(seq, hash)
+            } else {
+                AuditHead::Kept(seq, hash)
+            })
+        }
+
         impl $Store {
+            /// Appends to the organisation's audit chain inside `tx`.
+            async fn append_audit_in(
+                tx: &mut sqlx::Transaction<'static, $Db>,
+                entry: &t::NewAuditEntry,
+            ) -> Result<t::AuditEntry, StoreError> {
+                let op = || format!("append to the audit log of {}", entry.org);
+                // Nobody may append to this organisation's chain between our read of its
+                // head and our insert; other organisations' chains are independent.
+                if let Some(lock) = Self::AUDIT_APPEND_LOCK {
+                    sqlx::query(lock)
+                        .bind(codec::lock_key(AUDIT_LOCK_NS, &entry.org))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(StoreError::query(op()))?;
+                }
+                let prev: Option<String> = sqlx::query_scalar(
+                    "SELECT hash FROM audit WHERE org = $1 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(&entry.org)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(StoreError::query(op()))?;
+                // A chain that retention emptied continues from the last pruned entry.
+                let prev = match prev {
+                    Some(prev) => Some(prev),
+                    None => sqlx::query_scalar::<_, Option<String>>(
+                        "SELECT pruned_hash FROM audit_anchors WHERE org = $1",
+                    )
+                    .bind(&entry.org)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(StoreError::query(op()))?
+                    .flatten(),
+                };
+                let (at, prev_hash, hash) = codec::new_audit_hash(entry, prev);
+                let seq: i64 = sqlx::query_scalar(
+                    "INSERT INTO audit (at, org, actor, action, kind, source_id, ptv_id, \
+                     http_status, body_sha256, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                )
+                .bind($time(at))
+                .bind(&entry.org)
+                .bind(&entry.actor)
+                .bind(entry.action.as_str())
+                .bind(entry.kind.as_str())
+                .bind(&entry.source_id)
+                .bind(entry.ptv_id.as_deref())
+                .bind(entry.http_status.map(i32::from))
+                .bind(entry.body_sha256.as_deref())
+                .bind(&prev_hash)
+                .bind(&hash)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(StoreError::query(op()))?;
+                Ok(t::AuditEntry {
+                    seq,
+                    at,
+                    org: entry.org.clone(),
+                    actor: entry.actor.clone(),
+                    action: entry.action,
+                    kind: entry.kind,
+                    source_id: entry.source_id.clone(),
+                    ptv_id: entry.ptv_id.clone(),
+                    http_status: entry.http_status,
+                    body_sha256: entry.body_sha256.clone(),
+                    prev_hash,
+                    hash,
+                })
+            }
+
             /// Streamed: decoding row by row never holds all raw rows and all records at
             /// once.
             async fn list_items(
@@ -442,20 +560,39 @@ macro_rules! shared_store {
                 outcome: t::RunOutcome,
                 counts: &serde_json::Value,
             ) -> Result<(), StoreError> {
-                let done = sqlx::query(concat!(
+                let op = || format!("record the end of run {run_id}");
+                let mut tx = self.write_tx(&op()).await?;
+                let org: Option<String> = sqlx::query_scalar(concat!(
                     "UPDATE runs SET outcome = $1, counts = $2",
                     $json_in,
-                    ", finished_at = $3 WHERE id = $4"
+                    ", finished_at = $3 WHERE id = $4 RETURNING org"
                 ))
                 .bind(outcome.as_str())
                 .bind(codec::json_text(counts))
                 .bind($time(chrono::Utc::now()))
                 .bind(run_id)
-                .execute(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(StoreError::query(format!("record the end of run {run_id}")))?;
-                if done.rows_affected() == 0 {
+                .map_err(StoreError::query(op()))?;
+                let Some(org) = org else {
                     return Err(StoreError::RunNotFound { run_id });
+                };
+                let head = record_audit_head(&mut tx, &org)
+                    .await
+                    .map_err(StoreError::query(op()))?;
+                tx.commit().await.map_err(StoreError::query(op()))?;
+                match head {
+                    AuditHead::None => {}
+                    AuditHead::Recorded(seq, hash) => tracing::info!(
+                        organization = %org, run = run_id, audit_head_seq = seq,
+                        audit_head_hash = %hash,
+                        "audit chain head of {org} recorded at the end of run {run_id}: entry {seq}, hash {hash}"
+                    ),
+                    AuditHead::Kept(seq, hash) => tracing::warn!(
+                        organization = %org, run = run_id, audit_head_seq = seq,
+                        audit_head_hash = %hash,
+                        "audit chain head of {org} not moved to entry {seq}: the head recorded before is no longer in the chain; run `ptv-sync audit verify`"
+                    ),
                 }
                 Ok(())
             }
@@ -508,57 +645,29 @@ macro_rules! shared_store {
             ) -> Result<t::AuditEntry, StoreError> {
                 let op = || format!("append to the audit log of {}", entry.org);
                 let mut tx = self.write_tx(&op()).await?;
-                // Nobody may append to this organisation's chain between our read of its
-                // head and our insert; other organisations' chains are independent.
-                if let Some(lock) = Self::AUDIT_APPEND_LOCK {
-                    sqlx::query(lock)
-                        .bind(codec::lock_key(AUDIT_LOCK_NS, &entry.org))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::query(op()))?;
-                }
-                let prev: Option<String> = sqlx::query_scalar(
-                    "SELECT hash FROM audit WHERE org = $1 ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(&entry.org)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::query(op()))?;
-                let (at, prev_hash, hash) = codec::new_audit_hash(entry, prev);
-                let seq: i64 = sqlx::query_scalar(
-                    "INSERT INTO audit (at, org, actor, action, kind, source_id, ptv_id, \
-                     http_status, body_sha256, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
-                )
-                .bind($time(at))
-                .bind(&entry.org)
-                .bind(&entry.actor)
-                .bind(entry.action.as_str())
-                .bind(entry.kind.as_str())
-                .bind(&entry.source_id)
-                .bind(entry.ptv_id.as_deref())
-                .bind(entry.http_status.map(i32::from))
-                .bind(entry.body_sha256.as_deref())
-                .bind(&prev_hash)
-                .bind(&hash)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::query(op()))?;
+                let appended = Self::append_audit_in(&mut tx, entry).await?;
                 tx.commit().await.map_err(StoreError::query(op()))?;
-                Ok(t::AuditEntry {
-                    seq,
-                    at,
-                    org: entry.org.clone(),
-                    actor: entry.actor.clone(),
-                    action: entry.action,
-                    kind: entry.kind,
-                    source_id: entry.source_id.clone(),
-                    ptv_id: entry.ptv_id.clone(),
-                    http_status: entry.http_status,
-                    body_sha256: entry.body_sha256.clone(),
-                    prev_hash,
-                    hash,
-                })
+                Ok(appended)
+            }
+
+            async fn put_item_audited(
+                &self,
+                rec: &t::ItemRecord,
+                entry: &t::NewAuditEntry,
+            ) -> Result<t::AuditEntry, StoreError> {
+                codec::check_item(rec)?;
+                let op = || format!("commit item {} with its audit entry", rec.key());
+                let mut tx = self.write_tx(&op()).await?;
+                upsert_statement(&[rec])
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        codec::item_write_error(rec.key(), rec.ptv_scope(), &rec.ptv_source_id, e)
+                    })?;
+                let appended = Self::append_audit_in(&mut tx, entry).await?;
+                tx.commit().await.map_err(StoreError::query(op()))?;
+                Ok(appended)
             }
 
             async fn audit_since(
@@ -579,7 +688,33 @@ macro_rules! shared_store {
             ) -> Result<t::AuditVerification, StoreError> {
                 use futures::TryStreamExt as _;
                 let op = "read the audit log for verification";
-                let mut verifier = $crate::store::audit::Verifier::default();
+                let anchor_sql = match org {
+                    Some(_) => "SELECT org, head_seq, head_hash, pruned_seq, pruned_hash \
+                                FROM audit_anchors WHERE org = $1",
+                    None => "SELECT org, head_seq, head_hash, pruned_seq, pruned_hash \
+                             FROM audit_anchors",
+                };
+                let mut anchor_query = sqlx::query_as::<
+                    _,
+                    (String, Option<i64>, Option<String>, Option<i64>, Option<String>),
+                >(anchor_sql);
+                if let Some(org) = org {
+                    anchor_query = anchor_query.bind(org);
+                }
+                let anchors = anchor_query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::query("read the audit chain anchors"))?
+                    .into_iter()
+                    .map(|(org, head_seq, head_hash, pruned_seq, pruned_hash)| {
+                        let anchor = $crate::store::audit::Anchor {
+                            head: head_seq.zip(head_hash),
+                            pruned: pruned_seq.zip(pruned_hash),
+                        };
+                        (org, anchor)
+                    })
+                    .collect();
+                let mut verifier = $crate::store::audit::Verifier::new(anchors);
                 let sql = match org {
                     Some(_) => format!("{AUDIT_SELECT} WHERE org = $1 ORDER BY seq"),
                     None => format!("{AUDIT_SELECT} ORDER BY seq"),
@@ -601,16 +736,44 @@ macro_rules! shared_store {
                 &self,
                 before: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, StoreError> {
-                let done = sqlx::query(
-                    "DELETE FROM audit WHERE at < $1 AND seq < COALESCE((SELECT MIN(a2.seq) \
-                     FROM audit a2 WHERE a2.org = audit.org AND a2.at >= $1), \
-                     9223372036854775807)",
+                let op = "prune the audit log";
+                let mut tx = self.write_tx(op).await?;
+                // Per organisation, the last entry of the prefix older than `before` (the
+                // entries before its first entry at or after `before`).
+                let last_deleted: Vec<(String, i64, String)> = sqlx::query_as(
+                    "SELECT d.org, d.seq, d.hash FROM audit d WHERE d.seq = (\
+                     SELECT MAX(p.seq) FROM audit p WHERE p.org = d.org AND p.at < $1 \
+                     AND p.seq < COALESCE((SELECT MIN(a2.seq) FROM audit a2 \
+                     WHERE a2.org = p.org AND a2.at >= $1), 9223372036854775807))",
                 )
                 .bind($time(before))
-                .execute(&self.pool)
+                .fetch_all(&mut *tx)
                 .await
-                .map_err(StoreError::query("prune the audit log"))?;
-                Ok(done.rows_affected())
+                .map_err(StoreError::query(op))?;
+                let mut deleted = 0;
+                for (org, seq, hash) in &last_deleted {
+                    sqlx::query(
+                        "INSERT INTO audit_anchors (org, pruned_seq, pruned_hash) \
+                         VALUES ($1, $2, $3) ON CONFLICT (org) DO UPDATE SET \
+                         pruned_seq = excluded.pruned_seq, pruned_hash = excluded.pruned_hash",
+                    )
+                    .bind(org)
+                    .bind(seq)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::query(op))?;
+                    // Up to the anchored entry exactly: an entry appended meanwhile stays.
+                    deleted += sqlx::query("DELETE FROM audit WHERE org = $1 AND seq <= $2")
+                        .bind(org)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::query(op))?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(StoreError::query(op))?;
+                Ok(deleted)
             }
 
             async fn prune_runs(

@@ -371,6 +371,17 @@ pub enum AuditBreakKind {
     /// The entry's `prev_hash` is not the previous entry's `hash`: an entry before it was
     /// removed, inserted or reordered.
     ChainMismatch { expected: String, found: String },
+    /// The oldest remaining entry does not start where the chain must start: from
+    /// [`GENESIS_HASH`](super::GENESIS_HASH), or from the last entry a recorded prune
+    /// deleted (`expected`). Entries at the start were removed outside retention.
+    StartMissing { expected: String, found: String },
+    /// The head recorded at a run end (`head_seq`, `head_hash`) is no longer in the chain:
+    /// entries at its end were removed. `last_seq` is the last entry left, if any.
+    Truncated {
+        head_seq: i64,
+        head_hash: String,
+        last_seq: Option<i64>,
+    },
 }
 
 /// The first broken entry found.
@@ -394,6 +405,34 @@ impl fmt::Display for AuditBreak {
                 "audit chain of organisation {} is broken before entry {}: an entry was removed, inserted or reordered",
                 self.org, self.seq
             ),
+            AuditBreakKind::StartMissing { .. } => write!(
+                f,
+                "audit chain of organisation {} lost its start: the entries before entry {} \
+                 were deleted, and no recorded prune explains it; restore the audit table \
+                 from a backup (or compare with an `audit export`) and verify again",
+                self.org, self.seq
+            ),
+            AuditBreakKind::Truncated {
+                head_seq,
+                head_hash,
+                last_seq,
+            } => {
+                write!(
+                    f,
+                    "audit chain of organisation {} is truncated: its head recorded at a run \
+                     end, entry {head_seq} (hash {head_hash}), is missing; ",
+                    self.org
+                )?;
+                match last_seq {
+                    Some(last) => write!(f, "the entries after entry {last} were deleted")?,
+                    None => write!(f, "no entry is left of the chain")?,
+                }
+                write!(
+                    f,
+                    "; restore the audit table from a backup (or compare with an \
+                     `audit export`) and verify again"
+                )
+            }
         }
     }
 }

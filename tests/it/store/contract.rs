@@ -4,9 +4,9 @@ use super::harness::Fixture;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ptv_sync::model::ItemKind;
 use ptv_sync::store::{
-    AuditBreakKind, ErrorClass, GENESIS_HASH, ItemAction, ItemError, ItemRecord, ItemStatus,
-    NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState, RunItem, RunItemOutcome,
-    RunOutcome, RunTrigger, StateStore, StoreError, sha256_hex,
+    AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemAction, ItemError,
+    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState,
+    RunItem, RunItemOutcome, RunOutcome, RunTrigger, StateStore, StoreError, sha256_hex,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -674,6 +674,263 @@ pub async fn audit_prune_keeps_chains_verifiable(fx: Fixture) {
     assert_eq!(s.prune_audit(t(20, 0)).await.unwrap(), 0, "idempotent");
     // Everything older than far future: every chain loses everything.
     assert_eq!(s.prune_audit(t(1_000_000, 0)).await.unwrap(), 6);
+    assert!(s.verify_audit(None).await.unwrap().is_ok());
+}
+
+/// Appends `n` entries of `org` (at 0, 10, 20, … seconds), then ends a run of `org`, which
+/// records the chain's head.
+async fn chain_with_run_end(s: &Arc<dyn StateStore>, org: &str, n: i64) -> Vec<AuditEntry> {
+    let mut chain = Vec::new();
+    for i in 0..n {
+        chain.push(
+            s.append_audit(&audit(org, t(i * 10, 0), u32::try_from(i).unwrap()))
+                .await
+                .unwrap(),
+        );
+    }
+    run_end(s, org).await;
+    chain
+}
+
+async fn run_end(s: &Arc<dyn StateStore>, org: &str) {
+    let run = s
+        .begin_run(&NewRun {
+            org: org.into(),
+            trigger: RunTrigger::Resync,
+            actor: "daemon".into(),
+            started_at: t(0, 0),
+            dry_run: false,
+        })
+        .await
+        .unwrap();
+    s.finish_run(run, RunOutcome::Ok, &json!({})).await.unwrap();
+}
+
+fn seqs_sql(entries: &[AuditEntry]) -> String {
+    let seqs: Vec<String> = entries.iter().map(|e| e.seq.to_string()).collect();
+    format!("DELETE FROM audit WHERE seq IN ({})", seqs.join(", "))
+}
+
+pub async fn audit_deleted_last_entries_are_detected(fx: Fixture) {
+    let s = &fx.store;
+    let a = chain_with_run_end(s, "a", 4).await;
+    chain_with_run_end(s, "b", 2).await;
+    assert!(s.verify_audit(None).await.unwrap().is_ok());
+
+    let sql = seqs_sql(&a[2..]);
+    fx.exec(&sql, &sql).await;
+    let broken = s
+        .verify_audit(None)
+        .await
+        .unwrap()
+        .broken
+        .expect("a shortened chain is detected");
+    assert_eq!((broken.org.as_str(), broken.seq), ("a", a[3].seq));
+    assert_eq!(
+        broken.kind,
+        AuditBreakKind::Truncated {
+            head_seq: a[3].seq,
+            head_hash: a[3].hash.clone(),
+            last_seq: Some(a[1].seq),
+        }
+    );
+    let shown = broken.to_string();
+    for part in [
+        "organisation a",
+        &format!("entry {}", a[3].seq),
+        &format!("after entry {}", a[1].seq),
+        "backup",
+    ] {
+        assert!(shown.contains(part), "{shown:?} lacks {part:?}");
+    }
+    assert!(s.verify_audit(Some("b")).await.unwrap().is_ok());
+
+    // Later appends and run ends do not hide the loss.
+    s.append_audit(&audit("a", t(100, 0), 9)).await.unwrap();
+    run_end(s, "a").await;
+    let again = s.verify_audit(Some("a")).await.unwrap().broken;
+    assert!(
+        matches!(again, Some(AuditBreak { kind: AuditBreakKind::Truncated { head_seq, .. }, .. }) if head_seq == a[3].seq),
+        "{again:?}"
+    );
+}
+
+pub async fn audit_deleted_first_entries_are_detected(fx: Fixture) {
+    let s = &fx.store;
+    let a = chain_with_run_end(s, "a", 4).await;
+    chain_with_run_end(s, "b", 2).await;
+    let sql = seqs_sql(&a[..2]);
+    fx.exec(&sql, &sql).await;
+    let broken = s
+        .verify_audit(None)
+        .await
+        .unwrap()
+        .broken
+        .expect("a chain without its start is detected");
+    assert_eq!((broken.org.as_str(), broken.seq), ("a", a[2].seq));
+    assert_eq!(
+        broken.kind,
+        AuditBreakKind::StartMissing {
+            expected: GENESIS_HASH.to_owned(),
+            found: a[1].hash.clone(),
+        }
+    );
+    let shown = broken.to_string();
+    for part in [
+        "organisation a",
+        &format!("before entry {}", a[2].seq),
+        "no recorded prune",
+        "backup",
+    ] {
+        assert!(shown.contains(part), "{shown:?} lacks {part:?}");
+    }
+    assert!(s.verify_audit(Some("b")).await.unwrap().is_ok());
+}
+
+pub async fn audit_deleted_chain_is_detected(fx: Fixture) {
+    let s = &fx.store;
+    let a = chain_with_run_end(s, "a", 3).await;
+    chain_with_run_end(s, "b", 2).await;
+    fx.exec(
+        "DELETE FROM audit WHERE org = 'a'",
+        "DELETE FROM audit WHERE org = 'a'",
+    )
+    .await;
+    let v = s.verify_audit(None).await.unwrap();
+    let broken = v.broken.expect("a deleted chain is detected");
+    assert_eq!((broken.org.as_str(), broken.seq), ("a", a[2].seq));
+    assert_eq!(
+        broken.kind,
+        AuditBreakKind::Truncated {
+            head_seq: a[2].seq,
+            head_hash: a[2].hash.clone(),
+            last_seq: None,
+        }
+    );
+    assert!(broken.to_string().contains("no entry is left"), "{broken}");
+    assert!(!s.verify_audit(Some("a")).await.unwrap().is_ok());
+    assert!(s.verify_audit(Some("b")).await.unwrap().is_ok());
+}
+
+pub async fn audit_prune_is_recorded_as_the_new_start(fx: Fixture) {
+    let s = &fx.store;
+    let a = chain_with_run_end(s, "a", 5).await;
+    chain_with_run_end(s, "b", 2).await;
+    // a loses its entries at 0 and 10; b all of its own (at 0 and 10), its recorded head
+    // included.
+    assert_eq!(s.prune_audit(t(20, 0)).await.unwrap(), 4);
+    let v = s.verify_audit(None).await.unwrap();
+    assert!(v.is_ok(), "{:?}", v.broken);
+    assert_eq!((v.entries, v.orgs), (3, 1));
+
+    // Removing more from the start than the prune did is not retention.
+    let sql = seqs_sql(&a[2..3]);
+    fx.exec(&sql, &sql).await;
+    let broken = s.verify_audit(Some("a")).await.unwrap().broken;
+    assert_eq!(
+        broken.map(|b| (b.seq, b.kind)),
+        Some((
+            a[3].seq,
+            AuditBreakKind::StartMissing {
+                expected: a[1].hash.clone(),
+                found: a[2].hash.clone(),
+            }
+        ))
+    );
+
+    // A prune of everything, the recorded heads included, still verifies.
+    s.prune_audit(t(1_000_000, 0)).await.unwrap();
+    let v = s.verify_audit(None).await.unwrap();
+    assert!(v.is_ok(), "{:?}", v.broken);
+    assert_eq!(v.entries, 0);
+    // And the chain continues from the pruned head.
+    let next = s
+        .append_audit(&audit("a", t(2_000_000, 0), 7))
+        .await
+        .unwrap();
+    assert_eq!(next.prev_hash, a[4].hash);
+    run_end(s, "a").await;
+    assert!(s.verify_audit(None).await.unwrap().is_ok());
+}
+
+/// The statement of migration 0002 that anchors the chains existing before it.
+fn anchor_migration(sql: &str) -> String {
+    let at = sql
+        .find("INSERT INTO audit_anchors")
+        .expect("migration 0002 anchors existing chains");
+    sql[at..].to_owned()
+}
+
+pub async fn audit_anchor_migration_keeps_old_chains_verifiable(fx: Fixture) {
+    let s = &fx.store;
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for i in 0..4 {
+        a.push(s.append_audit(&audit("a", t(i * 10, 0), 1)).await.unwrap());
+        b.push(s.append_audit(&audit("b", t(i * 10, 0), 2)).await.unwrap());
+    }
+    s.prune_audit(t(15, 0)).await.unwrap();
+    s.append_audit(&audit("c", t(0, 0), 3)).await.unwrap();
+    // As a database migrated from 0001: chains (b pruned before anchors existed), no anchors.
+    fx.exec("DELETE FROM audit_anchors", "DELETE FROM audit_anchors")
+        .await;
+    fx.exec(
+        &anchor_migration(include_str!(
+            "../../../migrations/sqlite/0002_audit_anchors.sql"
+        )),
+        &anchor_migration(include_str!(
+            "../../../migrations/postgres/0002_audit_anchors.sql"
+        )),
+    )
+    .await;
+    let v = s.verify_audit(None).await.unwrap();
+    assert!(v.is_ok(), "{:?}", v.broken);
+    assert_eq!((v.entries, v.orgs), (5, 3));
+
+    // The heads and starts the migration recorded hold from then on.
+    let sql = seqs_sql(&a[3..]);
+    fx.exec(&sql, &sql).await;
+    let broken = s.verify_audit(Some("a")).await.unwrap().broken;
+    assert!(
+        matches!(&broken, Some(AuditBreak { kind: AuditBreakKind::Truncated { head_seq, .. }, .. }) if *head_seq == a[3].seq),
+        "{broken:?}"
+    );
+    let sql = seqs_sql(&b[2..3]);
+    fx.exec(&sql, &sql).await;
+    let broken = s.verify_audit(Some("b")).await.unwrap().broken;
+    assert_eq!(
+        broken.map(|b| b.kind),
+        Some(AuditBreakKind::StartMissing {
+            expected: b[1].hash.clone(),
+            found: b[2].hash.clone(),
+        })
+    );
+}
+
+pub async fn item_and_audit_entry_commit_together(fx: Fixture) {
+    let s = &fx.store;
+    let rec = full_record("a", ItemKind::Service, "s-1");
+    let e = s
+        .put_item_audited(&rec, &audit("a", t(0, 0), 1))
+        .await
+        .unwrap();
+    assert_eq!(e.prev_hash, GENESIS_HASH);
+    assert_eq!(
+        s.item("a", ItemKind::Service, "s-1").await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(s.audit_since(t(-1, 0)).await.unwrap(), vec![e]);
+
+    // The row is refused (its PTV sourceId is another row's): no audit entry either.
+    let mut clash = full_record("a", ItemKind::Service, "s-2");
+    clash.ptv_source_id.clone_from(&rec.ptv_source_id);
+    let refused = s.put_item_audited(&clash, &audit("a", t(1, 0), 2)).await;
+    assert!(
+        matches!(refused, Err(StoreError::SourceIdConflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(s.audit_since(t(-1, 0)).await.unwrap().len(), 1);
+    assert_eq!(s.item("a", ItemKind::Service, "s-2").await.unwrap(), None);
     assert!(s.verify_audit(None).await.unwrap().is_ok());
 }
 
