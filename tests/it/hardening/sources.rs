@@ -285,7 +285,7 @@ async fn the_sql_source_session_is_read_only_and_has_a_statement_timeout() {
         source_config(
             dir.path(),
             &format!(
-                "type = \"sql\"\nurl = \"{url}\"\ntimeout = \"2s\"\nservices_query = \"{query}\""
+                "type = \"sql\"\nurl = \"{url}\"\ntimeout = \"5s\"\nservices_query = \"{query}\""
             ),
         )
     };
