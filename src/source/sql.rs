@@ -8,6 +8,9 @@ use sqlx::{ConnectOptions as _, Connection as _, Row};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How much longer the client waits than `PostgreSQL`'s `statement_timeout`.
+const SERVER_CANCELS_FIRST: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone, Default)]
 pub struct SqlQueries {
     pub organizations: Option<String>,
@@ -146,7 +149,10 @@ impl SqlSource {
                 .map_err(|_| connect_timeout())?
                 .map_err(|e| connect_err(e.to_string()))?;
             // A `document` column may be text or json(b).
-            let docs = read_all(&mut conn, self.queries(), self.timeout, |row| {
+            // The server cancels a statement at `timeout` and says so; the client's own
+            // limit waits a little longer, so that its vaguer message is only a backstop.
+            let client_limit = self.timeout + SERVER_CANCELS_FIRST;
+            let docs = read_all(&mut conn, self.queries(), client_limit, |row| {
                 let doc = match row.try_get::<Option<String>, _>("document") {
                     Ok(d) => d,
                     Err(_) => row
