@@ -81,7 +81,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[must_use]
 pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    diff(old, new, &mut String::new(), &mut out);
+    walk_changes(old, new, &mut String::new(), &mut |path, _, _| {
+        out.push(path.to_owned());
+    });
     out
 }
 
@@ -90,7 +92,9 @@ pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
 #[must_use]
 pub fn changed_values(old: &Value, new: &Value, max: usize) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    diff_values(old, new, &mut String::new(), &mut out, max);
+    walk_changes(old, new, &mut String::new(), &mut |path, a, b| {
+        out.push((path.to_owned(), shown(a, max), shown(b, max)));
+    });
     out
 }
 
@@ -107,12 +111,14 @@ fn shown(v: &Value, max: usize) -> String {
     cut
 }
 
-fn diff_values(
+/// Calls `leaf` with the path and both values of every changed leaf: objects are walked
+/// key by key, arrays of equal length index by index, anything else that differs is a
+/// leaf (the whole item is `(item)`).
+fn walk_changes(
     old: &Value,
     new: &Value,
     path: &mut String,
-    out: &mut Vec<(String, String, String)>,
-    max: usize,
+    leaf: &mut dyn FnMut(&str, &Value, &Value),
 ) {
     if old == new {
         return;
@@ -126,12 +132,11 @@ fn diff_values(
                     path.push('.');
                 }
                 path.push_str(k);
-                diff_values(
+                walk_changes(
                     a.get(k).unwrap_or(&Value::Null),
                     b.get(k).unwrap_or(&Value::Null),
                     path,
-                    out,
-                    max,
+                    leaf,
                 );
                 path.truncate(len);
             }
@@ -140,57 +145,12 @@ fn diff_values(
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
                 let len = path.len();
                 let _ = write!(path, "[{i}]");
-                diff_values(x, y, path, out, max);
+                walk_changes(x, y, path, leaf);
                 path.truncate(len);
             }
         }
-        _ => out.push((
-            if path.is_empty() {
-                "(item)".into()
-            } else {
-                path.clone()
-            },
-            shown(old, max),
-            shown(new, max),
-        )),
-    }
-}
-
-fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<String>) {
-    if old == new {
-        return;
-    }
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for k in keys {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                diff(
-                    a.get(k).unwrap_or(&Value::Null),
-                    b.get(k).unwrap_or(&Value::Null),
-                    path,
-                    out,
-                );
-                path.truncate(len);
-            }
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
-                diff(x, y, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => out.push(if path.is_empty() {
-            "(item)".into()
-        } else {
-            path.clone()
-        }),
+        _ if path.is_empty() => leaf("(item)", old, new),
+        _ => leaf(path, old, new),
     }
 }
 

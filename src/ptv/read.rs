@@ -150,6 +150,35 @@ pub async fn read_catalogue(api: &dyn PtvApi, main: &str) -> Result<RemoteCatalo
     Ok(cat)
 }
 
+/// Every page of a paged list: page 1 first (it tells the page count under `count_key`),
+/// then the others concurrently within the transport's in-flight limit, at most
+/// `max_pages` in all. Returns the pages' bodies and the requests made.
+pub(crate) async fn all_pages<F, Fut>(
+    count_key: &str,
+    max_pages: u64,
+    page: F,
+) -> Result<(Vec<Value>, u32), PtvError>
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<(Option<Value>, u32), PtvError>>,
+{
+    let (first, mut requests) = page(1).await?;
+    let Some(first) = first else {
+        return Ok((Vec::new(), requests));
+    };
+    let count = first
+        .get(count_key)
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .min(max_pages);
+    let mut bodies = vec![first];
+    for (body, n) in futures::future::try_join_all((2..=count).map(&page)).await? {
+        requests += n;
+        bodies.extend(body);
+    }
+    Ok((bodies, requests))
+}
+
 /// The value of a localized list entry (`[{language, type?, value}]`) in `lang`,
 /// preferring type `Name`.
 pub(crate) fn localized<'a>(list: Option<&'a Value>, lang: &str) -> Option<&'a str> {

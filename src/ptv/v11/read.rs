@@ -4,7 +4,7 @@
 //! shows our `sourceId`s; the hierarchy and organisation reads are anonymous.
 
 use super::super::client::Trace;
-use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, localized, text};
+use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, localized, text};
 use super::super::{Fetched, PtvError, describe};
 use super::{MAX_PAGES, V11Client, collect_sub_ids, entity_root};
 use crate::model::{ChannelType, ItemKind};
@@ -119,34 +119,15 @@ impl V11Client {
         Ok((body, trace.requests))
     }
 
-    /// Page 1 first (it tells the page count), then the other pages concurrently
-    /// within the transport's in-flight limit.
+    /// Every page of the organisation's list ([`all_pages`]).
     pub(super) async fn list_org(
         &self,
         org: &str,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         let item = format!("{kind}s of organisation {org}");
-        let (first, mut requests) = self.page(kind, org, 1, &item).await?;
-        let Some(first) = first else {
-            return Ok(Fetched {
-                value: Vec::new(),
-                requests,
-            });
-        };
-        let page_count = first
-            .get("pageCount")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-            .min(MAX_PAGES);
-        let mut bodies = vec![first];
-        let rest =
-            futures::future::try_join_all((2..=page_count).map(|p| self.page(kind, org, p, &item)))
-                .await?;
-        for (body, n) in rest {
-            requests += n;
-            bodies.extend(body);
-        }
+        let (bodies, requests) =
+            all_pages("pageCount", MAX_PAGES, |p| self.page(kind, org, p, &item)).await?;
         let value = bodies
             .into_iter()
             .flat_map(entities)

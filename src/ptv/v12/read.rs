@@ -5,7 +5,7 @@
 //! unpublished versions, so `read_latest` is the published read.
 
 use super::super::client::Trace;
-use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, text};
+use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, text};
 use super::super::{Fetched, PtvError, describe};
 use super::{MAX_PAGES, V12Client, route_err, routes};
 use crate::model::{ChannelType, ItemKind};
@@ -103,35 +103,17 @@ impl V12Client {
         Ok((body, trace.requests))
     }
 
-    /// Page 1 first (it tells the page count), then the other pages concurrently
-    /// within the transport's in-flight limit.
+    /// Every page of the organisation's list ([`all_pages`]).
     pub(super) async fn list_org(
         &self,
         org: &str,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         let item = format!("{kind}s of organisation {org}");
-        let (first, mut requests) = self.search_page(kind, org, 1, &item).await?;
-        let Some(first) = first else {
-            return Ok(Fetched {
-                value: Vec::new(),
-                requests,
-            });
-        };
-        let pages = first
-            .get("totalPages")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-            .min(MAX_PAGES);
-        let mut bodies = vec![first];
-        let rest = futures::future::try_join_all(
-            (2..=pages).map(|p| self.search_page(kind, org, p, &item)),
-        )
+        let (bodies, requests) = all_pages("totalPages", MAX_PAGES, |p| {
+            self.search_page(kind, org, p, &item)
+        })
         .await?;
-        for (body, n) in rest {
-            requests += n;
-            bodies.extend(body);
-        }
         let value = bodies
             .into_iter()
             .flat_map(|mut b| match b.get_mut("items").map(Value::take) {
