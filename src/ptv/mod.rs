@@ -26,7 +26,10 @@
 //! - `update`, `restore` and `archive` send the full body (v11 adds `publishingStatus`).
 //! - `set_connections` writes the full desired set of a service's connections.
 //! - The catalogue reads (`list_by_organization`, `read_many`, `sub_organizations`,
-//!   `read_latest`) return version-neutral [`RemoteItem`]s; see [`read`].
+//!   `read_latest`) return version-neutral [`RemoteItem`]s; `list_archived` returns
+//!   [`ArchivedItem`]s, `channel_links` a service's connections; see [`read`].
+//! - `sent_body` is the body a write of an item sends, without a request: what the
+//!   drift check compares with what PTV holds.
 //! - Every error is a [`PtvError`] whose [`PtvError::class`] tells the engine whether to
 //!   give up, retry in a later run, or ask a person.
 
@@ -46,7 +49,9 @@ use tokio::sync::Semaphore;
 
 pub use client::PtvClientConfig;
 pub use error::{ErrorClass, PtvError};
-pub use read::{Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue};
+pub use read::{
+    ArchivedItem, ChannelLinks, Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue,
+};
 pub use retry::RetryPolicy;
 
 /// One item to write: the model item (a channel with its area resolved), the PTV
@@ -188,6 +193,25 @@ pub trait PtvApi: Send + Sync {
         kind: ItemKind,
         ptv_id: &str,
     ) -> Result<Option<RemoteItem>, PtvError>;
+    /// Services (`kind = Service`) or channels (`Channel`) PTV lists as archived: v11 for
+    /// the organisation `org` (both archiving types), v12 every one archived at or after
+    /// `since` (its list has no organisation filter). Every page.
+    async fn list_archived(
+        &self,
+        org: &str,
+        kind: ItemKind,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;
+    /// Which channels the service `service` (as read) is connected to: v11 from its
+    /// `serviceChannels` (no request), v12 one read per channel of `expected`.
+    async fn channel_links(
+        &self,
+        service: &RemoteItem,
+        expected: &[String],
+    ) -> Result<Fetched<ChannelLinks>, PtvError>;
+    /// The body a create or update of this item sends, in this version's shape (no
+    /// request is made).
+    fn sent_body(&self, w: &ItemWrite<'_>) -> Result<serde_json::Value, PtvError>;
     /// Expiry of the current token, for `status` and metrics.
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     /// Logins made so far.

@@ -13,6 +13,9 @@
 //!   to the API user that set it) or the v12 `externalId`.
 //! - [`read_catalogue`] reads a main organisation's whole tree: the hierarchy, the
 //!   sub-organisations in id batches, then services and channels per organisation.
+//! - Archived items are read from PTV's archived lists ([`ArchivedItem`]): v11
+//!   `archived/list` per organisation and archiving type (skip/take), v12
+//!   `{entity}/archived` since a date; both paged by [`archived_pages`].
 
 use super::{PtvApi, PtvError};
 use crate::model::{ChannelType, ItemKind};
@@ -73,6 +76,47 @@ pub struct RemoteItem {
     pub modified_by: Option<String>,
     /// The entity as the API returned it (version-specific shape).
     pub body: Value,
+}
+
+/// An item PTV lists as archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchivedItem {
+    pub ptv_id: String,
+    /// Our sourceId / externalId, where the list shows it.
+    pub source_id: Option<String>,
+    /// `Manual` (a person, or an API write) or `Automatic` (PTV's own, after 18 months
+    /// unmodified), where PTV tells.
+    pub archiving_type: Option<String>,
+    /// When, as PTV writes it.
+    pub archived_at: Option<String>,
+}
+
+impl ArchivedItem {
+    /// One entry of an archived list (v11 `id`, v12 `contentId`); `None` without an id.
+    /// `archiving_type` is the type the list was asked for, used when the entry does not
+    /// say.
+    #[must_use]
+    pub fn parse(entry: &Value, archiving_type: Option<&str>) -> Option<Self> {
+        Some(ArchivedItem {
+            ptv_id: text(entry, "id").or_else(|| text(entry, "contentId"))?,
+            source_id: text(entry, "sourceId").or_else(|| text(entry, "externalId")),
+            archiving_type: text(entry, "archivingType")
+                .or_else(|| archiving_type.map(str::to_owned)),
+            archived_at: ["archivedAt", "archived", "archivingDate", "modified", "modifiedAt"]
+                .iter()
+                .find_map(|k| text(entry, k)),
+        })
+    }
+}
+
+/// Which channels a service is connected to in PTV.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChannelLinks {
+    /// The channel PTV ids found connected.
+    pub present: std::collections::BTreeSet<String>,
+    /// Whether `present` is the whole set (v11 lists a service's channels), or only
+    /// which of the asked channels are connected (v12 reads one pair at a time).
+    pub complete: bool,
 }
 
 /// A read's result and the HTTP requests it took.
@@ -179,6 +223,69 @@ where
     Ok((bodies, requests))
 }
 
+/// The entries of a list answer: `itemList` (v11 pages), `items` (v12 pages) or a bare
+/// array.
+pub(crate) fn list_entries(body: &Value) -> &[Value] {
+    body.get("itemList")
+        .or_else(|| body.get("items"))
+        .unwrap_or(body)
+        .as_array()
+        .map_or(&[], Vec::as_slice)
+}
+
+/// How many pages a list answer says there are: a page count, or an item count.
+fn page_count(body: &Value) -> Option<u64> {
+    ["pageCount", "totalPages"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_u64))
+        .or_else(|| {
+            ["totalCount", "totalItems", "count"]
+                .iter()
+                .find_map(|k| body.get(*k).and_then(Value::as_u64))
+                .map(|n| n.div_ceil(PAGE_SIZE as u64))
+        })
+}
+
+/// Every page of an archived list ([`PAGE_SIZE`] entries a page): when page 1 tells how
+/// many there are, the others are read concurrently (within the transport's in-flight
+/// limit); otherwise one after the other until a page is not full. At most `max_pages`.
+pub(crate) async fn archived_pages<F, Fut>(
+    max_pages: u64,
+    page: F,
+) -> Result<(Vec<Value>, u32), PtvError>
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<(Option<Value>, u32), PtvError>>,
+{
+    let (first, mut requests) = page(1).await?;
+    let Some(first) = first else {
+        return Ok((Vec::new(), requests));
+    };
+    let mut bodies = Vec::new();
+    if let Some(count) = page_count(&first) {
+        bodies.push(first);
+        for (body, n) in
+            futures::future::try_join_all((2..=count.min(max_pages)).map(&page)).await?
+        {
+            requests += n;
+            bodies.extend(body);
+        }
+        return Ok((bodies, requests));
+    }
+    let mut full = list_entries(&first).len() >= PAGE_SIZE;
+    bodies.push(first);
+    let mut next = 2;
+    while full && next <= max_pages {
+        let (body, n) = page(next).await?;
+        requests += n;
+        let Some(body) = body else { break };
+        full = list_entries(&body).len() >= PAGE_SIZE;
+        bodies.push(body);
+        next += 1;
+    }
+    Ok((bodies, requests))
+}
+
 /// The value of a localized list entry (`[{language, type?, value}]`) in `lang`,
 /// preferring type `Name`.
 pub(crate) fn localized<'a>(list: Option<&'a Value>, lang: &str) -> Option<&'a str> {
@@ -220,6 +327,58 @@ mod tests {
             Some(RemoteStatus::Modified)
         );
         assert_eq!(RemoteStatus::parse("Withdrawn"), None);
+    }
+
+    #[test]
+    fn archived_entries_of_both_versions_parse() {
+        let v11 = serde_json::json!({"id": "a1", "sourceId": "x-service-1",
+            "archivingType": "Automatic", "archivedAt": "2026-01-02T03:04:05Z"});
+        let a = ArchivedItem::parse(&v11, Some("Manual")).unwrap();
+        assert_eq!(a.ptv_id, "a1");
+        assert_eq!(a.source_id.as_deref(), Some("x-service-1"));
+        assert_eq!(a.archiving_type.as_deref(), Some("Automatic"));
+        assert_eq!(a.archived_at.as_deref(), Some("2026-01-02T03:04:05Z"));
+        let v12 = serde_json::json!({"contentId": "c1"});
+        let b = ArchivedItem::parse(&v12, Some("Manual")).unwrap();
+        assert_eq!((b.ptv_id.as_str(), b.archiving_type.as_deref()), ("c1", Some("Manual")));
+        assert_eq!(ArchivedItem::parse(&serde_json::json!({}), None), None);
+    }
+
+    fn page_of(n: usize, extra: Value) -> Value {
+        let mut body = serde_json::json!({"itemList": vec![serde_json::json!({"id": "x"}); n]});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn archived_pages_follow_a_count_or_read_until_a_short_page() {
+        let asked = std::sync::Mutex::new(Vec::new());
+        let (bodies, requests) = archived_pages(50, |p| {
+            asked.lock().unwrap().push(p);
+            async move {
+                let n = if p < 3 { PAGE_SIZE } else { 7 };
+                Ok((Some(page_of(n, serde_json::json!({}))), 1))
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!((bodies.len(), requests), (3, 3));
+        assert_eq!(*asked.lock().unwrap(), vec![1, 2, 3]);
+
+        let (bodies, requests) = archived_pages(50, |p| async move {
+            Ok((Some(page_of(if p == 1 { 3 } else { 0 }, serde_json::json!({"totalItems": 250}))), 1))
+        })
+        .await
+        .unwrap();
+        assert_eq!((bodies.len(), requests), (3, 3));
+        let (bodies, _) = archived_pages(2, |_| async move {
+            Ok((Some(page_of(PAGE_SIZE, serde_json::json!({}))), 1))
+        })
+        .await
+        .unwrap();
+        assert_eq!(bodies.len(), 2, "max_pages bounds a list that never ends");
     }
 
     #[test]

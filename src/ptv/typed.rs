@@ -4,8 +4,8 @@
 
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    Archive, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi, PtvError, RemoteItem,
-    Written,
+    Archive, ArchivedItem, ChannelLinks, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi,
+    PtvError, RemoteItem, Written,
 };
 use crate::model::{ChannelType, ItemKind};
 
@@ -138,6 +138,27 @@ impl<W: Wire> PtvApi for Typed<W> {
         ptv_id: &str,
     ) -> Result<Option<RemoteItem>, PtvError> {
         self.0.read_latest(kind, ptv_id).await
+    }
+
+    async fn list_archived(
+        &self,
+        org: &str,
+        kind: ItemKind,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
+        self.0.list_archived(org, kind, since).await
+    }
+
+    async fn channel_links(
+        &self,
+        service: &RemoteItem,
+        expected: &[String],
+    ) -> Result<Fetched<ChannelLinks>, PtvError> {
+        self.0.channel_links(service, expected).await
+    }
+
+    fn sent_body(&self, w: &ItemWrite<'_>) -> Result<serde_json::Value, PtvError> {
+        Ok(self.0.map_item(w.item, w.owner)?.body)
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

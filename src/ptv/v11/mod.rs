@@ -8,7 +8,8 @@ use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe, id_of,
+    ArchivedItem, ChannelLinks, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem,
+    Written, describe, id_of,
 };
 use crate::model::{ChannelType, Connection, Item, ItemKind};
 use reqwest::Method;
@@ -592,6 +593,26 @@ impl Wire for V11Client {
         ptv_id: &str,
     ) -> Result<Option<RemoteItem>, PtvError> {
         self.active(kind, ptv_id).await
+    }
+
+    async fn list_archived(
+        &self,
+        org: &str,
+        kind: ItemKind,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
+        self.archived(org, kind).await
+    }
+
+    async fn channel_links(
+        &self,
+        service: &RemoteItem,
+        _expected: &[String],
+    ) -> Result<Fetched<ChannelLinks>, PtvError> {
+        Ok(Fetched {
+            value: read::service_channels(&service.body),
+            requests: 0,
+        })
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -1,10 +1,15 @@
 //! v11 catalogue reads (reference §3, §9.1): `…/list/organization` (100 full entities
 //! a page, published only), `…/list?guids=` (at most 100), `Organization/Hierarchy/{id}`
-//! and the restricted `…/active/{id}`. Lists and batches go with the token, so that PTV
-//! shows our `sourceId`s; the hierarchy and organisation reads are anonymous.
+//! the restricted `…/active/{id}` and `…/archived/list` (skip/take, per organisation and
+//! archiving type). Lists and batches go with the token, so that PTV shows our
+//! `sourceId`s; the hierarchy and organisation reads are anonymous. A service's
+//! connections are its `serviceChannels`.
 
 use super::super::client::Trace;
-use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, localized, text};
+use super::super::read::{
+    ArchivedItem, ChannelLinks, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages,
+    list_entries, localized, text,
+};
 use super::super::{Fetched, PtvError, describe};
 use super::{MAX_PAGES, V11Client, collect_sub_ids, entity_root};
 use crate::model::{ChannelType, ItemKind};
@@ -94,7 +99,77 @@ fn entities(body: Value) -> Vec<Value> {
     }
 }
 
+/// The channel ids a v11 service lists in `serviceChannels` (`null` when none).
+pub(crate) fn service_channels(body: &Value) -> ChannelLinks {
+    ChannelLinks {
+        present: body
+            .get("serviceChannels")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                c.pointer("/serviceChannel/id")
+                    .or_else(|| c.get("serviceChannelId"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect(),
+        complete: true,
+    }
+}
+
+/// PTV's two archiving types (reference §3.2).
+const ARCHIVING_TYPES: [&str; 2] = ["Manual", "Automatic"];
+
 impl V11Client {
+    /// `…/archived/list` of one organisation and archiving type, every page.
+    pub(super) async fn archived(
+        &self,
+        org: &str,
+        kind: ItemKind,
+    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
+        let root = entity_root(kind);
+        let item = format!("archived {kind}s of organisation {org}");
+        let lists = futures::future::try_join_all(ARCHIVING_TYPES.map(|archiving| {
+            let item = &item;
+            async move {
+                let (bodies, requests) = archived_pages(MAX_PAGES, |p| async move {
+                    let mut trace = Trace::default();
+                    let body = self
+                        .get(
+                            path(&[root, "archived", "list"]),
+                            vec![
+                                ("organizationId", org.to_owned()),
+                                ("archivingType", archiving.to_owned()),
+                                ("skip", ((p - 1) * PAGE_SIZE as u64).to_string()),
+                                ("take", PAGE_SIZE.to_string()),
+                            ],
+                            true,
+                            kind,
+                            item,
+                            &mut trace,
+                        )
+                        .await?;
+                    Ok((body, trace.requests))
+                })
+                .await?;
+                let value: Vec<ArchivedItem> = bodies
+                    .iter()
+                    .flat_map(list_entries)
+                    .filter_map(|e| ArchivedItem::parse(e, Some(archiving)))
+                    .collect();
+                Ok::<_, PtvError>(Fetched { value, requests })
+            }
+        }))
+        .await?;
+        let mut out: Fetched<Vec<ArchivedItem>> = Fetched::default();
+        for l in lists {
+            out.requests += l.requests;
+            out.value.extend(l.value);
+        }
+        Ok(out)
+    }
+
     async fn page(
         &self,
         kind: ItemKind,
@@ -233,6 +308,18 @@ mod tests {
         assert_eq!(r.name_fi.as_deref(), Some("Verkkoasiointi"));
         assert_eq!(r.publishing_status, RemoteStatus::Modified);
         assert_eq!(r.modified_by.as_deref(), Some("editor@example.fi"));
+    }
+
+    #[test]
+    fn a_services_channels_are_its_connections() {
+        let body = serde_json::json!({"serviceChannels": [
+            {"serviceChannel": {"id": "c1", "name": "A"}},
+            {"serviceChannel": {"id": "c2", "name": "B"}},
+        ]});
+        let links = service_channels(&body);
+        assert!(links.complete);
+        assert_eq!(links.present.into_iter().collect::<Vec<_>>(), vec!["c1", "c2"]);
+        assert!(service_channels(&serde_json::json!({"serviceChannels": null})).present.is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
+    ArchivedItem, ChannelLinks,
     Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe, id_of,
 };
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
@@ -540,6 +541,23 @@ impl Wire for V12Client {
         ptv_id: &str,
     ) -> Result<Option<RemoteItem>, PtvError> {
         self.published(kind, ptv_id, &mut Trace::default()).await
+    }
+
+    async fn list_archived(
+        &self,
+        _org: &str,
+        kind: ItemKind,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
+        self.archived(kind, since).await
+    }
+
+    async fn channel_links(
+        &self,
+        service: &RemoteItem,
+        expected: &[String],
+    ) -> Result<Fetched<ChannelLinks>, PtvError> {
+        self.links(&service.ptv_id, expected).await
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -1,11 +1,15 @@
 //! v12 catalogue reads, from DVV's beta `OpenAPI` document: `{entity}/search` by
 //! `organizationContentIds` (pages of at most 100, published only),
 //! `{entity}/{contentId}` (no batch read exists: one request per id) and
-//! `organization/hierarchy/{contentId}` (parent/child edges). v12 has no read of
-//! unpublished versions, so `read_latest` is the published read.
+//! `organization/hierarchy/{contentId}` (parent/child edges), `{entity}/archived` (pages,
+//! since a date, the whole organisation's) and `connection/{service}/{channel}` (one
+//! pair). v12 has no read of unpublished versions, so `read_latest` is the published read.
 
 use super::super::client::Trace;
-use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, text};
+use super::super::read::{
+    ArchivedItem, ChannelLinks, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages,
+    list_entries, text,
+};
 use super::super::{Fetched, PtvError, describe};
 use super::{MAX_PAGES, V12Client, route_err, routes};
 use crate::model::{ChannelType, ItemKind};
@@ -155,6 +159,72 @@ impl V12Client {
         let item = describe(kind, None, id, None);
         let body = self.get(route, Vec::new(), kind, &item, trace).await?;
         Ok(body.and_then(|b| remote(kind, b, None)))
+    }
+
+    /// `{entity}/archived` since `since`, every page.
+    pub(super) async fn archived(
+        &self,
+        kind: ItemKind,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
+        let item = format!("archived {kind}s");
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (bodies, requests) = archived_pages(MAX_PAGES, |p| {
+            let (item, since) = (&item, &since);
+            async move {
+                let mut trace = Trace::default();
+                let route = routes::archived(kind).map_err(route_err)?;
+                let query = vec![
+                    ("page", p.to_string()),
+                    ("pageSize", PAGE_SIZE.to_string()),
+                    ("archivedAtOrAfter", since.clone()),
+                ];
+                let body = self.get(route, query, kind, item, &mut trace).await?;
+                Ok((body, trace.requests))
+            }
+        })
+        .await?;
+        let value = bodies
+            .iter()
+            .flat_map(list_entries)
+            .filter_map(|e| ArchivedItem::parse(e, None))
+            .collect();
+        Ok(Fetched { value, requests })
+    }
+
+    /// Which of `expected` the service is connected to: one read per pair.
+    pub(super) async fn links(
+        &self,
+        service: &str,
+        expected: &[String],
+    ) -> Result<Fetched<ChannelLinks>, PtvError> {
+        let reads = futures::future::try_join_all(expected.iter().map(|channel| async move {
+            let mut trace = Trace::default();
+            let item = format!("connection of service {service} to channel {channel}");
+            let found = self
+                .get(
+                    routes::read_connection(service, channel),
+                    Vec::new(),
+                    ItemKind::Connections,
+                    &item,
+                    &mut trace,
+                )
+                .await?;
+            Ok::<_, PtvError>((found.map(|_| channel.clone()), trace.requests))
+        }))
+        .await?;
+        let mut out = Fetched {
+            value: ChannelLinks {
+                complete: false,
+                ..ChannelLinks::default()
+            },
+            requests: 0,
+        };
+        for (found, n) in reads {
+            out.requests += n;
+            out.value.present.extend(found);
+        }
+        Ok(out)
     }
 
     pub(super) async fn hierarchy_of(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {

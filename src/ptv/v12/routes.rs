@@ -156,6 +156,25 @@ pub fn search(kind: ItemKind) -> Result<Route, RouteError> {
     })
 }
 
+/// `GET /api/v12/{service|service-channel}/archived?page=&pageSize=&archivedAtOrAfter=`.
+pub fn archived(kind: ItemKind) -> Result<Route, RouteError> {
+    Ok(Route {
+        method: Method::GET,
+        path: api(&[entity_of(kind)?, "archived"]),
+        expect: READ,
+    })
+}
+
+/// `GET /api/v12/connection/{serviceContentId}/{channelContentId}`: 200 when connected.
+#[must_use]
+pub fn read_connection(service: &str, channel: &str) -> Route {
+    Route {
+        method: Method::GET,
+        path: api(&["connection", service, channel]),
+        expect: READ,
+    }
+}
+
 #[must_use]
 pub fn hierarchy(org: &str) -> Route {
     Route {
