@@ -131,7 +131,14 @@ impl RunReport {
 }
 
 /// The states an item is reported in (`status`, `/metrics`).
-pub const STATE_LABELS: [&str; 5] = ["live", "archived", "failed", "needs_person", "not_in_ptv"];
+pub const STATE_LABELS: [&str; 6] = [
+    "live",
+    "archived",
+    "failed",
+    "needs_person",
+    "drifted",
+    "not_in_ptv",
+];
 
 /// An item's reported state: a failure or a needed person first, else what PTV holds.
 #[must_use]
@@ -146,6 +153,7 @@ pub fn state_label_of(remote: RemoteState, status: ItemStatus) -> &'static str {
     match (remote, status) {
         (_, ItemStatus::Failed) => "failed",
         (_, ItemStatus::Blocked) => "needs_person",
+        (_, ItemStatus::Drifted) => "drifted",
         (RemoteState::Live, _) => "live",
         (RemoteState::Archived, _) => "archived",
         (RemoteState::Absent, _) => "not_in_ptv",

@@ -151,6 +151,14 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     async fn put_org_state(&self, s: &OrgState) -> Result<(), StoreError>;
 
+    /// Where the organisation's last drift check that read only a slice stopped (see
+    /// `src/drift`); `None` when the next check starts from the beginning.
+    async fn drift_cursor(&self, org: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records (`Some`) or clears (`None`) the organisation's drift cursor.
+    async fn set_drift_cursor(&self, org: &str, position: Option<&str>)
+    -> Result<(), StoreError>;
+
     /// A round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 

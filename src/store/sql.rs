@@ -831,6 +831,39 @@ macro_rules! shared_store {
                 Ok(())
             }
 
+            async fn drift_cursor(&self, org: &str) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query("SELECT position FROM drift_cursor WHERE org = $1")
+                    .bind(org)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(StoreError::query(format!(
+                        "read the drift cursor of organisation {org}"
+                    )))?;
+                row.as_ref().map(|r| get(r, "position")).transpose()
+            }
+
+            async fn set_drift_cursor(
+                &self,
+                org: &str,
+                position: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let q = match position {
+                    Some(p) => sqlx::query(
+                        "INSERT INTO drift_cursor (org, position) VALUES ($1, $2) \
+                         ON CONFLICT (org) DO UPDATE SET position = excluded.position",
+                    )
+                    .bind(org)
+                    .bind(p),
+                    None => sqlx::query("DELETE FROM drift_cursor WHERE org = $1").bind(org),
+                };
+                q.execute(&self.pool)
+                    .await
+                    .map_err(StoreError::query(format!(
+                        "save the drift cursor of organisation {org}"
+                    )))?;
+                Ok(())
+            }
+
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1")
                     .execute(&self.pool)

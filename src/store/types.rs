@@ -30,6 +30,10 @@ stored_enum! {
         Failed => "failed",
         /// Waiting for something else (e.g. a channel the service links to failed).
         Blocked => "blocked",
+        /// PTV holds something else than we last sent (a person's edit, an archive, a
+        /// removed connection), as the drift check found; `last_error` says what. See
+        /// `src/drift`.
+        Drifted => "drifted",
     }
 }
 

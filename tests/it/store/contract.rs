@@ -934,6 +934,18 @@ pub async fn item_and_audit_entry_commit_together(fx: Fixture) {
     assert!(s.verify_audit(None).await.unwrap().is_ok());
 }
 
+pub async fn drift_cursor_round_trips_and_clears(fx: Fixture) {
+    let s = &fx.store;
+    assert_eq!(s.drift_cursor("a").await.unwrap(), None);
+    s.set_drift_cursor("a", Some("service/s-1")).await.unwrap();
+    s.set_drift_cursor("a", Some("service/s-2")).await.unwrap();
+    s.set_drift_cursor("b", Some("channel/c-1")).await.unwrap();
+    assert_eq!(s.drift_cursor("a").await.unwrap().as_deref(), Some("service/s-2"));
+    s.set_drift_cursor("a", None).await.unwrap();
+    assert_eq!(s.drift_cursor("a").await.unwrap(), None);
+    assert_eq!(s.drift_cursor("b").await.unwrap().as_deref(), Some("channel/c-1"));
+}
+
 pub async fn org_state_round_trips_and_upserts(fx: Fixture) {
     let s = &fx.store;
     assert_eq!(s.org_state("a").await.unwrap(), None);

@@ -54,6 +54,7 @@ contract_tests!(
     audit_anchor_migration_keeps_old_chains_verifiable,
     item_and_audit_entry_commit_together,
     org_state_round_trips_and_upserts,
+    drift_cursor_round_trips_and_clears,
     lock_org_is_exclusive,
     lock_org_is_freed_on_drop,
     lock_check_detects_a_lost_lock,
