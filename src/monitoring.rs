@@ -40,9 +40,11 @@ pub const LAST_SUCCESS: &str = "ptv_sync_last_success_timestamp_seconds";
 pub const MAX_AGE: &str = "ptv_sync_max_age_seconds";
 pub const TOKEN_EXPIRY: &str = "ptv_sync_token_expiry_timestamp_seconds";
 pub const CLIENT_CERT_EXPIRY: &str = "ptv_sync_client_certificate_expiry_timestamp_seconds";
+pub const DRIFTED: &str = "ptv_sync_drifted_items";
+pub const DRIFT_READS: &str = "ptv_sync_drift_reads_total";
 
 /// Every metric the daemon exports.
-pub const METRICS: [MetricDef; 14] = [
+pub const METRICS: [MetricDef; 16] = [
     def(
         BUILD_INFO,
         MetricType::Gauge,
@@ -91,7 +93,7 @@ pub const METRICS: [MetricDef; 14] = [
     def(
         ITEMS_BY_STATE,
         MetricType::Gauge,
-        "Items in the state store by state (live, archived, failed, needs_person, not_in_ptv).",
+        "Items in the state store by state (live, archived, failed, needs_person, drifted, not_in_ptv).",
     ),
     def(
         LAST_SUCCESS,
@@ -112,6 +114,16 @@ pub const METRICS: [MetricDef; 14] = [
         CLIENT_CERT_EXPIRY,
         MetricType::Gauge,
         "Unix time the configured TLS client certificate expires (only with client_cert).",
+    ),
+    def(
+        DRIFTED,
+        MetricType::Gauge,
+        "Items the drift check found changed in PTV (a person's edit, an archive, a removed connection) and not yet sent again.",
+    ),
+    def(
+        DRIFT_READS,
+        MetricType::Counter,
+        "HTTP requests made by drift checks (reading back what PTV holds).",
     ),
 ];
 
@@ -182,9 +194,10 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
     for state in crate::apply::STATE_LABELS {
         metrics::gauge!(ITEMS_BY_STATE, "org" => org.clone(), "state" => state).increment(0.0);
     }
-    for name in [LAST_SUCCESS, TOKEN_EXPIRY] {
+    for name in [LAST_SUCCESS, TOKEN_EXPIRY, DRIFTED] {
         metrics::gauge!(name, "org" => org.clone()).increment(0.0);
     }
+    metrics::counter!(DRIFT_READS, "org" => org.clone()).absolute(0);
     metrics::gauge!(MAX_AGE, "org" => org.clone()).set(max_age.as_secs_f64());
     // Registering the histogram renders its buckets at zero.
     let _ = metrics::histogram!(RUN_DURATION, "org" => org);

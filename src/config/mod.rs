@@ -108,6 +108,17 @@ struct RawOrg {
     source: RawSource,
     #[serde(default)]
     guard: RawGuard,
+    #[serde(default)]
+    drift: RawDrift,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDrift {
+    #[serde(default)]
+    policy: DriftPolicy,
+    schedule: Option<String>,
+    max_reads_per_run: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,6 +215,34 @@ pub enum OnExisting {
     Adopt,
 }
 
+/// What a drift check does with an item a person edited in PTV (`[organization.drift]
+/// policy`; see `src/drift`). An item archived in PTV is restored, and a changed
+/// connection set re-sent, under both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftPolicy {
+    /// Mark it `drifted` and leave PTV's version until the source changes the item or a
+    /// person runs `resync --item ID --force`.
+    #[default]
+    Report,
+    /// Send our version again at the next run.
+    Overwrite,
+}
+
+/// The default drift check: Sundays at 03:17, a quiet hour (the cron crate names days).
+pub const DEFAULT_DRIFT_SCHEDULE: &str = "0 17 3 * * SUN";
+
+/// `[organization.drift]`.
+#[derive(Debug, Clone)]
+pub struct DriftConfig {
+    pub policy: DriftPolicy,
+    /// When the daemon checks.
+    pub schedule: Schedule,
+    /// Items one check reads at most; the next check continues where it stopped. `None`:
+    /// every item, every check.
+    pub max_reads_per_run: Option<usize>,
+}
+
 #[derive(Debug, Clone)]
 pub struct OrgConfig {
     pub name: String,
@@ -219,6 +258,7 @@ pub struct OrgConfig {
     pub ptv: PtvConfig,
     pub source: SourceConfig,
     pub guard: GuardLimits,
+    pub drift: DriftConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -687,6 +727,26 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
         }
         let schedule = Schedule::parse(o.schedule.as_deref().unwrap_or("0 0 2 * * *"), timezone)
             .map_err(|e| key_err(&k("schedule"), e))?;
+        let drift = DriftConfig {
+            policy: o.drift.policy,
+            schedule: Schedule::parse(
+                o.drift
+                    .schedule
+                    .as_deref()
+                    .unwrap_or(DEFAULT_DRIFT_SCHEDULE),
+                timezone,
+            )
+            .map_err(|e| key_err(&k("drift.schedule"), e))?,
+            max_reads_per_run: match o.drift.max_reads_per_run {
+                Some(0) => {
+                    return Err(key_err(
+                        &k("drift.max_reads_per_run"),
+                        "must be at least 1 (leave it out to read every item each check)".into(),
+                    ));
+                }
+                n => n,
+            },
+        };
         let (api_default, token_default) = default_urls(o.environment, o.api_version);
         let parse_url = |key: &str, s: &str| -> Result<url::Url, ConfigError> {
             let u = url::Url::parse(s).map_err(|e| key_err(key, format!("'{s}': {e}")))?;
@@ -823,6 +883,7 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             },
             source,
             guard,
+            drift,
         });
     }
     Ok(Config {

@@ -653,6 +653,8 @@ impl Daemon {
                     metrics::gauge!(m::ITEMS_BY_STATE, "org" => name.clone(), "state" => label)
                         .set(by.get(label).copied().unwrap_or(0) as f64);
                 }
+                metrics::gauge!(m::DRIFTED, "org" => name.clone())
+                    .set(by.get("drifted").copied().unwrap_or(0) as f64);
             }
             if let Ok(Some(s)) = self.store.org_state(&name).await {
                 if let Some(t) = s.last_success_at {

@@ -29,7 +29,7 @@ pub use postgres::{LOCK_APPLICATION_NAME, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use target::{OpenMode, StoreTarget, redact_url};
 pub use types::{
-    AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, ErrorClass, ItemAction, ItemError,
+    AuditBreak, AuditBreakKind, DRIFT_NOTE_PREFIX, AuditEntry, AuditVerification, ErrorClass, ItemAction, ItemError,
     ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, PlanRow, RemoteState,
     RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
 };

@@ -99,6 +99,11 @@ pub fn ptv_scope(kind: ItemKind) -> Option<&'static str> {
     }
 }
 
+/// How the drift check's note in `items.last_error` (an item with status
+/// [`ItemStatus::Drifted`]) begins; the planner gives such a note as the reason of the
+/// step that sends the item again, and the applier writes it into the audit entry.
+pub const DRIFT_NOTE_PREFIX: &str = "drift: ";
+
 /// The error of an item's last failed attempt. Stored as JSON text in `items.last_error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemError {
