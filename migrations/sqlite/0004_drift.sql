@@ -6,3 +6,8 @@ CREATE TABLE drift_cursor (
     org       TEXT PRIMARY KEY NOT NULL,
     position  TEXT NOT NULL
 );
+
+-- Why a write was made when it was not the source's change (e.g. "drift: edited in PTV by
+-- X at T"): part of the entry's hash when present (src/store/audit.rs), so entries
+-- written before this column existed keep their hashes.
+ALTER TABLE audit ADD COLUMN reason TEXT;

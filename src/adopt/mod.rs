@@ -234,6 +234,7 @@ pub async fn link(
                 ptv_id: Some(ptv_id.clone()),
                 http_status: None,
                 body_sha256: None,
+                reason: None,
             })
             .await?;
         written += 1;

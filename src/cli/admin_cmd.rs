@@ -111,6 +111,7 @@ async fn protect_locked(
             ptv_id: item.ptv_id.clone(),
             http_status: None,
             body_sha256: None,
+            reason: None,
         })
         .await?;
     Ok(item.ptv_id)
@@ -176,7 +177,7 @@ pub async fn audit(cfg: &Config, cmd: &AuditCommand) -> anyhow::Result<u8> {
                     "seq": e.seq, "at": e.at, "organization": e.org, "actor": e.actor,
                     "action": e.action.as_str(), "kind": e.kind, "source_id": e.source_id,
                     "ptv_id": e.ptv_id, "http_status": e.http_status, "body_sha256": e.body_sha256,
-                    "prev_hash": e.prev_hash, "hash": e.hash,
+                    "reason": e.reason, "prev_hash": e.prev_hash, "hash": e.hash,
                 });
                 writeln!(out, "{line}")?;
             }

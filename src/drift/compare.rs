@@ -176,7 +176,10 @@ mod tests {
             {"language": "fi", "value": "B", "url": "https://c.example"},
         ]);
         assert_eq!(
-            edited_paths(&json!({ "webPages": pages }), &json!({ "webPages": changed })),
+            edited_paths(
+                &json!({ "webPages": pages }),
+                &json!({ "webPages": changed })
+            ),
             vec!["webPages[1].url"]
         );
     }

@@ -121,7 +121,9 @@ impl Verdict {
                 archived_at,
             } => format!(
                 "archived in PTV ({}){}",
-                archiving_type.as_deref().unwrap_or("archiving type not told"),
+                archiving_type
+                    .as_deref()
+                    .unwrap_or("archiving type not told"),
                 by_at(&None, archived_at)
             ),
             Verdict::Gone => "PTV shows it nowhere (not published, not archived)".to_owned(),
@@ -250,9 +252,7 @@ pub async fn check(
         .filter(|r| r.kind != ItemKind::Connections && r.remote == RemoteState::Live)
         .filter(|r| r.ptv_id.is_some())
         .collect();
-    units.sort_by(|a, b| {
-        (kind_rank(a.kind), &a.source_id).cmp(&(kind_rank(b.kind), &b.source_id))
-    });
+    units.sort_by(|a, b| (kind_rank(a.kind), &a.source_id).cmp(&(kind_rank(b.kind), &b.source_id)));
     let cursor = store.drift_cursor(&org.name).await.map_err(store_err)?;
     let start = cursor.as_deref().map_or(0, |c| {
         units
@@ -298,9 +298,11 @@ pub async fn check(
         .copied()
         .filter(|r| r.ptv_id.as_ref().is_some_and(|id| !held.contains_key(id)))
         .collect();
-    let latest = futures::future::try_join_all(unseen.iter().map(|r| {
-        api.read_latest(r.kind, r.ptv_id.as_deref().unwrap_or_default())
-    }))
+    let latest = futures::future::try_join_all(
+        unseen
+            .iter()
+            .map(|r| api.read_latest(r.kind, r.ptv_id.as_deref().unwrap_or_default())),
+    )
     .await
     .map_err(ptv_err)?;
     reads += u32::try_from(unseen.len()).unwrap_or(u32::MAX);
@@ -313,7 +315,9 @@ pub async fn check(
         .iter()
         .filter(|r| {
             r.kind != ItemKind::Organization
-                && r.ptv_id.as_ref().is_some_and(|id| !latest_of.contains_key(id))
+                && r.ptv_id
+                    .as_ref()
+                    .is_some_and(|id| !latest_of.contains_key(id))
         })
         .map(|r| r.kind)
         .collect();
@@ -416,15 +420,9 @@ pub async fn check(
                 .map(|(_, id)| id)
                 .collect();
             let wanted: Vec<String> = expected.iter().cloned().collect();
-            let links = api
-                .channel_links(remote, &wanted)
-                .await
-                .map_err(ptv_err)?;
+            let links = api.channel_links(remote, &wanted).await.map_err(ptv_err)?;
             report.reads += links.requests;
-            let missing: Vec<String> = expected
-                .difference(&links.value.present)
-                .cloned()
-                .collect();
+            let missing: Vec<String> = expected.difference(&links.value.present).cloned().collect();
             let extra: Vec<String> = if links.value.complete {
                 links.value.present.difference(&expected).cloned().collect()
             } else {

@@ -11,7 +11,7 @@ pub use desired::{
 use crate::fingerprint::Fingerprint;
 use crate::fingerprint::{changed_paths, changed_values};
 use crate::model::{ApiVersion, Area, ItemKind};
-use crate::store::{Payload, PlanRow, RemoteState};
+use crate::store::{DRIFT_NOTE_PREFIX, Payload, PlanRow, RemoteState};
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -230,6 +230,17 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
                 }
             }
         };
+        // What the drift check found is why an item is sent again unchanged (its
+        // fingerprint cleared) or restored: the reason, and the audit entry's.
+        if matches!(step.action, Action::Update | Action::Restore)
+            && step.reason.is_none()
+            && let Some(note) = p
+                .and_then(|p| p.failure.as_ref())
+                .map(|f| f.message.as_str())
+                .filter(|m| m.starts_with(DRIFT_NOTE_PREFIX))
+        {
+            step.reason = Some(note.to_owned());
+        }
         // Unchanged items are counted, not listed; connection sets stay listed until
         // `finish`, which may turn them into updates. A listed step carries the
         // fingerprint that a successful write stores.

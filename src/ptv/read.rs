@@ -102,9 +102,15 @@ impl ArchivedItem {
             source_id: text(entry, "sourceId").or_else(|| text(entry, "externalId")),
             archiving_type: text(entry, "archivingType")
                 .or_else(|| archiving_type.map(str::to_owned)),
-            archived_at: ["archivedAt", "archived", "archivingDate", "modified", "modifiedAt"]
-                .iter()
-                .find_map(|k| text(entry, k)),
+            archived_at: [
+                "archivedAt",
+                "archived",
+                "archivingDate",
+                "modified",
+                "modifiedAt",
+            ]
+            .iter()
+            .find_map(|k| text(entry, k)),
         })
     }
 }
@@ -340,7 +346,10 @@ mod tests {
         assert_eq!(a.archived_at.as_deref(), Some("2026-01-02T03:04:05Z"));
         let v12 = serde_json::json!({"contentId": "c1"});
         let b = ArchivedItem::parse(&v12, Some("Manual")).unwrap();
-        assert_eq!((b.ptv_id.as_str(), b.archiving_type.as_deref()), ("c1", Some("Manual")));
+        assert_eq!(
+            (b.ptv_id.as_str(), b.archiving_type.as_deref()),
+            ("c1", Some("Manual"))
+        );
         assert_eq!(ArchivedItem::parse(&serde_json::json!({}), None), None);
     }
 
@@ -368,7 +377,13 @@ mod tests {
         assert_eq!(*asked.lock().unwrap(), vec![1, 2, 3]);
 
         let (bodies, requests) = archived_pages(50, |p| async move {
-            Ok((Some(page_of(if p == 1 { 3 } else { 0 }, serde_json::json!({"totalItems": 250}))), 1))
+            Ok((
+                Some(page_of(
+                    if p == 1 { 3 } else { 0 },
+                    serde_json::json!({"totalItems": 250}),
+                )),
+                1,
+            ))
         })
         .await
         .unwrap();

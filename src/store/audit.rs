@@ -5,7 +5,9 @@
 //! previous entry's `hash` of the same organisation (64 ASCII zeros for the first) and
 //! `encode` is an unambiguous encoding of every other stored field except `seq`, in this
 //! order: a version tag, `at` (microseconds since the Unix epoch, 8 bytes big-endian),
-//! `org`, `actor`, `action`, `kind`, `source_id`, `ptv_id`, `http_status`, `body_sha256`.
+//! `org`, `actor`, `action`, `kind`, `source_id`, `ptv_id`, `http_status`, `body_sha256`,
+//! and, only when the entry has one, `reason` (the byte 2, then the string), so that
+//! entries without a reason hash as they did before the field existed.
 //! Strings are a 4-byte big-endian length and the UTF-8 bytes; an optional value is one
 //! byte (0 = none, 1 = some) followed by the value. `seq` is only the storage order: the
 //! links themselves (`prev_hash`) fix the order, so removing, inserting or reordering
@@ -50,6 +52,7 @@ pub(crate) struct HashedFields<'a> {
     pub ptv_id: Option<&'a str>,
     pub http_status: Option<u16>,
     pub body_sha256: Option<&'a str>,
+    pub reason: Option<&'a str>,
 }
 
 impl<'a> HashedFields<'a> {
@@ -64,6 +67,7 @@ impl<'a> HashedFields<'a> {
             ptv_id: e.ptv_id.as_deref(),
             http_status: e.http_status,
             body_sha256: e.body_sha256.as_deref(),
+            reason: e.reason.as_deref(),
         }
     }
 
@@ -78,6 +82,7 @@ impl<'a> HashedFields<'a> {
             ptv_id: e.ptv_id.as_deref(),
             http_status: e.http_status,
             body_sha256: e.body_sha256.as_deref(),
+            reason: e.reason.as_deref(),
         }
     }
 }
@@ -118,6 +123,10 @@ pub(crate) fn chain_hash(prev_hash: &str, f: &HashedFields<'_>) -> String {
         }
     }
     put_opt_str(&mut h, f.body_sha256);
+    if let Some(reason) = f.reason {
+        h.update([2u8]);
+        put_str(&mut h, reason);
+    }
     hex::encode(h.finalize())
 }
 

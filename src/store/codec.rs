@@ -263,6 +263,7 @@ pub(crate) struct RawAudit {
     pub ptv_id: Option<String>,
     pub http_status: Option<i32>,
     pub body_sha256: Option<String>,
+    pub reason: Option<String>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -281,6 +282,7 @@ impl RawAudit {
             source_id: self.source_id,
             ptv_id: self.ptv_id,
             body_sha256: self.body_sha256,
+            reason: self.reason,
             prev_hash: self.prev_hash,
             hash: self.hash,
         })

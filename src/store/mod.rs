@@ -29,9 +29,9 @@ pub use postgres::{LOCK_APPLICATION_NAME, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use target::{OpenMode, StoreTarget, redact_url};
 pub use types::{
-    AuditBreak, AuditBreakKind, DRIFT_NOTE_PREFIX, AuditEntry, AuditVerification, ErrorClass, ItemAction, ItemError,
-    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, PlanRow, RemoteState,
-    RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
+    AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, DRIFT_NOTE_PREFIX, ErrorClass,
+    ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload,
+    PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
 };
 
 use crate::model::ItemKind;
@@ -156,8 +156,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     async fn drift_cursor(&self, org: &str) -> Result<Option<String>, StoreError>;
 
     /// Records (`Some`) or clears (`None`) the organisation's drift cursor.
-    async fn set_drift_cursor(&self, org: &str, position: Option<&str>)
-    -> Result<(), StoreError>;
+    async fn set_drift_cursor(&self, org: &str, position: Option<&str>) -> Result<(), StoreError>;
 
     /// A round trip to the database, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -82,7 +82,7 @@ macro_rules! shared_store {
         );
 
         const AUDIT_SELECT: &str = "SELECT seq, at, org, actor, action, kind, source_id, \
-             ptv_id, http_status, body_sha256, prev_hash, hash FROM audit";
+             ptv_id, http_status, body_sha256, reason, prev_hash, hash FROM audit";
 
         /// One multi-row upsert of `recs` (distinct keys).
         fn upsert_statement<'a>(recs: &[&'a t::ItemRecord]) -> sqlx::QueryBuilder<'a, $Db> {
@@ -169,6 +169,7 @@ macro_rules! shared_store {
                 ptv_id: get(row, "ptv_id")?,
                 http_status: get(row, "http_status")?,
                 body_sha256: get(row, "body_sha256")?,
+                reason: get(row, "reason")?,
                 prev_hash: get(row, "prev_hash")?,
                 hash: get(row, "hash")?,
             }
@@ -309,8 +310,8 @@ macro_rules! shared_store {
                 let (at, prev_hash, hash) = codec::new_audit_hash(entry, prev);
                 let seq: i64 = sqlx::query_scalar(
                     "INSERT INTO audit (at, org, actor, action, kind, source_id, ptv_id, \
-                     http_status, body_sha256, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                     http_status, body_sha256, prev_hash, hash, reason) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
                 )
                 .bind($time(at))
                 .bind(&entry.org)
@@ -323,6 +324,7 @@ macro_rules! shared_store {
                 .bind(entry.body_sha256.as_deref())
                 .bind(&prev_hash)
                 .bind(&hash)
+                .bind(entry.reason.as_deref())
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(StoreError::query(op()))?;
@@ -337,6 +339,7 @@ macro_rules! shared_store {
                     ptv_id: entry.ptv_id.clone(),
                     http_status: entry.http_status,
                     body_sha256: entry.body_sha256.clone(),
+                    reason: entry.reason.clone(),
                     prev_hash,
                     hash,
                 })

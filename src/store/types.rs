@@ -353,6 +353,9 @@ pub struct NewAuditEntry {
     pub http_status: Option<u16>,
     /// Lower-case hex SHA-256 of the request body sent to PTV, see [`super::sha256_hex`].
     pub body_sha256: Option<String>,
+    /// Why the write was made, when it was not the source's change (the drift check's
+    /// note, see [`DRIFT_NOTE_PREFIX`]).
+    pub reason: Option<String>,
 }
 
 /// An audit entry as stored.
@@ -368,6 +371,7 @@ pub struct AuditEntry {
     pub ptv_id: Option<String>,
     pub http_status: Option<u16>,
     pub body_sha256: Option<String>,
+    pub reason: Option<String>,
     pub prev_hash: String,
     pub hash: String,
 }

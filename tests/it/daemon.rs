@@ -447,6 +447,7 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
                 ptv_id: None,
                 http_status: Some(200),
                 body_sha256: None,
+                reason: None,
             })
             .await
             .unwrap();

@@ -221,6 +221,59 @@ fn an_item_back_in_the_source_is_restored() {
     assert_eq!(restores[0].id, id);
 }
 
+/// The drift check's marks: an edit left under `report` (fingerprint kept) plans
+/// nothing; one to overwrite (fingerprint cleared) and one archived in PTV are sent again,
+/// with the drift note as the reason.
+#[test]
+fn drift_marks_plan_nothing_a_resend_or_a_restore_with_the_note_as_reason() {
+    let docs = generate(Shape {
+        items: 30,
+        organizations: 3,
+        seed: 5,
+    });
+    let v = validated(&docs);
+    let mut state = applied(&v, &plan(&v, &[], &opts()), Vec::new());
+    let note = |what: &str| {
+        Some(Box::new(ptv_sync::store::ItemError {
+            class: ptv_sync::store::ErrorClass::NeedsPerson,
+            message: format!("{}{what}", ptv_sync::store::DRIFT_NOTE_PREFIX),
+            fields: std::collections::BTreeMap::new(),
+            fingerprint: None,
+            at: chrono::Utc::now(),
+        }))
+    };
+    let ids: Vec<&str> = (0..3)
+        .map(|i| docs.services[i]["id"].as_str().unwrap())
+        .collect();
+    for p in state.iter_mut().filter(|p| p.kind == ItemKind::Service) {
+        if p.source_id == ids[0] {
+            p.failure = note("edited in PTV by editor: serviceNames.fi.Name");
+        } else if p.source_id == ids[1] {
+            p.failure = note("edited in PTV by editor: serviceNames.fi.Name");
+            p.fingerprint = None;
+        } else if p.source_id == ids[2] {
+            p.failure = note("archived in PTV (Manual)");
+            p.fingerprint = None;
+            p.remote = RemoteState::Archived;
+        }
+    }
+    let p = plan(&v, &state, &opts());
+    let writes: Vec<_> = p.steps.iter().filter(|s| s.action.writes()).collect();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    let of = |id: &str| writes.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(of(ids[1]).action, Action::Update);
+    assert!(of(ids[1]).changed.is_empty(), "the source did not change");
+    assert_eq!(
+        of(ids[1]).reason.as_deref(),
+        Some("drift: edited in PTV by editor: serviceNames.fi.Name")
+    );
+    assert_eq!(of(ids[2]).action, Action::Restore);
+    assert_eq!(
+        of(ids[2]).reason.as_deref(),
+        Some("drift: archived in PTV (Manual)")
+    );
+}
+
 #[test]
 fn archive_guard_trips_on_empty_snapshot_and_mass_deletion() {
     let docs = generate(Shape {

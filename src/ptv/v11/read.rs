@@ -318,8 +318,15 @@ mod tests {
         ]});
         let links = service_channels(&body);
         assert!(links.complete);
-        assert_eq!(links.present.into_iter().collect::<Vec<_>>(), vec!["c1", "c2"]);
-        assert!(service_channels(&serde_json::json!({"serviceChannels": null})).present.is_empty());
+        assert_eq!(
+            links.present.into_iter().collect::<Vec<_>>(),
+            vec!["c1", "c2"]
+        );
+        assert!(
+            service_channels(&serde_json::json!({"serviceChannels": null}))
+                .present
+                .is_empty()
+        );
     }
 
     #[test]

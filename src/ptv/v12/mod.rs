@@ -10,8 +10,8 @@ use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    ArchivedItem, ChannelLinks,
-    Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe, id_of,
+    ArchivedItem, ChannelLinks, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem,
+    Written, describe, id_of,
 };
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use routes::Route;

@@ -71,6 +71,8 @@ fn audit(org: &str, at: DateTime<Utc>, n: u32) -> NewAuditEntry {
         ptv_id: Some(format!("ptv-{n}")),
         http_status: Some(200),
         body_sha256: Some(sha256_hex(format!("body {n}").as_bytes())),
+        // Some entries say why (the drift check's note): stored, read back and hashed.
+        reason: (n % 3 == 0).then(|| format!("drift: edited in PTV by editor {n}")),
     }
 }
 
@@ -940,10 +942,16 @@ pub async fn drift_cursor_round_trips_and_clears(fx: Fixture) {
     s.set_drift_cursor("a", Some("service/s-1")).await.unwrap();
     s.set_drift_cursor("a", Some("service/s-2")).await.unwrap();
     s.set_drift_cursor("b", Some("channel/c-1")).await.unwrap();
-    assert_eq!(s.drift_cursor("a").await.unwrap().as_deref(), Some("service/s-2"));
+    assert_eq!(
+        s.drift_cursor("a").await.unwrap().as_deref(),
+        Some("service/s-2")
+    );
     s.set_drift_cursor("a", None).await.unwrap();
     assert_eq!(s.drift_cursor("a").await.unwrap(), None);
-    assert_eq!(s.drift_cursor("b").await.unwrap().as_deref(), Some("channel/c-1"));
+    assert_eq!(
+        s.drift_cursor("b").await.unwrap().as_deref(),
+        Some("channel/c-1")
+    );
 }
 
 pub async fn org_state_round_trips_and_upserts(fx: Fixture) {
@@ -1241,6 +1249,11 @@ fn documented_hash(e: &ptv_sync::store::AuditEntry) -> String {
         }
     }
     o(&mut h, e.body_sha256.as_deref());
+    // Only an entry with a reason has this part: older entries keep their hashes.
+    if let Some(reason) = &e.reason {
+        h.update([2]);
+        s(&mut h, reason);
+    }
     hex::encode(h.finalize())
 }
 
@@ -1252,11 +1265,17 @@ pub async fn audit_hash_follows_the_documented_encoding(fx: Fixture) {
     bare.http_status = None;
     bare.body_sha256 = None;
     let second = s.append_audit(&bare).await.unwrap();
-    for e in [&first, &second] {
+    let third = s.append_audit(&audit("a", t(2, 0), 3)).await.unwrap();
+    assert!(third.reason.is_some());
+    for e in [&first, &second, &third] {
         assert_eq!(e.hash, documented_hash(e));
         assert_eq!(e.hash, e.computed_hash());
     }
     assert_eq!(second.prev_hash, first.hash);
+    let mut without = third.clone();
+    without.reason = None;
+    assert_ne!(without.computed_hash(), third.hash, "the reason is hashed");
+    assert_eq!(s.audit_since(t(2, 0)).await.unwrap(), vec![third]);
 }
 
 /// 12,000 rows of organisation "a" (several of the pages `SQLite` lists them in) and one of

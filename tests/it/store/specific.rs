@@ -263,6 +263,7 @@ fn entry(actor: &str, source_id: &str, ptv_id: Option<&str>, status: Option<u16>
         ptv_id: ptv_id.map(Into::into),
         http_status: status,
         body_sha256: None,
+        reason: None,
         prev_hash: GENESIS_HASH.into(),
         hash: String::new(),
     }
