@@ -9,6 +9,7 @@ mod bench_cmd;
 #[cfg(feature = "sim")]
 mod demo_cmd;
 mod doctor_cmd;
+mod drift_cmd;
 mod output;
 mod plan_cmd;
 mod resync_cmd;
@@ -52,6 +53,10 @@ pub enum Command {
     /// Match what PTV already holds (made in the UI, or before a lost state) to the
     /// source; `--apply` links it. Exit 0: nothing to link, 2: something to link, 1: error.
     Adopt(adopt_cmd::Args),
+    /// Read back what PTV holds for every managed item and compare it with what was last
+    /// sent: edits made in PTV, archives, removed connections. Recorded by the drift
+    /// policy. Exit 0: all in step, 2: drift, 1: error.
+    Drift(drift_cmd::Args),
     /// Per organisation: last run, last success, items by state, items needing a person.
     Status(status_cmd::Args),
     /// Keep an item from ever being archived.
@@ -198,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
         Command::Adopt(args) => adopt_cmd::run(&load(&cli.config)?, &args).await,
         Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Drift(args) => drift_cmd::run(&load(&cli.config)?, &args).await,
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,
         Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
         Command::Audit(cmd) => admin_cmd::audit(&load(&cli.config)?, &cmd).await,

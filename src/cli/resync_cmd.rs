@@ -29,6 +29,10 @@ pub struct Args {
     /// Only the item with this source id.
     #[arg(long)]
     pub item: Option<String>,
+    /// With --item: send the item even if the source did not change it, overwriting what
+    /// PTV holds (an item the drift check marked drifted, edited in PTV).
+    #[arg(long, requires = "item")]
+    pub force: bool,
     /// Walk the same path and write nothing, to PTV or to the state store.
     #[arg(long)]
     pub dry_run: bool,
@@ -46,7 +50,7 @@ impl Args {
     pub fn run_options(&self, trigger: RunTrigger) -> RunOptions {
         RunOptions {
             trigger,
-            full: self.full,
+            full: self.full || self.force,
             only: self.only.map(|o| {
                 vec![match o {
                     Only::Organizations => ItemKind::Organization,

@@ -10,8 +10,8 @@ pub struct Args {
     pub org: Option<String>,
     #[arg(long)]
     pub json: bool,
-    /// Exit 2 when something needs attention: items failed or needing a person, no success
-    /// within `max_age`, or the last run did not end ok.
+    /// Exit 2 when something needs attention: items failed, needing a person or drifted,
+    /// no success within `max_age`, or the last run did not end ok.
     #[arg(long)]
     pub check: bool,
 }
@@ -32,6 +32,7 @@ fn needs_attention(o: &serde_json::Value) -> bool {
     let count = |state: &str| items[state].as_u64().unwrap_or(0);
     count("failed") > 0
         || count("needs_person") > 0
+        || count("drifted") > 0
         || o["older_than_max_age"].as_bool() == Some(true)
         || o["last_run"]["outcome"]
             .as_str()
@@ -61,6 +62,12 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             .filter(|r| r.status == ItemStatus::Blocked)
             .map(|r| serde_json::json!({"kind": r.kind, "id": r.source_id, "error": r.last_error.as_ref().map(|e| e.message.clone())}))
             .collect();
+        // What the drift check found and the state still holds (see `ptv-sync drift`).
+        let drifted: Vec<serde_json::Value> = records
+            .iter()
+            .filter(|r| r.status == ItemStatus::Drifted)
+            .map(|r| serde_json::json!({"kind": r.kind, "id": r.source_id, "drift": r.last_error.as_ref().map(|e| e.message.clone())}))
+            .collect();
         let last = runs.first();
         let older_than_max_age = state
             .as_ref()
@@ -78,6 +85,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             "older_than_max_age": older_than_max_age,
             "items": by_state,
             "needs_person": needs_person,
+            "drifted": drifted,
             "guard_trips": state.as_ref().map_or(0, |s| s.guard_trips),
             "token_expires_at": state.as_ref().and_then(|s| s.token_expires_at),
             "next_run_at": state.as_ref().and_then(|s| s.next_run_at).or_else(|| org.schedule.next_after(chrono::Utc::now())),
@@ -148,6 +156,15 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 n["error"].as_str().unwrap_or("")
             );
             // PTV's answer may carry anything, control characters included.
+            println!("{}", super::output::escape(&line));
+        }
+        for n in o["drifted"].as_array().into_iter().flatten() {
+            let line = format!(
+                "  DRIFTED:         {} {}: {}",
+                n["kind"].as_str().unwrap_or(""),
+                n["id"].as_str().unwrap_or(""),
+                n["drift"].as_str().unwrap_or("")
+            );
             println!("{}", super::output::escape(&line));
         }
     }

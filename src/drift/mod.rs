@@ -572,3 +572,33 @@ pub async fn mark(
     store.put_items(&changed).await?;
     Ok(marked)
 }
+
+/// One drift check of an organisation, recorded in the state: [`check`], then [`mark`].
+/// The caller holds the organisation's single-writer lock.
+pub async fn check_and_mark(
+    org: &OrgConfig,
+    store: &dyn StateStore,
+    api: &dyn PtvApi,
+) -> Result<(DriftReport, Marked), DriftError> {
+    let report = check(org, store, api).await?;
+    let marked = mark(org, store, &report, Utc::now())
+        .await
+        .map_err(|source| DriftError::Store {
+            org: org.name.clone(),
+            source,
+        })?;
+    tracing::info!(
+        organization = %org.name,
+        checked = report.checked,
+        drifted = report.drifted.len(),
+        reads = report.reads,
+        complete = report.complete,
+        "drift check: {} of {} items in step; {} left as PTV has them, {} to send again, {} in step again",
+        report.in_step,
+        report.checked,
+        marked.left,
+        marked.to_resend,
+        marked.cleared
+    );
+    Ok((report, marked))
+}
