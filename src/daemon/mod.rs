@@ -1,6 +1,8 @@
 //! `ptv-sync run`: the long-running daemon. One schedule per organisation, runs of one
 //! organisation never overlap, missed ticks are not queued, and an organisation whose last
-//! success is older than `max_age` runs now (DVV: at least daily). Each organisation is
+//! success is older than `max_age` runs now (DVV: at least daily). A run that fails as a
+//! whole (PTV unreachable, login refused) is retried with exponential backoff
+//! (`daemon.retry_after_failure` up to `retry_after_failure_max`). Each organisation is
 //! synced only while this process holds its single-writer lock (`SQLite`: an exclusive file
 //! lock; `PostgreSQL`: an advisory lock per organisation, so several daemons share the
 //! organisations and take over from one that dies).
@@ -76,6 +78,9 @@ struct OrgRuntime {
     last_freshness_try: Option<DateTime<Utc>>,
     /// When the store was last asked for this organisation's last success.
     freshness_checked: Option<DateTime<Utc>>,
+    /// After a run that failed as a whole: when to try again, and the delays still to come.
+    retry_at: Option<DateTime<Utc>>,
+    backoff: Option<backon::ExponentialBackoff>,
 }
 
 pub struct Daemon {
@@ -166,6 +171,8 @@ fn org_runtime(
             .unwrap_or(now + chrono::Duration::days(1)),
         last_freshness_try: None,
         freshness_checked: None,
+        retry_at: None,
+        backoff: None,
     })
 }
 
@@ -316,6 +323,8 @@ impl Daemon {
                     if let Some(old) = orgs.remove(&o.name) {
                         rt.lock = old.lock;
                         rt.running = old.running;
+                        rt.retry_at = old.retry_at;
+                        rt.backoff = old.backoff;
                     }
                     next.insert(o.name.clone(), rt);
                 }
@@ -376,12 +385,14 @@ impl Daemon {
             let mut orgs = self.orgs.lock().await;
             for (name, o) in orgs.iter_mut() {
                 let scheduled = now >= o.next;
-                let stale = if scheduled {
+                let retry = o.retry_at.is_some_and(|t| now >= t);
+                // While a retry is pending its backoff, not the freshness rule, says when.
+                let stale = if scheduled || o.retry_at.is_some() {
                     false
                 } else {
                     self.is_stale(o, now).await
                 };
-                if !(scheduled || stale) || o.running.try_lock().is_err() {
+                if !(scheduled || retry || stale) || o.running.try_lock().is_err() {
                     continue;
                 }
                 if scheduled {
@@ -391,6 +402,9 @@ impl Daemon {
                         .schedule
                         .next_after(now)
                         .unwrap_or(now + chrono::Duration::days(1));
+                    o.retry_at = None;
+                } else if retry {
+                    o.retry_at = None;
                 } else {
                     o.last_freshness_try = Some(now);
                 }
@@ -407,6 +421,8 @@ impl Daemon {
                 }
                 let trigger = if scheduled {
                     RunTrigger::Schedule
+                } else if retry {
+                    RunTrigger::Retry
                 } else {
                     RunTrigger::Freshness
                 };
@@ -527,6 +543,7 @@ impl Daemon {
         let result = engine.run(opts).await;
         watch.abort();
         *self.runs_in_flight.lock().expect("runs lock") -= 1;
+        self.plan_retry(&cfg.name, result.as_ref().err()).await;
         match result {
             Ok(report) => {
                 metrics::counter!(crate::monitoring::RUNS, "org" => cfg.name.clone(), "outcome" => report.outcome.as_str()).increment(1);
@@ -547,6 +564,51 @@ impl Daemon {
                 None
             }
         }
+    }
+
+    /// After a run: one that failed as a whole (nothing was synced, e.g. PTV unreachable or
+    /// the login refused) is tried again after a growing delay rather than at the next
+    /// schedule, so an outage of an hour costs an hour, not a day; a run that got through
+    /// ends the backoff.
+    async fn plan_retry(&self, org: &str, failure: Option<&crate::apply::RunError>) {
+        let (base, max) = {
+            let cfg = self.config.read().expect("config lock");
+            (
+                cfg.daemon.retry_after_failure,
+                cfg.daemon.retry_after_failure_max,
+            )
+        };
+        let mut orgs = self.orgs.lock().await;
+        let Some(o) = orgs.get_mut(org) else {
+            return;
+        };
+        let Some(e) = failure else {
+            o.retry_at = None;
+            o.backoff = None;
+            return;
+        };
+        let delay = o
+            .backoff
+            .get_or_insert_with(|| {
+                backon::BackoffBuilder::build(
+                    backon::ExponentialBuilder::default()
+                        .with_min_delay(base)
+                        .with_max_delay(max)
+                        .with_jitter()
+                        .without_max_times(),
+                )
+            })
+            .next()
+            .unwrap_or(max);
+        let at =
+            Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+        let at = at.min(o.next);
+        o.retry_at = Some(at);
+        tracing::warn!(
+            organization = %org,
+            "the run failed ({e}); retrying at {at} ({:.0?} from now)",
+            delay
+        );
     }
 
     /// `ptv-sync resync` through the admin endpoint: runs now, waiting for a run in
