@@ -81,6 +81,8 @@ struct OrgRuntime {
     /// After a run that failed as a whole: when to try again, and the delays still to come.
     retry_at: Option<DateTime<Utc>>,
     backoff: Option<backon::ExponentialBackoff>,
+    /// When the next drift check is due (`[organization.drift] schedule`).
+    drift_next: DateTime<Utc>,
 }
 
 pub struct Daemon {
@@ -171,6 +173,11 @@ fn org_runtime(
             .unwrap_or(now + chrono::Duration::days(1)),
         last_freshness_try: None,
         freshness_checked: None,
+        drift_next: cfg
+            .drift
+            .schedule
+            .next_after(now)
+            .unwrap_or(now + chrono::Duration::days(7)),
         retry_at: None,
         backoff: None,
     })
@@ -281,6 +288,7 @@ impl Daemon {
                 .map(chrono::DateTime::to_rfc3339)
                 .collect();
             tracing::info!(organization = %name, schedule = %o.cfg.schedule.expr, "next runs: {}", next.join(", "));
+            tracing::info!(organization = %name, schedule = %o.cfg.drift.schedule.expr, "next drift check: {}", o.drift_next.to_rfc3339());
         }
     }
 
@@ -381,6 +389,7 @@ impl Daemon {
     async fn tick(self: &Arc<Self>) {
         let now = Utc::now();
         let mut due = Vec::new();
+        let mut drift_due = Vec::new();
         {
             let mut orgs = self.orgs.lock().await;
             for (name, o) in orgs.iter_mut() {
@@ -434,6 +443,37 @@ impl Daemon {
                     trigger,
                 ));
             }
+            for (name, o) in orgs.iter_mut() {
+                if now < o.drift_next {
+                    continue;
+                }
+                o.drift_next = o
+                    .cfg
+                    .drift
+                    .schedule
+                    .next_after(now)
+                    .unwrap_or(now + chrono::Duration::days(7));
+                match self.hold_lock(name, &o.lock).await {
+                    Ok(true) => drift_due.push((
+                        o.cfg.clone(),
+                        o.api.clone(),
+                        o.running.clone(),
+                        o.lock.clone(),
+                    )),
+                    Ok(false) => {
+                        tracing::debug!(organization = %name, "another instance holds the lock; its drift check is that one's");
+                    }
+                    Err(e) => tracing::error!(organization = %name, "cannot take the lock: {e}"),
+                }
+            }
+        }
+        for (cfg, api, running, lock) in drift_due {
+            let d = self.clone();
+            tokio::spawn(async move {
+                // After a run of the same organisation that started this tick, not beside it.
+                let _guard = running.lock_owned().await;
+                d.drift_org(&cfg, api.as_ref(), &lock).await;
+            });
         }
         for (cfg, api, running, lock, trigger) in due {
             let d = self.clone();
@@ -609,6 +649,27 @@ impl Daemon {
             "the run failed ({e}); retrying at {at} ({:.0?} from now)",
             delay
         );
+    }
+
+    /// A scheduled drift check ([`crate::drift::check_and_mark`]) while this instance holds
+    /// the organisation's lock (it records its verdicts in the state).
+    async fn drift_org(&self, cfg: &OrgConfig, api: &dyn PtvApi, lock: &SharedLock) {
+        let Ok(_slot) = self.org_slots.acquire().await else {
+            return;
+        };
+        if !self.hold_lock(&cfg.name, lock).await.unwrap_or(false) {
+            tracing::warn!(organization = %cfg.name, "drift check skipped: the single-writer lock is not held");
+            return;
+        }
+        match crate::drift::check_and_mark(cfg, self.store.as_ref(), api).await {
+            Ok((report, _)) => {
+                notify::status(&format!(
+                    "{}: drift check: {} of {} items in step",
+                    cfg.name, report.in_step, report.checked
+                ));
+            }
+            Err(e) => tracing::error!(organization = %cfg.name, "drift check failed: {e}"),
+        }
     }
 
     /// `ptv-sync resync` through the admin endpoint: runs now, waiting for a run in
