@@ -199,15 +199,6 @@ fn position(kind: ItemKind, id: &str) -> String {
     format!("{}/{id}", kind.as_str())
 }
 
-fn kind_rank(kind: ItemKind) -> u8 {
-    match kind {
-        ItemKind::Organization => 0,
-        ItemKind::Channel => 1,
-        ItemKind::Service => 2,
-        ItemKind::Connections => 3,
-    }
-}
-
 /// The item a stored payload describes.
 fn stored_item(r: &ItemRecord) -> Option<Item> {
     let p = r.payload.as_ref()?;
@@ -252,14 +243,18 @@ pub async fn check(
         .filter(|r| r.kind != ItemKind::Connections && r.remote == RemoteState::Live)
         .filter(|r| r.ptv_id.is_some())
         .collect();
-    units.sort_by(|a, b| (kind_rank(a.kind), &a.source_id).cmp(&(kind_rank(b.kind), &b.source_id)));
+    // Check order is cursor order: (kind name, source id).
+    units.sort_by(|a, b| (a.kind.as_str(), &a.source_id).cmp(&(b.kind.as_str(), &b.source_id)));
     let cursor = store.drift_cursor(&org.name).await.map_err(store_err)?;
-    let start = cursor.as_deref().map_or(0, |c| {
-        units
-            .iter()
-            .position(|r| position(r.kind, &r.source_id).as_str() > c)
-            .unwrap_or(units.len())
-    });
+    let start = cursor
+        .as_deref()
+        .and_then(|c| c.split_once('/'))
+        .map_or(0, |(kind, id)| {
+            units
+                .iter()
+                .position(|r| (r.kind.as_str(), r.source_id.as_str()) > (kind, id))
+                .unwrap_or(units.len())
+        });
     // A cursor past the end (items left the state) starts a new round.
     let start = if start >= units.len() { 0 } else { start };
     let take = org.drift.max_reads_per_run.unwrap_or(usize::MAX);

@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod crash;
 mod daemon;
+mod drift;
 mod engine;
 mod ha;
 mod hardening;
