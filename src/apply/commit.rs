@@ -129,7 +129,7 @@ impl Engine {
         status: u16,
         body_sha: &str,
     ) {
-        let entry = self.audit_entry(kind, id, action, ptv_id, status, body_sha, None);
+        let entry = self.audit_entry(kind, id, action, ptv_id, status, body_sha);
         if let Err(e) = self.store.append_audit(&entry).await {
             tracing::error!("audit append failed for {kind} {id}: {e}");
         }
@@ -143,7 +143,6 @@ impl Engine {
         ptv_id: Option<&str>,
         status: u16,
         body_sha: &str,
-        reason: Option<&str>,
     ) -> NewAuditEntry {
         NewAuditEntry {
             at: Utc::now(),
@@ -155,7 +154,7 @@ impl Engine {
             ptv_id: ptv_id.map(str::to_owned),
             http_status: Some(status),
             body_sha256: (!body_sha.is_empty()).then(|| body_sha.to_owned()),
-            reason: reason.map(str::to_owned),
+            reason: None,
         }
     }
 
@@ -225,18 +224,19 @@ impl Engine {
             tracing::info!(organization = %self.org.name, kind = %s.kind, id = %s.id, "not sent, this PTV version cannot carry it: {}", w.not_sent.join("; "));
         }
         let audited = if w.adopted { ItemAction::Adopt } else { action };
-        let entry = self.audit_entry(
+        let mut entry = self.audit_entry(
             s.kind,
             &s.id,
             audited,
             Some(&w.ptv_id),
             w.http_status,
             &w.body_sha256,
-            // Why an unchanged item is sent again: the drift check's note.
-            s.reason
-                .as_deref()
-                .filter(|r| r.starts_with(crate::store::DRIFT_NOTE_PREFIX)),
         );
+        // Why an unchanged item is sent again: the drift check's note.
+        entry.reason = s
+            .reason
+            .clone()
+            .filter(|r| r.starts_with(crate::store::DRIFT_NOTE_PREFIX));
         self.commit_audited(ctx, rec, &entry).await?;
         metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
         Ok(())

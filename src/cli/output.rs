@@ -188,6 +188,34 @@ fn change_line(v: &crate::plan::FieldChange) -> String {
     )
 }
 
+/// The drift table: one row per item not in step (kind, source id, verdict, detail).
+#[must_use]
+pub fn drift_table(r: &crate::drift::DriftReport) -> String {
+    let mut t = table();
+    t.set_header(vec!["Kind", "Item", "PTV holds", "What"]);
+    for d in &r.drifted {
+        let detail = match &d.verdict {
+            crate::drift::Verdict::Edited { paths, .. } => paths.join(", "),
+            other => other.detail(),
+        };
+        let who = match &d.verdict {
+            crate::drift::Verdict::Edited {
+                modified,
+                modified_by,
+                ..
+            } => crate::drift::by_at(modified_by.as_deref(), modified.as_deref()),
+            _ => String::new(),
+        };
+        t.add_row(vec![
+            d.kind.as_str().to_owned(),
+            escape(&truncate(&d.id, 28)).into_owned(),
+            format!("{}{who}", d.verdict.as_str()),
+            escape(&truncate(&detail, 200)).into_owned(),
+        ]);
+    }
+    t.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,41 +311,4 @@ mod tests {
         assert!(widest(&text) <= 80, "{} columns:\n{text}", widest(&text));
         insta::assert_snapshot!(text);
     }
-}
-
-/// The drift table: one row per item not in step (kind, source id, verdict, detail).
-#[must_use]
-pub fn drift_table(r: &crate::drift::DriftReport) -> String {
-    let mut t = table();
-    t.set_header(vec!["Kind", "Item", "PTV holds", "What"]);
-    for d in &r.drifted {
-        let detail = match &d.verdict {
-            crate::drift::Verdict::Edited { paths, .. } => paths.join(", "),
-            other => other.detail(),
-        };
-        let who = match &d.verdict {
-            crate::drift::Verdict::Edited {
-                modified,
-                modified_by,
-                ..
-            } => {
-                let mut s = String::new();
-                if let Some(by) = modified_by {
-                    s.push_str(&format!(" by {by}"));
-                }
-                if let Some(at) = modified {
-                    s.push_str(&format!(" at {at}"));
-                }
-                s
-            }
-            _ => String::new(),
-        };
-        t.add_row(vec![
-            d.kind.as_str().to_owned(),
-            escape(&truncate(&d.id, 28)).into_owned(),
-            format!("{}{who}", d.verdict.as_str()),
-            escape(&truncate(&detail, 200)).into_owned(),
-        ]);
-    }
-    t.to_string()
 }

@@ -88,16 +88,6 @@ impl Verdict {
     /// One line for a table, a log and the state's note.
     #[must_use]
     pub fn detail(&self) -> String {
-        let by_at = |by: &Option<String>, at: &Option<String>| {
-            let mut s = String::new();
-            if let Some(by) = by {
-                s.push_str(&format!(" by {by}"));
-            }
-            if let Some(at) = at {
-                s.push_str(&format!(" at {at}"));
-            }
-            s
-        };
         match self {
             Verdict::InStep => String::new(),
             Verdict::Edited {
@@ -106,7 +96,7 @@ impl Verdict {
                 modified_by,
             } => format!(
                 "edited in PTV{}: {}",
-                by_at(modified_by, modified),
+                by_at(modified_by.as_deref(), modified.as_deref()),
                 paths.join(", ")
             ),
             Verdict::ModifiedVersion {
@@ -114,7 +104,7 @@ impl Verdict {
                 modified_by,
             } => format!(
                 "an unpublished (Modified) version{}: publish or discard it in PTV",
-                by_at(modified_by, modified)
+                by_at(modified_by.as_deref(), modified.as_deref())
             ),
             Verdict::Archived {
                 archiving_type,
@@ -124,7 +114,7 @@ impl Verdict {
                 archiving_type
                     .as_deref()
                     .unwrap_or("archiving type not told"),
-                by_at(&None, archived_at)
+                by_at(None, archived_at.as_deref())
             ),
             Verdict::Gone => "PTV shows it nowhere (not published, not archived)".to_owned(),
             Verdict::ConnectionsDiffer { missing, extra } => {
@@ -139,6 +129,21 @@ impl Verdict {
             }
         }
     }
+}
+
+/// " by WHO at WHEN", each part where known.
+#[must_use]
+pub fn by_at(by: Option<&str>, at: Option<&str>) -> String {
+    let mut s = String::new();
+    if let Some(by) = by {
+        s.push_str(" by ");
+        s.push_str(by);
+    }
+    if let Some(at) = at {
+        s.push_str(" at ");
+        s.push_str(at);
+    }
+    s
 }
 
 /// One item's verdict.

@@ -151,3 +151,47 @@ fn example_config_loads() {
     let c = load(&text, &[]).unwrap();
     assert_eq!(c.organizations[0].name, "esimerkkila");
 }
+
+#[test]
+fn drift_defaults_to_report_weekly_at_a_quiet_hour_and_reads_everything() {
+    use chrono::{Datelike, Timelike};
+    let c = load(BASE, &[]).unwrap();
+    let d = &c.organizations[0].drift;
+    assert_eq!(d.policy, ptv_sync::config::DriftPolicy::Report);
+    assert_eq!(d.max_reads_per_run, None);
+    for t in d.schedule.upcoming(3) {
+        assert_eq!(
+            (t.weekday(), t.hour(), t.minute()),
+            (chrono::Weekday::Sun, 3, 17),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn drift_policy_schedule_and_slices_are_read_and_checked() {
+    let with = |drift: &str| {
+        BASE.replace(
+            "[organization.ptv]",
+            &format!("[organization.drift]\n{drift}\n[organization.ptv]"),
+        )
+    };
+    let c = load(
+        &with("policy = \"overwrite\"\nschedule = \"0 30 4 * * SAT\"\nmax_reads_per_run = 500"),
+        &[],
+    )
+    .unwrap();
+    let d = &c.organizations[0].drift;
+    assert_eq!(d.policy, ptv_sync::config::DriftPolicy::Overwrite);
+    assert_eq!(d.schedule.expr, "0 30 4 * * SAT");
+    assert_eq!(d.max_reads_per_run, Some(500));
+    let e = load(&with("max_reads_per_run = 0"), &[]).unwrap_err();
+    assert!(e.contains("organization[0].drift.max_reads_per_run"), "{e}");
+    let e = load(&with("schedule = \"0 17 3 * * 0\""), &[]).unwrap_err();
+    assert!(
+        e.contains("organization[0].drift.schedule") && e.contains("SUN"),
+        "{e}"
+    );
+    let e = load(&with("policy = \"ignore\""), &[]).unwrap_err();
+    assert!(e.contains("ignore"), "{e}");
+}

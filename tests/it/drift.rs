@@ -21,8 +21,8 @@ fn options(version: ApiVersion, drift_toml: &str) -> Options {
         o.extra_ptv_toml = format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY);
     }
     if !drift_toml.is_empty() {
-        o.extra_org_toml
-            .push_str(&format!("[organization.drift]\n{drift_toml}\n"));
+        o.extra_org_toml.push_str("[organization.drift]\n");
+        o.extra_org_toml.push_str(drift_toml);
     }
     o
 }

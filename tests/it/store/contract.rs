@@ -72,7 +72,9 @@ fn audit(org: &str, at: DateTime<Utc>, n: u32) -> NewAuditEntry {
         http_status: Some(200),
         body_sha256: Some(sha256_hex(format!("body {n}").as_bytes())),
         // Some entries say why (the drift check's note): stored, read back and hashed.
-        reason: (n % 3 == 0).then(|| format!("drift: edited in PTV by editor {n}")),
+        reason: n
+            .is_multiple_of(3)
+            .then(|| format!("drift: edited in PTV by editor {n}")),
     }
 }
 
