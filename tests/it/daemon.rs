@@ -590,3 +590,72 @@ async fn a_failed_run_is_retried_with_backoff_until_ptv_takes_it() {
         );
     }
 }
+
+/// The daemon checks drift on `[organization.drift] schedule`: a person's edit is found
+/// and marked without any command, and `/metrics` counts the drifted item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drift_check_runs_on_its_schedule_and_marks_a_persons_edit() {
+    let port = free_port();
+    let docs = generate(Shape::new(20, 31));
+    let app = spawn_with(
+        &docs,
+        Options {
+            extra_org_toml:
+                "schedule = \"0 0 3 1 1 *\"\n[organization.drift]\nschedule = \"*/2 * * * * *\""
+                    .into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    let text = std::fs::read_to_string(app.config_path()).unwrap().replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(app.config_path(), text).unwrap();
+    let _d = Daemon::start(&app, false);
+    wait_for(
+        "the start-up freshness run",
+        Duration::from_secs(30),
+        async || !runs(&app).await.is_empty(),
+    )
+    .await;
+    let id = docs.services[0]["id"].as_str().unwrap();
+    let ptv = app
+        .store
+        .item("test", ptv_sync::model::ItemKind::Service, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .ptv_id
+        .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/ui-edit/{ptv}", app.sim.base_url()))
+        .json(&serde_json::json!({"set": {"/fundingType": "MarketFunded"}, "by": "editor@kunta.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    wait_for(
+        "the drift check to mark the edit",
+        Duration::from_secs(30),
+        async || {
+            app.store
+                .item("test", ptv_sync::model::ItemKind::Service, id)
+                .await
+                .unwrap()
+                .is_some_and(|r| r.status == ptv_sync::store::ItemStatus::Drifted)
+        },
+    )
+    .await;
+    let body = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.lines()
+            .any(|l| l == "ptv_sync_drifted_items{org=\"test\"} 1"),
+        "{body}"
+    );
+}
