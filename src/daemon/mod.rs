@@ -14,7 +14,7 @@ use crate::apply::{RunOptions, RunReport};
 use crate::config::{Config, OrgConfig};
 use crate::ptv::PtvApi;
 use crate::startup::EngineBuilder;
-use crate::store::{OpenMode, OrgLock, RunTrigger, StateStore, StoreError};
+use crate::store::{LOCK_CHECK, OpenMode, RunTrigger, SharedLock, StateStore, StoreError};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
@@ -33,16 +33,10 @@ const TICK: Duration = Duration::from_secs(1);
 const FRESHNESS_RETRY: chrono::Duration = chrono::Duration::minutes(10);
 /// How often the scheduler asks the store whether an organisation is stale.
 const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
-/// How often a run confirms that this instance still holds the organisation's
-/// single-writer lock; a lost lock cancels the run (no new write starts without it).
-const LOCK_CHECK: Duration = Duration::from_secs(1);
 
 /// How often the daemon applies the retention (`audit.retention_days`) to the audit log and
 /// to runs with their items; the first time at start.
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::days(1);
-
-/// An organisation's single-writer lock, shared by the scheduler and the run that watches it.
-type SharedLock = Arc<tokio::sync::Mutex<Option<OrgLock>>>;
 
 /// What `ptv-sync resync` asks a running daemon to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -570,7 +564,12 @@ impl Daemon {
             return None;
         }
         let cancel = self.cancel.child_token();
-        let watch = tokio::spawn(watch_lock(cfg.name.clone(), lock, cancel.clone()));
+        let watch = tokio::spawn(crate::store::watch_lock(
+            cfg.name.clone(),
+            lock,
+            cancel.clone(),
+            LOCK_CHECK,
+        ));
         // This process holds the organisation's lock and its run guard: a run still
         // recorded as running was left by a process that died.
         if let Err(e) = crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name).await {
@@ -809,25 +808,6 @@ impl Daemon {
             {
                 tracing::warn!(organization = %o.cfg.name, "releasing the single-writer lock: {e}");
             }
-        }
-    }
-}
-
-/// Confirms the lock every [`LOCK_CHECK`] while a run goes on (which also keeps its
-/// connection alive); cancels the run once the lock is lost.
-async fn watch_lock(org: String, lock: SharedLock, cancel: CancellationToken) {
-    loop {
-        tokio::time::sleep(LOCK_CHECK).await;
-        let mut held = lock.lock().await;
-        let lost = match held.as_mut() {
-            Some(l) => l.check().await.err().map(|e| e.to_string()),
-            None => Some("it was released".to_owned()),
-        };
-        if let Some(reason) = lost {
-            tracing::error!(organization = %org, "{reason}; cancelling the run");
-            *held = None;
-            cancel.cancel();
-            return;
         }
     }
 }
