@@ -32,10 +32,10 @@ pub mod compare;
 
 use crate::config::{DriftPolicy, OrgConfig};
 use crate::model::{ApiVersion, Item, ItemKind};
-use crate::plan::stored_channel_ids;
+use crate::plan::{CHANNEL_PTV_ID, stored_channel_ids};
 use crate::ptv::{ArchivedItem, ItemWrite, PtvApi, PtvError, RemoteItem, RemoteStatus};
 use crate::store::{
-    ErrorClass, ItemError, ItemRecord, ItemStatus, RemoteState, StateStore, StoreError,
+    ErrorClass, ItemError, ItemRecord, ItemStatus, Payload, RemoteState, StateStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -292,20 +292,26 @@ pub async fn check(
         reads += f.requests;
         held.extend(f.value.into_iter().map(|r| (r.ptv_id.clone(), r)));
     }
-    // Not in the published read: the latest version, where PTV shows one.
+    // Not in the published read: the latest version, where PTV shows one (v12 has no
+    // read of unpublished versions: its `read_latest` is the published read again).
     let unseen: Vec<&ItemRecord> = slice
         .iter()
         .copied()
         .filter(|r| r.ptv_id.as_ref().is_some_and(|id| !held.contains_key(id)))
         .collect();
+    let latest_reads: &[&ItemRecord] = if org.api_version == ApiVersion::V11 {
+        &unseen
+    } else {
+        &[]
+    };
     let latest = futures::future::try_join_all(
-        unseen
+        latest_reads
             .iter()
             .map(|r| api.read_latest(r.kind, r.ptv_id.as_deref().unwrap_or_default())),
     )
     .await
     .map_err(ptv_err)?;
-    reads += u32::try_from(unseen.len()).unwrap_or(u32::MAX);
+    reads += u32::try_from(latest_reads.len()).unwrap_or(u32::MAX);
     let mut latest_of: HashMap<String, RemoteItem> = HashMap::new();
     for item in latest.into_iter().flatten() {
         latest_of.insert(item.ptv_id.clone(), item);
@@ -497,6 +503,23 @@ fn edited(
     }
 }
 
+/// A stored connection set without the channel PTV ids of the links PTV no longer
+/// holds: the next write then sends them (v12 posts only the links it did not send
+/// before).
+fn forget_links(payload: &Payload, missing: &[String]) -> Payload {
+    let mut v = payload.value();
+    for link in v.as_array_mut().into_iter().flatten() {
+        if let Some(o) = link.as_object_mut()
+            && o.get(CHANNEL_PTV_ID)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|id| missing.iter().any(|m| m == id))
+        {
+            o.remove(CHANNEL_PTV_ID);
+        }
+    }
+    Payload::new(&v)
+}
+
 /// What [`mark`] changed in the state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Marked {
@@ -557,8 +580,12 @@ pub async fn mark(
             fingerprint: None,
             at: now,
         }));
-        if matches!(d.verdict, Verdict::Archived { .. }) {
-            rec.remote = RemoteState::Archived;
+        match &d.verdict {
+            Verdict::Archived { .. } => rec.remote = RemoteState::Archived,
+            Verdict::ConnectionsDiffer { missing, .. } => {
+                rec.payload = rec.payload.as_ref().map(|p| forget_links(p, missing));
+            }
+            _ => {}
         }
         if resend {
             rec.fingerprint = None;
