@@ -52,9 +52,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         latency_ms: u64,
     },
+    /// `drift` over N synced items with added latency, 1 % of the services edited in
+    /// PTV's UI: reads, time and peak memory of the check (in a fresh process).
+    Drift {
+        #[arg(long, default_value_t = 3_000)]
+        items: usize,
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+    },
     /// (internal) one measured plan in this process.
     #[command(hide = true)]
     PlanOnce { dir: PathBuf },
+    /// (internal) one measured drift check in this process.
+    #[command(hide = true)]
+    DriftOnce { dir: PathBuf },
 }
 
 /// Peak and current resident set of this process, in KiB.
@@ -502,6 +513,97 @@ async fn adopt_row(t: &mut Table, items: usize, latency_ms: u64) -> anyhow::Resu
     Ok(())
 }
 
+/// The measured part of the drift bench, in a fresh process: one drift check, recorded.
+async fn drift_once(dir: &Path) -> anyhow::Result<u8> {
+    let cfg = Config::load(&dir.join("config.toml"))?;
+    let org = &cfg.organizations[0];
+    let store = crate::startup::open_store(&cfg, OpenMode::MustExist)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no state"))?;
+    let api = crate::startup::ptv_client(org, crate::startup::global_limit(&cfg))?;
+    let t = Instant::now();
+    let (report, _) = crate::drift::check_and_mark(org, store.as_ref(), api.as_ref()).await?;
+    let ms = t.elapsed().as_millis();
+    let (peak, _) = memory_kib("self");
+    println!(
+        "{}",
+        serde_json::json!({"ms": ms, "peak_kib": peak, "reads": report.reads, "checked": report.checked, "drifted": report.drifted.len()})
+    );
+    Ok(exit::OK)
+}
+
+/// `drift` over `items` synced items, 1 % of the services edited in the UI first, with
+/// `latency_ms` on every request: the child's JSON figures and the GETs the simulator
+/// served.
+async fn bench_drift(items: usize, latency_ms: u64) -> anyhow::Result<(serde_json::Value, u64)> {
+    let (cfg_sim, _, main_org) = SimConfig::single_org();
+    let sim = Simulator::start(cfg_sim).await?;
+    let dir = tempfile::tempdir()?;
+    let cfg = bench_config(dir.path(), &sim.base_url(), main_org, 4)?;
+    let docs = generate(Shape::new(items, 5));
+    docs.write_dir(&dir.path().join("source"))?;
+    let engine = engine_for(&cfg).await?;
+    let report = engine.run(&RunOptions::default()).await?;
+    anyhow::ensure!(
+        report.failures().next().is_none(),
+        "the bench's first sync had failures"
+    );
+    let rows = engine.store.items(&engine.org.name).await?;
+    let services: Vec<uuid::Uuid> = rows
+        .iter()
+        .filter(|r| r.kind == crate::model::ItemKind::Service)
+        .filter_map(|r| r.ptv_id.as_deref()?.parse().ok())
+        .collect();
+    for id in services.iter().step_by(100) {
+        sim.ui_edit(
+            *id,
+            &[("/fundingType", serde_json::json!("MarketFunded"))],
+            "bench.editor@example.fi",
+        )?;
+    }
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(latency_ms),
+        ..Faults::default()
+    });
+    let gets = |s: &crate::sim::SimStats| -> u64 {
+        s.requests
+            .iter()
+            .filter(|((m, _, _), _)| m == "GET")
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let before = gets(&sim.stats());
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "drift-once"])
+        .arg(dir.path())
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "drift-once failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = gets(&sim.stats()) - before;
+    sim.shutdown().await;
+    Ok((serde_json::from_slice(&out.stdout)?, served))
+}
+
+async fn drift_row(t: &mut Table, items: usize, latency_ms: u64) -> anyhow::Result<()> {
+    let (v, served) = bench_drift(items, latency_ms).await?;
+    t.add_row(vec![
+        format!("drift, {latency_ms} ms latency, 4 in flight"),
+        format!("{} items managed", v["checked"]),
+        format!("{:.2} s", v["ms"].as_f64().unwrap_or(0.0) / 1000.0),
+        mib(v["peak_kib"].as_u64().unwrap_or(0)),
+        format!(
+            "{} reads ({served} GETs served), {} drifted",
+            v["reads"], v["drifted"]
+        ),
+        String::new(),
+    ]);
+    Ok(())
+}
+
 async fn churn_row(t: &mut Table, items: usize, share: f64) -> anyhow::Result<()> {
     let (changed, writes, s) = bench_churn(items, share).await?;
     t.add_row(vec![
@@ -534,6 +636,8 @@ pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
     t.set_header(["benchmark", "size", "time", "memory", "result", "target"]);
     match cmd {
         BenchCommand::PlanOnce { dir } => return plan_once(dir).await,
+        BenchCommand::DriftOnce { dir } => return drift_once(dir).await,
+        BenchCommand::Drift { items, latency_ms } => drift_row(&mut t, *items, *latency_ms).await?,
         BenchCommand::Plan { items, runs } => plan_row(&mut t, *items, *runs).await?,
         BenchCommand::Sync { items, latency_ms } => sync_rows(&mut t, *items, *latency_ms).await?,
         BenchCommand::Churn { items, share } => churn_row(&mut t, *items, *share).await?,
