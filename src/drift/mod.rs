@@ -26,7 +26,8 @@
 //!   policies), a connection set that differs loses its fingerprint (re-sent). The note in
 //!   `last_error` starts with [`DRIFT_NOTE_PREFIX`]; the planner shows it as the step's
 //!   reason and the applier writes it into the audit entry. A drifted item found in step
-//!   again is active again. Modified versions and gone items are reported only.
+//!   again is active again. Modified versions and gone items are reported only, and so
+//!   is an edit of an item that failed or is blocked (its own error stays).
 
 pub mod compare;
 
@@ -565,6 +566,14 @@ pub async fn mark(
         let Some(mut rec) = store.item(&org.name, d.kind, &d.id).await? else {
             continue;
         };
+        // A failed or blocked item keeps its own error (and the planner's hold on it): an
+        // edit is reported, not recorded; an archive or a lost connection still is, as
+        // the next write needs it.
+        if matches!(d.verdict, Verdict::Edited { .. })
+            && matches!(rec.status, ItemStatus::Failed | ItemStatus::Blocked)
+        {
+            continue;
+        }
         let note = format!("{DRIFT_NOTE_PREFIX}{}", d.verdict.detail());
         rec.status = ItemStatus::Drifted;
         rec.last_error = Some(Box::new(ItemError {
