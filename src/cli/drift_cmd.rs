@@ -49,13 +49,16 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             continue;
         }
         println!(
-            "Drift for {} (policy {}): {} of {} items in step, {} not ({} reads in {:.1} s{})",
+            "Drift for {} (policy {}): {} of {} items in step",
             org.name,
             serde_json::to_value(org.drift.policy)?
                 .as_str()
                 .unwrap_or_default(),
             report.in_step,
             report.checked,
+        );
+        println!(
+            "  {} not in step; {} reads in {:.1} s{}",
             report.drifted.len(),
             report.reads,
             started.elapsed().as_secs_f64(),
@@ -69,13 +72,13 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             println!("{}", output::drift_table(&report));
             if marked.left > 0 {
                 println!(
-                    "{} edited item(s) are marked drifted and left as PTV has them; `ptv-sync resync --org {} --item ID --force` sends ours.",
+                    "{} edited item(s) marked drifted, left as PTV has them; to send ours:\n  ptv-sync resync --org {} --item ID --force",
                     marked.left, org.name
                 );
             }
             if marked.to_resend > 0 {
                 println!(
-                    "{} item(s) are sent again (restored, overwritten, connections re-sent) at the next run.",
+                    "{} item(s) are sent again at the next run\n  (restored, overwritten or connections re-sent).",
                     marked.to_resend
                 );
             }

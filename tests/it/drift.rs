@@ -171,6 +171,20 @@ async fn edit_reported_left_then_forced(version: ApiVersion) {
         out.contains("drifted 1") && out.contains("DRIFTED:"),
         "{out}"
     );
+    let (code, out, _) = run(&["drift"], &app.config_path());
+    assert_eq!(code, 2, "{out}");
+    println!("{out}");
+    assert!(
+        out.contains("edited in PTV by")
+            && out.contains(EDITOR)
+            && out.contains(path)
+            && out.contains("--force"),
+        "{out}"
+    );
+    assert!(
+        out.lines().all(|l| l.chars().count() <= 80),
+        "the table fits 80 columns:\n{out}"
+    );
 
     // A normal run leaves PTV's version.
     let report = app.sync().await;
