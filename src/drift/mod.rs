@@ -373,6 +373,7 @@ pub async fn check(
             .and_then(|p| org_ptv.get(p.as_str()))
             .map_or_else(|| main.clone(), |s| (*s).to_owned())
     };
+    let mut link_checks: Vec<(&ItemRecord, &RemoteItem, BTreeSet<String>)> = Vec::new();
     for r in slice {
         let ptv_id = r.ptv_id.clone().unwrap_or_default();
         let verdict = if let Some(remote) = held.get(&ptv_id) {
@@ -426,27 +427,35 @@ pub async fn check(
                 .into_iter()
                 .map(|(_, id)| id)
                 .collect();
-            let wanted: Vec<String> = expected.iter().cloned().collect();
-            let links = api.channel_links(remote, &wanted).await.map_err(ptv_err)?;
-            report.reads += links.requests;
-            let missing: Vec<String> = expected.difference(&links.value.present).cloned().collect();
-            let extra: Vec<String> = if links.value.complete {
-                links.value.present.difference(&expected).cloned().collect()
-            } else {
-                Vec::new()
-            };
-            if missing.is_empty() && extra.is_empty() {
-                report
-                    .in_step_keys
-                    .push((ItemKind::Connections, set.source_id.clone()));
-            } else {
-                report.drifted.push(ItemDrift {
-                    kind: ItemKind::Connections,
-                    id: set.source_id.clone(),
-                    ptv_id: ptv_id.clone(),
-                    verdict: Verdict::ConnectionsDiffer { missing, extra },
-                });
-            }
+            link_checks.push((*set, remote, expected));
+        }
+    }
+    // All sets at once, within the client's in-flight limit (v12 reads each pair).
+    let links = futures::future::try_join_all(link_checks.iter().map(|(_, remote, expected)| {
+        let wanted: Vec<String> = expected.iter().cloned().collect();
+        async move { api.channel_links(remote, &wanted).await }
+    }))
+    .await
+    .map_err(ptv_err)?;
+    for ((set, remote, expected), links) in link_checks.iter().zip(links) {
+        report.reads += links.requests;
+        let missing: Vec<String> = expected.difference(&links.value.present).cloned().collect();
+        let extra: Vec<String> = if links.value.complete {
+            links.value.present.difference(expected).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        if missing.is_empty() && extra.is_empty() {
+            report
+                .in_step_keys
+                .push((ItemKind::Connections, set.source_id.clone()));
+        } else {
+            report.drifted.push(ItemDrift {
+                kind: ItemKind::Connections,
+                id: set.source_id.clone(),
+                ptv_id: remote.ptv_id.clone(),
+                verdict: Verdict::ConnectionsDiffer { missing, extra },
+            });
         }
     }
     let next = if complete {
