@@ -9,7 +9,7 @@
 //!   records the source's current fingerprint, because PTV already holds what we sent;
 //!   a v11 service's connection set is recorded too when PTV's connections are exactly
 //!   the desired ones;
-//! - matched by name (made in the UI): the row has no fingerprint, so the next run sends
+//! - matched by `ptvId` or by name (made in the UI): the row has no fingerprint, so the next run sends
 //!   the source's content with a PUT by PTV id, which on v11 also gives the item our
 //!   sourceId (PTV's documented way to adopt an item made in the UI).
 //!
@@ -20,7 +20,7 @@ pub mod matching;
 pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
-use crate::model::{ItemKind, Lang, SourceId, ptv_source_id};
+use crate::model::{ItemKind, Lang, PtvId, SourceId, ptv_source_id};
 use crate::plan::{CHANNEL_PTV_ID, DesiredRef, payload};
 use crate::ptv::{PtvApi, PtvError, RemoteCatalogue, RemoteItem, read_catalogue};
 use crate::store::{
@@ -50,10 +50,10 @@ impl Survey {
     }
 
     /// Count of rows per outcome: matched (new), already linked, ambiguous, source
-    /// only, PTV only.
+    /// only, PTV only, refused `ptvId`.
     #[must_use]
-    pub fn counts(&self) -> [usize; 5] {
-        let mut c = [0; 5];
+    pub fn counts(&self) -> [usize; 6] {
+        let mut c = [0; 6];
         for r in &self.rows {
             let i = match r {
                 Row::Matched {
@@ -64,6 +64,7 @@ impl Survey {
                 Row::Ambiguous { .. } => 2,
                 Row::SourceOnly { .. } => 3,
                 Row::PtvOnly { .. } => 4,
+                Row::Refused { .. } => 5,
             };
             c[i] += 1;
         }
@@ -79,16 +80,21 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
         .filter(|r| r.remote == RemoteState::Live)
         .filter_map(|r| Some(((r.kind, r.source_id.as_str()), r.ptv_id.as_deref()?)))
         .collect();
-    let want =
-        |kind, id: &SourceId, channel_type, owner: Option<&SourceId>, name: Option<&str>| Wanted {
-            kind,
-            channel_type,
-            source_id: id.to_string(),
-            ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
-            owner: owner.map(ToString::to_string),
-            name_fi: name.map(str::to_owned),
-            linked: linked.get(&(kind, id.as_str())).map(|s| (*s).to_owned()),
-        };
+    let want = |kind,
+                id: &SourceId,
+                channel_type,
+                owner: Option<&SourceId>,
+                name: Option<&str>,
+                ptv_id: Option<PtvId>| Wanted {
+        kind,
+        channel_type,
+        source_id: id.to_string(),
+        ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
+        owner: owner.map(ToString::to_string),
+        name_fi: name.map(str::to_owned),
+        linked: linked.get(&(kind, id.as_str())).map(|s| (*s).to_owned()),
+        ptv_id: ptv_id.map(|p| p.to_string()),
+    };
     let mut out = Vec::with_capacity(v.valid_count());
     for o in v.organizations.values() {
         let name = o.language_versions.get(&Lang::Fi).map(|l| l.name.as_str());
@@ -98,6 +104,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
             None,
             o.parent.as_ref(),
             name,
+            o.ptv_id,
         ));
     }
     for c in v.channels.values() {
@@ -108,6 +115,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
             Some(c.channel_type),
             c.organization.as_ref(),
             name,
+            c.ptv_id,
         ));
     }
     for s in v.services.values() {
@@ -118,6 +126,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
             None,
             s.organization.as_ref(),
             name,
+            s.ptv_id,
         ));
     }
     out

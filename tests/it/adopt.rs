@@ -172,8 +172,11 @@ async fn ui_catalogue_is_adopted_not_duplicated(version: ApiVersion) {
     assert_eq!(untouched.len(), 2);
 
     let survey = survey_with(&app, app.store.as_ref()).await;
-    let [new, linked, ambiguous, source_only, ptv_only] = survey.counts();
-    assert_eq!((new, linked, ambiguous, source_only), (docs.len(), 0, 0, 0));
+    let [new, linked, ambiguous, source_only, ptv_only, refused] = survey.counts();
+    assert_eq!(
+        (new, linked, ambiguous, source_only, refused),
+        (docs.len(), 0, 0, 0, 0)
+    );
     assert_eq!(ptv_only, 2, "{:?}", survey.rows);
     assert_eq!(matched_by(&survey, MatchedBy::Name), docs.len());
 
