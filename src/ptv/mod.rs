@@ -34,6 +34,7 @@ mod auth;
 mod client;
 pub mod error;
 pub mod read;
+pub mod read_back;
 mod retry;
 mod typed;
 pub mod v11;
@@ -47,6 +48,7 @@ use tokio::sync::Semaphore;
 pub use client::PtvClientConfig;
 pub use error::{ErrorClass, PtvError};
 pub use read::{Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue};
+pub use read_back::{ReadBack, RemoteConnection, read_back, read_back_connection};
 pub use retry::RetryPolicy;
 
 /// One item to write: the model item (a channel with its area resolved), the PTV

@@ -3,6 +3,7 @@
 
 pub mod map;
 mod read;
+pub mod unmap;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};

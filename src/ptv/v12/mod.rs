@@ -5,6 +5,7 @@
 pub mod map;
 mod read;
 pub mod routes;
+pub mod unmap;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
