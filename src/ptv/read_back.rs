@@ -16,7 +16,7 @@
 
 use super::read::RemoteItem;
 use super::{v11, v12};
-use crate::model::ApiVersion;
+use crate::model::{ApiVersion, Connection, Item};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -55,6 +55,31 @@ pub fn read_back_connection(api: ApiVersion, c: &RemoteConnection) -> ReadBack {
     match api {
         ApiVersion::V11 => v11::unmap::connection(&c.body),
         ApiVersion::V12 => v12::unmap::connection(&c.body),
+    }
+}
+
+/// What a write of `item` would send (its body under a placeholder owner), for telling
+/// whether PTV already holds it; `None` when the version cannot express the item.
+#[must_use]
+pub fn body_of(api: ApiVersion, item: &Item) -> Option<Value> {
+    const OWNER: &str = "00000000-0000-0000-0000-000000000000";
+    Some(match (api, item) {
+        (ApiVersion::V11, Item::Organization(o)) => v11::map::organization(o, OWNER).body,
+        (ApiVersion::V11, Item::Service(s)) => v11::map::service(s, OWNER).body,
+        (ApiVersion::V11, Item::Channel(c)) => v11::map::channel(c, OWNER, None).body,
+        (ApiVersion::V12, Item::Organization(o)) => v12::map::organization(o, OWNER).ok()?.body,
+        (ApiVersion::V12, Item::Service(s)) => v12::map::service(s, OWNER).body,
+        (ApiVersion::V12, Item::Channel(c)) => v12::map::channel(c, OWNER, None).ok()?.body,
+    })
+}
+
+/// What a write of `c` would send for one connection (placeholder ids).
+#[must_use]
+pub fn connection_body_of(api: ApiVersion, c: &Connection) -> Value {
+    const ID: &str = "00000000-0000-0000-0000-000000000000";
+    match api {
+        ApiVersion::V11 => v11::map::connection(c, ID),
+        ApiVersion::V12 => v12::map::connection(c, ID, ID).body,
     }
 }
 

@@ -583,6 +583,16 @@ impl Wire for V11Client {
         self.read_guids(kind, ptv_ids).await
     }
 
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<super::RemoteConnection>>, PtvError> {
+        Ok(Fetched {
+            value: read::connections_in(services),
+            requests: 0,
+        })
+    }
+
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
         self.hierarchy(org).await
     }

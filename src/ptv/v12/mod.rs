@@ -531,6 +531,14 @@ impl Wire for V12Client {
         self.read_each(kind, ptv_ids).await
     }
 
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<super::RemoteConnection>>, PtvError> {
+        let ids: Vec<String> = services.iter().map(|s| s.ptv_id.clone()).collect();
+        self.connections_of(&ids).await
+    }
+
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
         self.hierarchy_of(org).await
     }
