@@ -274,6 +274,14 @@ pub async fn link(
     Ok(written)
 }
 
+/// An owning organisation in the source's terms.
+#[derive(Debug, PartialEq, Eq)]
+enum Owner {
+    /// The configured main organisation (no `organization` / `parent` in the source).
+    Main,
+    Source(String),
+}
+
 /// How PTV's references (owners, connected channels) read in the source's terms.
 struct Refs<'a> {
     main: String,
@@ -281,14 +289,15 @@ struct Refs<'a> {
 }
 
 impl Refs<'_> {
-    /// The source id of the organisation `ptv_id`; `Some(None)` for the main one, `None`
-    /// when it is not matched.
-    fn owner(&self, ptv_id: Option<&str>) -> Option<Option<String>> {
+    /// The organisation `ptv_id` in the source's terms; `None` when it is not matched.
+    fn owner(&self, ptv_id: Option<&str>) -> Option<Owner> {
         let id = ptv_id?;
         if id.eq_ignore_ascii_case(&self.main) {
-            return Some(None);
+            return Some(Owner::Main);
         }
-        self.source_ids.get(id).map(|s| Some((*s).to_owned()))
+        self.source_ids
+            .get(id)
+            .map(|s| Owner::Source((*s).to_owned()))
     }
 }
 
@@ -314,7 +323,8 @@ fn holds_content(
         Item::Service(s) => s.organization.as_ref(),
         Item::Channel(c) => c.organization.as_ref(),
     };
-    if want_owner.map(ToString::to_string) != owner {
+    let wanted = want_owner.map_or(Owner::Main, |o| Owner::Source(o.to_string()));
+    if wanted != owner {
         return false;
     }
     let mut doc = read_back(api, remote).document;

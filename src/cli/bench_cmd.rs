@@ -415,6 +415,7 @@ fn ui_catalogue(docs: &crate::synth::Docs, main: uuid::Uuid) -> Vec<crate::sim::
         body: None,
         modified: None,
         modified_by: None,
+        connections: Vec::new(),
     };
     let mut out = Vec::with_capacity(docs.len());
     for o in &docs.organizations {

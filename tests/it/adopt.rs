@@ -39,6 +39,7 @@ fn seed(kind: SimKind, org: Uuid, names: BTreeMap<String, String>) -> SeedItem {
         body: None,
         modified: None,
         modified_by: None,
+        connections: Vec::new(),
     }
 }
 
@@ -354,7 +355,7 @@ async fn v12_a_lost_state_is_rebuilt_and_plans_no_changes() {
         plan.steps
             .iter()
             .filter(|s| s.action != Action::Unchanged)
-            .map(|s| (s.kind, s.id.to_string(), s.action, s.changed.clone()))
+            .map(|s| (s.kind, s.id.clone(), s.action, s.changed.clone()))
             .collect::<Vec<_>>()
     );
 }

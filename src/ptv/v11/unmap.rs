@@ -110,6 +110,7 @@ fn area(body: &Value, out: &mut Vec<String>) -> Option<Value> {
     Some(Value::Object(a))
 }
 
+/// A phone; `with_type` for a channel's (organisations' phones have no type).
 fn phone(p: &Value, with_type: bool) -> Option<Value> {
     let mut m = Map::new();
     m.insert("language".into(), str_of(p, "language")?.into());
@@ -132,9 +133,10 @@ fn phone(p: &Value, with_type: bool) -> Option<Value> {
             m.insert(to.into(), v.into());
         }
     }
-    // `Phone` is the type a phone without one is sent as.
-    if with_type && let Some(t) = str_of(p, "type").filter(|t| *t != "Phone") {
-        m.insert("type".into(), t.into());
+    // Channel phones carry a type in the source format; v11 support phones have none
+    // (they are voice numbers).
+    if with_type {
+        m.insert("type".into(), str_of(p, "type").unwrap_or("Phone").into());
     }
     Some(Value::Object(m))
 }
@@ -516,10 +518,7 @@ fn channel(b: &Value, channel_type: Option<ChannelType>) -> ReadBack {
         "serviceChannelDescriptions",
     ];
     let support_phones = |doc: &mut Map<String, Value>, key: &str| {
-        let phones: Vec<Value> = list(b, key)
-            .iter()
-            .filter_map(|p| phone(p, false))
-            .collect();
+        let phones: Vec<Value> = list(b, key).iter().filter_map(|p| phone(p, true)).collect();
         put(doc, "phones", Value::Array(phones));
     };
     let hours = |doc: &mut Map<String, Value>, out: &mut Vec<String>| {
@@ -651,7 +650,7 @@ fn service_location(b: &Value, doc: &mut Map<String, Value>, out: &mut Vec<Strin
         .filter_map(|p| phone(p, true))
         .collect();
     phones.extend(list(b, "faxNumbers").iter().filter_map(|p| {
-        let mut v = phone(p, false)?;
+        let mut v = phone(p, true)?;
         v["type"] = "Fax".into();
         Some(v)
     }));
@@ -779,7 +778,7 @@ mod tests {
                 "webAddress": "https://example.fi", "webAddressName": "Kotisivu"}},
             "addresses": [{"type": "Location", "street": {"fi": "Katu"}, "streetNumber": "1",
                 "postalCode": "00100", "municipality": "091", "latitude": 6_672_000.5, "longitude": 385_000.0}],
-            "phones": [{"language": "fi", "prefix": "+358", "number": "91234567", "chargeType": "Chargeable"},
+            "phones": [{"language": "fi", "type": "Phone", "prefix": "+358", "number": "91234567", "chargeType": "Chargeable"},
                 {"language": "fi", "type": "Fax", "prefix": "+358", "number": "91234568", "chargeType": "Chargeable"}],
             "emails": [{"language": "fi", "value": "a@example.fi"}],
             "serviceHours": [{"type": "Exception", "validFrom": "2026-12-24", "closed": true,
@@ -791,7 +790,7 @@ mod tests {
             "languageVersions": {"fi": {"name": "E", "summary": "S.", "description": "D.",
                 "webAddress": "https://e.example.fi",
                 "accessibility": {"level": "PartiallyCompliant", "wcagLevel": "LevelA"}}},
-            "phones": [{"language": "fi", "number": "0800123456", "chargeType": "FreeOfCharge"}]});
+            "phones": [{"language": "fi", "type": "Phone", "number": "0800123456", "chargeType": "FreeOfCharge"}]});
         for src in [location, eservice] {
             let c: Channel = serde_json::from_value(src).unwrap();
             let body = map::channel(&c, "org", None).body;

@@ -27,6 +27,7 @@ const BOOKKEEPING: &[&str] = &[
     // Written into items seeded or last written through v11 (one catalogue behind both
     // versions); the v12 fields hold the same content.
     "organizationNames",
+    "parentOrganizationId",
     "serviceNames",
     "serviceChannelNames",
     "mainResponsibleOrganization",
@@ -99,6 +100,15 @@ fn phones(b: &Value, key: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A channel's voice numbers: channel phones carry a type in the source format.
+fn voice(b: &Value, key: &str) -> Vec<Value> {
+    let mut list = phones(b, key);
+    for p in &mut list {
+        p["type"] = "Phone".into();
+    }
+    list
+}
+
 /// Keys of a language version the source format has no field for.
 fn unread_in_languages(b: &Value, read: &[&str], out: &mut Vec<String>) {
     for (lang, v) in b
@@ -159,7 +169,7 @@ fn organization(b: &Value) -> ReadBack {
                 doc.insert("municipality".into(), m[0].clone());
             }
             _ => {
-                out.push("area: a Municipality organisation's area is its one municipality".into())
+                out.push("area: a Municipality organisation's area is its one municipality".into());
             }
         },
         (_, Some(a)) => {
@@ -522,12 +532,12 @@ fn channel(b: &Value, channel_type: Option<ChannelType>) -> ReadBack {
         }
         ChannelType::Phone => {
             put(&mut doc, "emails", emails(b, "supportEmails"));
-            put(&mut doc, "phones", Value::Array(phones(b, "phoneNumbers")));
+            put(&mut doc, "phones", Value::Array(voice(b, "phoneNumbers")));
             read_in_lang.extend(["supportEmails", "phoneNumbers", "webAddress"]);
         }
         ChannelType::ServiceLocation => {
             put(&mut doc, "emails", emails(b, "contactEmails"));
-            let mut all = phones(b, "contactPhoneNumbers");
+            let mut all = voice(b, "contactPhoneNumbers");
             all.extend(per_language(b, "contactFaxNumbers").filter_map(|(l, p)| fax(p, l)));
             put(&mut doc, "phones", Value::Array(all));
             let mut addresses = Vec::new();
@@ -737,7 +747,7 @@ mod tests {
                 "formUrls": [{"language": "fi", "url": "https://l.example.fi/l.pdf", "type": "PDF"}]}),
             json!({"id": "x", "channelType": "ServiceLocation", "serviceLanguages": ["fi"], "area": {"type": "WholeCountry"},
                 "languageVersions": {"fi": {"name": "T", "summary": "S.", "description": "D."}},
-                "phones": [{"language": "fi", "number": "0800123456", "chargeType": "FreeOfCharge"}]}),
+                "phones": [{"language": "fi", "type": "Phone", "number": "0800123456", "chargeType": "FreeOfCharge"}]}),
         ] {
             let c: Channel = serde_json::from_value(c).unwrap();
             let body = map::channel(&c, "org", None).unwrap().body;

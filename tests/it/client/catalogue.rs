@@ -30,6 +30,7 @@ fn seed(kind: SimKind, org: Uuid, name: &str) -> SeedItem {
         body: None,
         modified: None,
         modified_by: None,
+        connections: Vec::new(),
     }
 }
 
