@@ -444,3 +444,70 @@ async fn v11_on_existing_adopt_links_and_updates_on_the_first_run() {
 async fn v12_on_existing_adopt_links_and_updates_on_the_first_run() {
     on_existing_adopt_links_on_the_first_run(ApiVersion::V12).await;
 }
+
+/// A `ptvId` PTV does not hold, or holds as another kind, is refused with why: never
+/// linked, and a run does not create the item either (the source says it exists).
+async fn a_ptv_id_ptv_does_not_hold_is_refused(version: ApiVersion) {
+    let mut docs = generate(Shape::new(12, 3));
+    let (_, _, main) = SimConfig::single_org();
+    let stranger = Uuid::new_v4();
+    let unknown = Uuid::new_v4();
+    docs.services[0]["ptvId"] = serde_json::json!(unknown);
+    docs.channels[0]["ptvId"] = serde_json::json!(stranger);
+    let catalogue = vec![SeedItem {
+        id: Some(stranger),
+        ..seed(
+            SimKind::Service,
+            main,
+            BTreeMap::from([("fi".into(), "Vain PTV:ssä".into())]),
+        )
+    }];
+    let app = spawn_with(&docs, options(version, catalogue)).await;
+    let survey = survey_with(&app, app.store.as_ref()).await;
+    let refused = |id: &str| {
+        survey
+            .rows
+            .iter()
+            .find_map(|r| match r {
+                Row::Refused { wanted, reason, .. } if wanted.source_id == id => {
+                    Some(reason.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{id} should be refused: {:?}", survey.rows))
+    };
+    let service = docs.services[0]["id"].as_str().unwrap();
+    let channel = docs.channels[0]["id"].as_str().unwrap();
+    assert!(refused(service).contains(&format!("holds no published item {unknown}")));
+    assert!(refused(channel).contains("is a service, the source describes a channel"));
+    assert_eq!(survey.counts()[5], 2);
+    assert_eq!(link_with(&app, app.store.as_ref(), &survey).await, 0);
+
+    let before = app.sim.catalogue().len();
+    let r = app.sync().await;
+    for id in [service, channel] {
+        let item = r.results.iter().find(|i| i.id == id).unwrap();
+        assert_eq!(item.outcome, Outcome::NeedsPerson, "{item:?}");
+        assert!(
+            item.error.as_deref().is_some_and(|e| e.contains("`ptvId`")),
+            "{item:?}"
+        );
+    }
+    let created = app.sim.catalogue().len() - before;
+    assert_eq!(created, docs.len() - 2, "everything else is created");
+    assert_eq!(
+        app.sim.entity(stranger).unwrap().versions,
+        1,
+        "the PTV item named by mistake is untouched"
+    );
+}
+
+#[tokio::test]
+async fn v11_a_ptv_id_ptv_does_not_hold_is_refused_and_not_created() {
+    a_ptv_id_ptv_does_not_hold_is_refused(ApiVersion::V11).await;
+}
+
+#[tokio::test]
+async fn v12_a_ptv_id_ptv_does_not_hold_is_refused_and_not_created() {
+    a_ptv_id_ptv_does_not_hold_is_refused(ApiVersion::V12).await;
+}
