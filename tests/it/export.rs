@@ -276,3 +276,73 @@ async fn v11_the_sim_binary_serves_a_seeded_catalogue_to_adopt() {
 async fn v12_the_sim_binary_serves_a_seeded_catalogue_to_adopt() {
     seeded_sim_binary_and_adopt(ApiVersion::V12).await;
 }
+
+/// Items we pushed carry our sourceId (v11) / externalId (v12 services and
+/// organisations): their export keeps the source's ids, so the folder can stand in for a
+/// lost source. v12 channels carry no externalId and get `ptv-<PTV id>`.
+async fn our_own_items_export_with_their_source_ids(version: ApiVersion) {
+    let docs = generate(Shape::new(20, 3));
+    let app = spawn_with(&docs, options(version, Vec::new())).await;
+    assert!(app.sync().await.failures().next().is_none());
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("export");
+    let (code, text, err) = run(
+        &[
+            "export",
+            "--out",
+            &dir.display().to_string(),
+            "--format",
+            "json",
+        ],
+        &app.config_path(),
+    );
+    assert_eq!(code, 0, "{text}{err}");
+    let mut got = BTreeSet::new();
+    for sub in ["organizations", "services", "channels"] {
+        for f in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = f.unwrap().path();
+            assert_eq!(path.extension().unwrap(), "json");
+            let d: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            got.insert((
+                d["kind"].as_str().unwrap().to_owned(),
+                d["id"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let want: BTreeSet<(String, String)> = docs
+        .organizations
+        .iter()
+        .chain(&docs.services)
+        .chain(&docs.channels)
+        .filter(|d| version == ApiVersion::V11 || d["kind"] != "channel")
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_owned(),
+                d["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), docs.len());
+    assert!(
+        want.is_subset(&got),
+        "{:?}",
+        want.difference(&got).collect::<Vec<_>>()
+    );
+    if version == ApiVersion::V12 {
+        assert!(
+            got.iter()
+                .filter(|(k, _)| k == "channel")
+                .all(|(_, id)| id.starts_with("ptv-"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v11_our_own_items_export_with_their_source_ids() {
+    our_own_items_export_with_their_source_ids(ApiVersion::V11).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v12_our_own_items_export_with_their_source_ids() {
+    our_own_items_export_with_their_source_ids(ApiVersion::V12).await;
+}
