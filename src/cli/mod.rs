@@ -10,6 +10,7 @@ mod bench_cmd;
 mod demo_cmd;
 mod doctor_cmd;
 mod drift_cmd;
+mod export_cmd;
 mod output;
 mod plan_cmd;
 mod resync_cmd;
@@ -57,6 +58,9 @@ pub enum Command {
     /// sent: edits made in PTV, archives, removed connections. Recorded by the drift
     /// policy. Exit 0: all in step, 2: drift, 1: error.
     Drift(drift_cmd::Args),
+    /// Write what PTV holds for the organisation as source documents (one file per
+    /// item, with `ptvId`), listing what the source format cannot carry. Exit 0, 1: error.
+    Export(export_cmd::Args),
     /// Per organisation: last run, last success, items by state, items needing a person.
     Status(status_cmd::Args),
     /// Keep an item from ever being archived.
@@ -202,6 +206,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan_cmd::run(&load(&cli.config)?, &args).await,
         Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
         Command::Adopt(args) => adopt_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Export(args) => export_cmd::run(&load(&cli.config)?, &args).await,
         Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
         Command::Drift(args) => drift_cmd::run(&load(&cli.config)?, &args).await,
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,

@@ -7,7 +7,7 @@
 
 use super::{
     ArchivedItem, ChannelLinks, Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError,
-    RemoteItem, Written, v11, v12,
+    RemoteConnection, RemoteItem, Written, v11, v12,
 };
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use std::sync::Arc;
@@ -93,6 +93,11 @@ pub trait Wire: Send + Sync {
         kind: ItemKind,
         ptv_ids: &[String],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// See [`super::PtvApi::connections`].
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError>;
     /// See [`super::PtvApi::sub_organizations`].
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
     /// See [`super::PtvApi::read_latest`].

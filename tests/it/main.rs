@@ -8,6 +8,7 @@ mod crash;
 mod daemon;
 mod drift;
 mod engine;
+mod export;
 mod ha;
 mod hardening;
 mod ops;
