@@ -16,8 +16,8 @@
 //! - **Verdicts** ([`Verdict`]), one per item: in step; edited in PTV (the changed field
 //!   paths of the wire body, with PTV's `modified` / `modifiedBy`); has a Modified
 //!   version; archived in PTV (`Manual` / `Automatic`, when); gone (PTV shows it nowhere);
-//!   connections differ (channel ids missing in PTV, and, where the version lists them,
-//!   extra). Bodies are compared on the fields we send, normalised ([`compare`]).
+//!   connections differ (channel ids missing in PTV, and extra ones: v11 shows a service's
+//!   connections on it, v12 searches them, 20 services a request). Bodies are compared on the fields we send, normalised ([`compare`]).
 //! - **What the state records** ([`mark`]), by `[organization.drift] policy`:
 //!   an edit under `report` makes the item `drifted` and keeps its fingerprint, so runs
 //!   leave PTV's version until the source changes the item or `resync --item ID --force`;
@@ -431,21 +431,27 @@ pub async fn check(
             link_checks.push((*set, remote, expected));
         }
     }
-    // All sets at once, within the client's in-flight limit (v12 reads each pair).
-    let links = futures::future::try_join_all(link_checks.iter().map(|(_, remote, expected)| {
-        let wanted: Vec<String> = expected.iter().cloned().collect();
-        async move { api.channel_links(remote, &wanted).await }
-    }))
-    .await
-    .map_err(ptv_err)?;
-    for ((set, remote, expected), links) in link_checks.iter().zip(links) {
-        report.reads += links.requests;
-        let missing: Vec<String> = expected.difference(&links.value.present).cloned().collect();
-        let extra: Vec<String> = if links.value.complete {
-            links.value.present.difference(expected).cloned().collect()
-        } else {
-            Vec::new()
-        };
+    // Every set at once: v11 shows them on the services read, v12 searches 20 services a
+    // request.
+    let services: Vec<RemoteItem> = link_checks.iter().map(|(_, r, _)| (*r).clone()).collect();
+    let found = if services.is_empty() {
+        crate::ptv::Fetched::default()
+    } else {
+        api.connections(&services).await.map_err(ptv_err)?
+    };
+    report.reads += found.requests;
+    let mut present: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for c in &found.value {
+        present
+            .entry(c.service.as_str())
+            .or_default()
+            .insert(c.channel.clone());
+    }
+    for (set, remote, expected) in &link_checks {
+        let none = BTreeSet::new();
+        let present = present.get(remote.ptv_id.as_str()).unwrap_or(&none);
+        let missing: Vec<String> = expected.difference(present).cloned().collect();
+        let extra: Vec<String> = present.difference(expected).cloned().collect();
         if missing.is_empty() && extra.is_empty() {
             report
                 .in_step_keys

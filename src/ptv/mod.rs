@@ -27,7 +27,7 @@
 //! - `set_connections` writes the full desired set of a service's connections.
 //! - The catalogue reads (`list_by_organization`, `read_many`, `sub_organizations`,
 //!   `read_latest`) return version-neutral [`RemoteItem`]s; `list_archived` returns
-//!   [`ArchivedItem`]s, `channel_links` a service's connections; see [`read`].
+//!   [`ArchivedItem`]s; see [`read`].
 //! - `sent_body` is the body a write of an item sends, without a request: what the
 //!   drift check compares with what PTV holds.
 //! - Every error is a [`PtvError`] whose [`PtvError::class`] tells the engine whether to
@@ -50,9 +50,7 @@ use tokio::sync::Semaphore;
 
 pub use client::PtvClientConfig;
 pub use error::{ErrorClass, PtvError};
-pub use read::{
-    ArchivedItem, ChannelLinks, Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue,
-};
+pub use read::{ArchivedItem, Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue};
 pub use read_back::{
     ReadBack, RemoteConnection, body_of, connection_body_of, read_back, read_back_connection,
 };
@@ -212,13 +210,6 @@ pub trait PtvApi: Send + Sync {
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;
-    /// Which channels the service `service` (as read) is connected to: v11 from its
-    /// `serviceChannels` (no request), v12 one read per channel of `expected`.
-    async fn channel_links(
-        &self,
-        service: &RemoteItem,
-        expected: &[String],
-    ) -> Result<Fetched<ChannelLinks>, PtvError>;
     /// The body a create or update of this item sends, in this version's shape (no
     /// request is made).
     fn sent_body(&self, w: &ItemWrite<'_>) -> Result<serde_json::Value, PtvError>;

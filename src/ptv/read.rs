@@ -116,16 +116,6 @@ impl ArchivedItem {
     }
 }
 
-/// Which channels a service is connected to in PTV.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ChannelLinks {
-    /// The channel PTV ids found connected.
-    pub present: std::collections::BTreeSet<String>,
-    /// Whether `present` is the whole set (v11 lists a service's channels), or only
-    /// which of the asked channels are connected (v12 reads one pair at a time).
-    pub complete: bool,
-}
-
 /// A read's result and the HTTP requests it took.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fetched<T> {

@@ -4,8 +4,8 @@
 
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    Archive, ArchivedItem, ChannelLinks, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi,
-    PtvError, RemoteConnection, RemoteItem, Written,
+    Archive, ArchivedItem, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi, PtvError,
+    RemoteConnection, RemoteItem, Written,
 };
 use crate::model::{ChannelType, ItemKind};
 
@@ -154,14 +154,6 @@ impl<W: Wire> PtvApi for Typed<W> {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
         self.0.list_archived(org, kind, since).await
-    }
-
-    async fn channel_links(
-        &self,
-        service: &RemoteItem,
-        expected: &[String],
-    ) -> Result<Fetched<ChannelLinks>, PtvError> {
-        self.0.channel_links(service, expected).await
     }
 
     fn sent_body(&self, w: &ItemWrite<'_>) -> Result<serde_json::Value, PtvError> {

@@ -6,8 +6,8 @@
 //! Adding a PTV read: add it here (per adapter) and, typed, to [`super::PtvApi`].
 
 use super::{
-    ArchivedItem, ChannelLinks, Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError,
-    RemoteConnection, RemoteItem, Written, v11, v12,
+    ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteConnection,
+    RemoteItem, Written, v11, v12,
 };
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use std::sync::Arc;
@@ -113,12 +113,6 @@ pub trait Wire: Send + Sync {
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;
-    /// See [`super::PtvApi::channel_links`].
-    async fn channel_links(
-        &self,
-        service: &RemoteItem,
-        expected: &[String],
-    ) -> Result<Fetched<ChannelLinks>, PtvError>;
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     fn logins(&self) -> u64;
     /// Logs in, or keeps a token still valid (see [`super::PtvApi::login`]).

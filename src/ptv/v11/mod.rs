@@ -9,8 +9,8 @@ use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    ArchivedItem, ChannelLinks, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem,
-    Written, describe, id_of,
+    ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe,
+    id_of,
 };
 use crate::model::{ChannelType, Connection, Item, ItemKind};
 use reqwest::Method;
@@ -613,17 +613,6 @@ impl Wire for V11Client {
         _since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
         self.archived(org, kind).await
-    }
-
-    async fn channel_links(
-        &self,
-        service: &RemoteItem,
-        _expected: &[String],
-    ) -> Result<Fetched<ChannelLinks>, PtvError> {
-        Ok(Fetched {
-            value: read::service_channels(&service.body),
-            requests: 0,
-        })
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

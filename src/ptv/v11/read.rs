@@ -7,8 +7,8 @@
 
 use super::super::client::Trace;
 use super::super::read::{
-    ArchivedItem, ChannelLinks, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages,
-    list_entries, localized, text,
+    ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, list_entries,
+    localized, text,
 };
 use super::super::{Fetched, PtvError, describe};
 use super::{MAX_PAGES, V11Client, collect_sub_ids, entity_root};
@@ -96,25 +96,6 @@ fn entities(body: Value) -> Vec<Value> {
             _ => Vec::new(),
         },
         _ => Vec::new(),
-    }
-}
-
-/// The channel ids a v11 service lists in `serviceChannels` (`null` when none).
-pub(crate) fn service_channels(body: &Value) -> ChannelLinks {
-    ChannelLinks {
-        present: body
-            .get("serviceChannels")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| {
-                c.pointer("/serviceChannel/id")
-                    .or_else(|| c.get("serviceChannelId"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect(),
-        complete: true,
     }
 }
 
@@ -335,25 +316,6 @@ mod tests {
         assert_eq!(r.name_fi.as_deref(), Some("Verkkoasiointi"));
         assert_eq!(r.publishing_status, RemoteStatus::Modified);
         assert_eq!(r.modified_by.as_deref(), Some("editor@example.fi"));
-    }
-
-    #[test]
-    fn a_services_channels_are_its_connections() {
-        let body = serde_json::json!({"serviceChannels": [
-            {"serviceChannel": {"id": "c1", "name": "A"}},
-            {"serviceChannel": {"id": "c2", "name": "B"}},
-        ]});
-        let links = service_channels(&body);
-        assert!(links.complete);
-        assert_eq!(
-            links.present.into_iter().collect::<Vec<_>>(),
-            vec!["c1", "c2"]
-        );
-        assert!(
-            service_channels(&serde_json::json!({"serviceChannels": null}))
-                .present
-                .is_empty()
-        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    ArchivedItem, ChannelLinks, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem,
-    Written, describe, id_of,
+    ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe,
+    id_of,
 };
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use routes::Route;
@@ -559,14 +559,6 @@ impl Wire for V12Client {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
         self.archived(kind, since).await
-    }
-
-    async fn channel_links(
-        &self,
-        service: &RemoteItem,
-        expected: &[String],
-    ) -> Result<Fetched<ChannelLinks>, PtvError> {
-        self.links(&service.ptv_id, expected).await
     }
 
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {

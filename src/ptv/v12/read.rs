@@ -1,14 +1,14 @@
 //! v12 catalogue reads, from DVV's beta `OpenAPI` document: `{entity}/search` by
 //! `organizationContentIds` (pages of at most 100, published only),
 //! `{entity}/{contentId}` (no batch read exists: one request per id) and
-//! `organization/hierarchy/{contentId}` (parent/child edges), `{entity}/archived` (pages,
-//! since a date, the whole organisation's) and `connection/{service}/{channel}` (one
-//! pair). v12 has no read of unpublished versions, so `read_latest` is the published read.
+//! `organization/hierarchy/{contentId}` (parent/child edges) and `{entity}/archived`
+//! (pages, since a date, the whole organisation's). v12 has no read of unpublished
+//! versions, so `read_latest` is the published read.
 
 use super::super::client::Trace;
 use super::super::read::{
-    ArchivedItem, ChannelLinks, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages,
-    list_entries, text,
+    ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, list_entries,
+    text,
 };
 use super::super::read_back::RemoteConnection;
 use super::super::{Fetched, PtvError, describe};
@@ -191,41 +191,6 @@ impl V12Client {
             .filter_map(|e| ArchivedItem::parse(e, None))
             .collect();
         Ok(Fetched { value, requests })
-    }
-
-    /// Which of `expected` the service is connected to: one read per pair.
-    pub(super) async fn links(
-        &self,
-        service: &str,
-        expected: &[String],
-    ) -> Result<Fetched<ChannelLinks>, PtvError> {
-        let reads = futures::future::try_join_all(expected.iter().map(|channel| async move {
-            let mut trace = Trace::default();
-            let item = format!("connection of service {service} to channel {channel}");
-            let found = self
-                .get(
-                    routes::read_connection(service, channel),
-                    Vec::new(),
-                    ItemKind::Connections,
-                    &item,
-                    &mut trace,
-                )
-                .await?;
-            Ok::<_, PtvError>((found.map(|_| channel.clone()), trace.requests))
-        }))
-        .await?;
-        let mut out = Fetched {
-            value: ChannelLinks {
-                complete: false,
-                ..ChannelLinks::default()
-            },
-            requests: 0,
-        };
-        for (found, n) in reads {
-            out.requests += n;
-            out.value.present.extend(found);
-        }
-        Ok(out)
     }
 
     /// The services' connections: `connection/search` by up to 20 service ids a request,

@@ -165,16 +165,6 @@ pub fn archived(kind: ItemKind) -> Result<Route, RouteError> {
     })
 }
 
-/// `GET /api/v12/connection/{serviceContentId}/{channelContentId}`: 200 when connected.
-#[must_use]
-pub fn read_connection(service: &str, channel: &str) -> Route {
-    Route {
-        method: Method::GET,
-        path: api(&["connection", service, channel]),
-        expect: READ,
-    }
-}
-
 /// `GET /api/v12/connection/search`: a service's connections, by `serviceContentIds`
 /// (at most [`CONNECTION_SEARCH_IDS`] a request), paged.
 #[must_use]
