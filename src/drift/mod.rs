@@ -38,7 +38,7 @@ use crate::config::OrgConfig;
 use crate::model::{ApiVersion, Item, ItemKind};
 use crate::plan::stored_channel_ids;
 use crate::ptv::{ArchivedItem, ItemWrite, PtvApi, PtvError, RemoteItem, RemoteStatus};
-use crate::store::{ItemRecord, RemoteState, StateStore, StoreError};
+use crate::store::{ItemRecord, ItemStatus, RemoteState, StateStore, StoreError};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -171,7 +171,7 @@ pub struct DriftReport {
     pub reads: u32,
     /// Whether this check read up to the last item (else the next one continues).
     pub complete: bool,
-    /// Items found in step again, for [`mark`].
+    /// Items marked drifted before and found in step now, for [`mark`].
     #[serde(skip)]
     pub(crate) in_step_keys: Vec<(ItemKind, String)>,
 }
@@ -408,7 +408,9 @@ pub async fn check(
         };
         if verdict == Verdict::InStep {
             report.in_step += 1;
-            report.in_step_keys.push((r.kind, r.source_id.clone()));
+            if r.status == ItemStatus::Drifted {
+                report.in_step_keys.push((r.kind, r.source_id.clone()));
+            }
         } else {
             report.drifted.push(ItemDrift {
                 kind: r.kind,
@@ -453,9 +455,11 @@ pub async fn check(
         let missing: Vec<String> = expected.difference(present).cloned().collect();
         let extra: Vec<String> = present.difference(expected).cloned().collect();
         if missing.is_empty() && extra.is_empty() {
-            report
-                .in_step_keys
-                .push((ItemKind::Connections, set.source_id.clone()));
+            if set.status == ItemStatus::Drifted {
+                report
+                    .in_step_keys
+                    .push((ItemKind::Connections, set.source_id.clone()));
+            }
         } else {
             report.drifted.push(ItemDrift {
                 kind: ItemKind::Connections,
