@@ -97,11 +97,12 @@ pub enum PrepareError {
 }
 
 /// Reads, validates and plans one organisation against its stored rows, narrowed to what
-/// `opts` selects, with the archive guard checked.
+/// `opts` selects, with the archive guard checked; `now` is the engine's clock.
 pub async fn prepare(
     org: &OrgConfig,
     store: &dyn StateStore,
     opts: &RunOptions,
+    now: DateTime<Utc>,
 ) -> Result<Prepared, PrepareError> {
     let started = std::time::Instant::now();
     // Heads: the payloads of services and channels are read when a step needs them.
@@ -109,7 +110,6 @@ pub async fn prepare(
     let validated = validated?;
     let rows = rows?;
     let priors = priors(&rows);
-    let now = Utc::now();
     let mut plan = plan_for(org, &validated, &priors, Some(store), opts.full, now).await?;
     opts.narrow(&mut plan);
     let live = live_items(&priors);

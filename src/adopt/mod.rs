@@ -27,7 +27,7 @@ use crate::store::{
     ItemAction, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
 };
 use crate::validate::Validated;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -170,16 +170,16 @@ fn generation_of(sid: &str, base: &str) -> i32 {
         .unwrap_or(0)
 }
 
-/// Writes every new match of `survey` as a state row and an audit entry. Answers the
-/// number of item rows written.
+/// Writes every new match of `survey` as a state row and an audit entry, stamped `now`.
+/// Answers the number of item rows written.
 pub async fn link(
     org: &OrgConfig,
     store: &dyn StateStore,
     v: &Validated,
     survey: &Survey,
     actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let now = Utc::now();
     let api = org.api_version;
     let main_area = org.main_area.as_ref();
     // Every channel's PTV id, linked before or now: connection sets name channels by it.
@@ -238,7 +238,7 @@ pub async fn link(
             .await?;
         written += 1;
         if ours && wanted.kind == ItemKind::Service {
-            link_connections(org, store, v, survey, wanted, ptv_id, &channel_ids).await?;
+            link_connections(org, store, v, survey, wanted, ptv_id, &channel_ids, now).await?;
         }
     }
     Ok(written)
@@ -246,6 +246,7 @@ pub async fn link(
 
 /// Records a rebuilt service's connection set when PTV's connections are exactly the
 /// desired ones; otherwise the next run writes them.
+#[allow(clippy::too_many_arguments)] // `link`'s context, passed through once
 async fn link_connections(
     org: &OrgConfig,
     store: &dyn StateStore,
@@ -254,6 +255,7 @@ async fn link_connections(
     service: &Wanted,
     ptv_id: &str,
     channel_ids: &HashMap<&str, &str>,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let Some(remote) = survey.remote.get(ptv_id) else {
         return Ok(());
@@ -289,7 +291,6 @@ async fn link_connections(
             }
         }
     }
-    let now = Utc::now();
     let mut rec = ItemRecord::new(&org.name, ItemKind::Connections, &service.source_id, now);
     rec.ptv_source_id = ptv_source_id(
         &org.source_id_prefix,

@@ -124,6 +124,7 @@ impl Engine {
             validated,
             &adopt,
             &self.actor,
+            self.clock.now(),
         )
         .await
         {

@@ -9,7 +9,6 @@ use crate::model::{Item, ItemKind, SourceId};
 use crate::plan::{Action, Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
 use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
-use chrono::Utc;
 
 fn source_id(id: &str) -> Result<SourceId, StepError> {
     SourceId::parse(id).map_err(StepError::BadId)
@@ -250,7 +249,7 @@ impl Engine {
                     cleared.attempts = 0;
                     cleared.last_error = None;
                     cleared.payload = None;
-                    cleared.last_touched_at = Utc::now();
+                    cleared.last_touched_at = self.clock.now();
                     return self.commit(ctx, cleared).await;
                 }
                 Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
@@ -278,7 +277,7 @@ impl Engine {
                     if conn.remote == RemoteState::Live {
                         conn.remote = RemoteState::Archived;
                         conn.status = ItemStatus::Archived;
-                        conn.last_touched_at = Utc::now();
+                        conn.last_touched_at = self.clock.now();
                         self.commit(ctx, conn).await?;
                     }
                 }

@@ -219,7 +219,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 org.name
             );
         };
-        crate::store::interrupt_stale_runs(store.as_ref(), &org.name).await?;
+        crate::store::interrupt_stale_runs(store.as_ref(), &org.name, chrono::Utc::now()).await?;
         let progress = TermProgress::new(&org.name);
         let engine = EngineBuilder::connect(
             org.clone(),

@@ -559,6 +559,7 @@ macro_rules! shared_store {
                 run_id: i64,
                 outcome: t::RunOutcome,
                 counts: &serde_json::Value,
+                finished_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), StoreError> {
                 let op = || format!("record the end of run {run_id}");
                 let mut tx = self.write_tx(&op()).await?;
@@ -569,7 +570,7 @@ macro_rules! shared_store {
                 ))
                 .bind(outcome.as_str())
                 .bind(codec::json_text(counts))
-                .bind($time(chrono::Utc::now()))
+                .bind($time(finished_at))
                 .bind(run_id)
                 .fetch_optional(&mut *tx)
                 .await

@@ -404,12 +404,17 @@ pub async fn runs_and_run_items(fx: Fixture) {
     assert!(s.run_items(other).await.unwrap().is_empty());
 
     let counts = json!({ "create": { "ok": 1 }, "update": { "failed": 1 }, "connections": { "blocked": 1 } });
-    s.finish_run(first, RunOutcome::Partial, &counts)
+    s.finish_run(first, RunOutcome::Partial, &counts, chrono::Utc::now())
         .await
         .unwrap();
-    s.finish_run(other, RunOutcome::GuardTripped, &json!({}))
-        .await
-        .unwrap();
+    s.finish_run(
+        other,
+        RunOutcome::GuardTripped,
+        &json!({}),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
 
     let runs = s.last_runs("a", 10).await.unwrap();
     assert_eq!(runs[1].id, first);
@@ -443,7 +448,8 @@ pub async fn unknown_run_is_reported(fx: Fixture) {
         Err(StoreError::RunNotFound { run_id: 4242 })
     ));
     assert!(matches!(
-        s.finish_run(4242, RunOutcome::Ok, &json!({})).await,
+        s.finish_run(4242, RunOutcome::Ok, &json!({}), chrono::Utc::now())
+            .await,
         Err(StoreError::RunNotFound { run_id: 4242 })
     ));
 }
@@ -703,7 +709,9 @@ async fn run_end(s: &Arc<dyn StateStore>, org: &str) {
         })
         .await
         .unwrap();
-    s.finish_run(run, RunOutcome::Ok, &json!({})).await.unwrap();
+    s.finish_run(run, RunOutcome::Ok, &json!({}), chrono::Utc::now())
+        .await
+        .unwrap();
 }
 
 fn seqs_sql(entries: &[AuditEntry]) -> String {
@@ -1443,7 +1451,7 @@ pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
     };
     let done = run("a").await;
     s.record_run_item(done, &item).await.unwrap();
-    s.finish_run(done, RunOutcome::Ok, &json!({}))
+    s.finish_run(done, RunOutcome::Ok, &json!({}), chrono::Utc::now())
         .await
         .unwrap();
     let running = run("a").await;
