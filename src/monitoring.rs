@@ -172,6 +172,7 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
             Action::Update,
             Action::Restore,
             Action::Archive,
+            Action::Touch,
         ] {
             for outcome in [Outcome::Ok, Outcome::Failed, Outcome::NeedsPerson] {
                 metrics::counter!(ITEMS_DONE, "org" => org.clone(), "kind" => kind.as_str(), "action" => action.as_str(), "outcome" => outcome.as_str()).absolute(0);

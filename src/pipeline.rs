@@ -198,7 +198,22 @@ pub fn plan_options(org: &OrgConfig, full: bool, now: DateTime<Utc>) -> PlanOpti
         retry_after: chrono::Duration::from_std(org.retry_failed_after)
             .unwrap_or_else(|_| chrono::Duration::days(1)),
         now: Some(now),
+        touch: Some(crate::plan::TouchOptions {
+            policy: org.touch,
+            every: run_interval(org, now),
+        }),
     }
+}
+
+/// The time between the organisation's scheduled runs around `now` (a day when the
+/// schedule says nothing): touches are spread over runs.
+#[must_use]
+pub fn run_interval(org: &OrgConfig, now: DateTime<Utc>) -> std::time::Duration {
+    org.schedule
+        .next_after(now)
+        .and_then(|a| Some((a, org.schedule.next_after(a)?)))
+        .and_then(|(a, b)| (b - a).to_std().ok())
+        .unwrap_or(std::time::Duration::from_secs(86_400))
 }
 
 /// Plans one organisation against its stored rows. Rows without the payload of a service

@@ -41,7 +41,9 @@ impl Engine {
                 {
                     self.connections(ctx, s).await
                 }
-                Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
+                Action::Create | Action::Update | Action::Restore | Action::Touch => {
+                    self.upsert(ctx, s).await
+                }
                 _ => Ok(()),
             }
         };
@@ -128,6 +130,11 @@ impl Engine {
         let (action, result) = match (s.action, rec.ptv_id.clone()) {
             (Action::Update, Some(id)) => (
                 ItemAction::Update,
+                self.api.update(&id, &item_write(&rec, &item, &owner)).await,
+            ),
+            // The same content again: the save itself is the point (PTV's clock).
+            (Action::Touch, Some(id)) => (
+                ItemAction::Touch,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
             ),
             (Action::Restore, Some(id)) => (
@@ -345,6 +352,7 @@ fn store_action(s: &Step) -> ItemAction {
         (Action::Update, _) => ItemAction::Update,
         (Action::Restore, _) => ItemAction::Restore,
         (Action::Archive, _) => ItemAction::Archive,
+        (Action::Touch, _) => ItemAction::Touch,
         _ => ItemAction::Create,
     }
 }

@@ -730,7 +730,7 @@ pub fn summary_line(r: &RunReport) -> String {
     use crate::apply::Outcome;
     use crate::plan::Action;
     format!(
-        "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
+        "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} touched, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
         r.organization,
         r.run_id.map_or_else(|| "-".into(), |i| i.to_string()),
         r.outcome.as_str(),
@@ -738,6 +738,7 @@ pub fn summary_line(r: &RunReport) -> String {
         r.count(Action::Update, Outcome::Ok),
         r.count(Action::Restore, Outcome::Ok),
         r.count(Action::Archive, Outcome::Ok),
+        r.count(Action::Touch, Outcome::Ok),
         r.unchanged,
         r.results
             .iter()
