@@ -16,5 +16,6 @@ mod soak;
 mod sources;
 mod store;
 mod support;
+mod touch;
 mod units;
 mod validate;
