@@ -111,6 +111,10 @@ pub async fn prepare(
     let rows = rows?;
     let priors = priors(&rows);
     let mut plan = plan_for(org, &validated, &priors, Some(store), opts.full, now).await?;
+    warn_old_writes(
+        &org.name,
+        &plan::touch::WriteAges::of(&priors, &org.touch, now),
+    );
     opts.narrow(&mut plan);
     let live = live_items(&priors);
     drop(priors);
@@ -131,6 +135,21 @@ pub async fn prepare(
         now,
         started,
     })
+}
+
+/// A warning naming every item past PTV's 15-month warning: the touch should have
+/// re-sent it (is it failing, held, or are runs not happening?).
+fn warn_old_writes(org: &str, ages: &plan::touch::WriteAges) {
+    for w in &ages.past_warning {
+        tracing::warn!(
+            organization = %org,
+            kind = %w.kind,
+            id = %w.id,
+            "last written to PTV at {}, over 15 months ago: PTV archives it automatically at {} unless it is written before; check that it is not failing or held",
+            w.last_written.to_rfc3339(),
+            w.ptv_archives_at.map_or_else(|| "?".to_owned(), |t| t.to_rfc3339()),
+        );
+    }
 }
 
 #[must_use]

@@ -674,6 +674,11 @@ impl Daemon {
                 metrics::counter!(m::GUARD_TRIPS, "org" => name.clone())
                     .absolute(u64::try_from(s.guard_trips).unwrap_or(0));
             }
+            if let Ok(oldest) = self.store.oldest_write(&name).await {
+                let age =
+                    oldest.map_or(0.0, |t| (self.clock.now() - t).num_seconds().max(0) as f64);
+                metrics::gauge!(m::OLDEST_WRITE_AGE, "org" => name.clone()).set(age);
+            }
             metrics::counter!(m::LOGINS, "org" => name.clone()).absolute(api.logins());
             if let Some(t) = api.token_expiry() {
                 metrics::gauge!(m::TOKEN_EXPIRY, "org" => name.clone()).set(t.timestamp() as f64);

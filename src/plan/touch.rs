@@ -162,6 +162,61 @@ pub fn touches_this_run(
     rate.min(due.len())
 }
 
+/// What the state says about the age of an organisation's writes (`status`, the
+/// run's warning): services and channels PTV holds live.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WriteAges {
+    /// The oldest last write and whose it is.
+    pub oldest: Option<OldWrite>,
+    /// Items due for a touch now.
+    pub due: usize,
+    /// Items last written more than 15 months ago (PTV's warning), oldest first.
+    pub past_warning: Vec<OldWrite>,
+}
+
+/// One item's last write.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OldWrite {
+    pub kind: crate::model::ItemKind,
+    pub id: String,
+    pub last_written: DateTime<Utc>,
+    /// When PTV archives it unless it is written before.
+    pub ptv_archives_at: Option<DateTime<Utc>>,
+}
+
+impl WriteAges {
+    #[must_use]
+    pub fn of(rows: &[crate::store::PlanRow], policy: &TouchPolicy, now: DateTime<Utc>) -> Self {
+        use crate::model::ItemKind;
+        let mut ages = WriteAges::default();
+        let live = rows.iter().filter(|r| {
+            matches!(r.kind, ItemKind::Service | ItemKind::Channel)
+                && r.remote == crate::store::RemoteState::Live
+        });
+        for r in live {
+            if policy.is_due(r.last_pushed_at, now) {
+                ages.due += 1;
+            }
+            let Some(at) = r.last_pushed_at else { continue };
+            let write = || OldWrite {
+                kind: r.kind,
+                id: r.source_id.to_string(),
+                last_written: at,
+                ptv_archives_at: ptv_archives_at(at),
+            };
+            if ages.oldest.as_ref().is_none_or(|o| at < o.last_written) {
+                ages.oldest = Some(write());
+            }
+            if past_warning(at, now) {
+                ages.past_warning.push(write());
+            }
+        }
+        ages.past_warning
+            .sort_by(|a, b| (a.last_written, &a.id).cmp(&(b.last_written, &b.id)));
+        ages
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +300,35 @@ mod tests {
         assert_eq!(touches_this_run(&late, &p, t(45), DAY), 2);
         assert_eq!(touches_this_run(&[], &p, t(45), DAY), 0);
         assert_eq!(touches_this_run(&[Some(t(0))], &p, t(30), DAY), 1);
+    }
+
+    #[test]
+    fn write_ages_name_the_oldest_the_due_and_those_past_fifteen_months() {
+        use crate::model::ItemKind;
+        use crate::store::{ItemRecord, PlanRow, RemoteState};
+        let row = |kind, id: &str, remote, last: Option<i64>| {
+            let mut r = ItemRecord::new("o", kind, id, t(0));
+            r.remote = remote;
+            r.last_pushed_at = last.map(t);
+            PlanRow::from(&r)
+        };
+        let rows = vec![
+            row(ItemKind::Organization, "org", RemoteState::Live, Some(0)),
+            row(ItemKind::Service, "old", RemoteState::Live, Some(10)),
+            row(ItemKind::Channel, "older", RemoteState::Live, Some(5)),
+            row(ItemKind::Service, "gone", RemoteState::Archived, Some(1)),
+            row(ItemKind::Service, "new", RemoteState::Live, Some(400)),
+        ];
+        let now = t(10).checked_add_months(Months::new(15)).unwrap();
+        let ages = WriteAges::of(&rows, &TouchPolicy::default(), now);
+        assert_eq!(ages.oldest.as_ref().unwrap().id, "older");
+        assert_eq!(ages.due, 2);
+        let past: Vec<&str> = ages.past_warning.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(past, ["older", "old"]);
+        assert_eq!(
+            ages.past_warning[1].ptv_archives_at,
+            t(10).checked_add_months(Months::new(18))
+        );
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         org: &str,
     ) -> Result<Vec<(RemoteState, ItemStatus, u64)>, StoreError>;
 
+    /// The oldest last write (`last_pushed_at`) among the organisation's live services
+    /// and channels, which PTV archives 18 months after their last save; `None` when
+    /// there is none. Found by the database: no row is loaded.
+    async fn oldest_write(&self, org: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
     async fn item(
         &self,
         org: &str,

@@ -415,6 +415,24 @@ macro_rules! shared_store {
                     .collect()
             }
 
+            async fn oldest_write(
+                &self,
+                org: &str,
+            ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT MIN(last_pushed_at) AS oldest FROM items WHERE org = $1 \
+                     AND kind IN ('service', 'channel') AND remote = 'live'",
+                )
+                .bind(org)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::query(format!(
+                    "find the oldest write of organisation {org}"
+                )))?;
+                let what = || format!("items of organisation {org}");
+                $read_opt_time(&row, "oldest", &what)
+            }
+
             async fn item(
                 &self,
                 org: &str,

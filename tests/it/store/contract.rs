@@ -1427,6 +1427,31 @@ pub async fn item_state_counts_agree_with_the_items(fx: Fixture) {
     assert!(s.item_state_counts("nobody").await.unwrap().is_empty());
 }
 
+/// Issue 15: the oldest last write of live services and channels, found by the
+/// database; organisations, connection sets and archived items do not count.
+pub async fn oldest_write_is_of_live_services_and_channels(fx: Fixture) {
+    let s = &fx.store;
+    assert_eq!(s.oldest_write("a").await.unwrap(), None);
+    let at = |kind, id: &str, remote, secs| {
+        let mut r = ItemRecord::new("a", kind, id, t(0, 0));
+        r.remote = remote;
+        r.last_pushed_at = Some(t(secs, 250));
+        r
+    };
+    s.put_items(&[
+        at(ItemKind::Organization, "o", RemoteState::Live, 1),
+        at(ItemKind::Connections, "c", RemoteState::Live, 2),
+        at(ItemKind::Service, "gone", RemoteState::Archived, 3),
+        at(ItemKind::Channel, "ch", RemoteState::Live, 50),
+        at(ItemKind::Service, "svc", RemoteState::Live, 40),
+        ItemRecord::new("a", ItemKind::Service, "never", t(0, 0)),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.oldest_write("a").await.unwrap(), Some(t(40, 250)));
+    assert_eq!(s.oldest_write("b").await.unwrap(), None);
+}
+
 /// Issue 16 item 6: retention of runs deletes finished runs older than the cut with their
 /// items, and keeps newer and unfinished ones.
 pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
