@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod db_url;
+pub mod export;
 pub mod fingerprint;
 pub mod model;
 pub mod monitoring;
