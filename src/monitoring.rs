@@ -42,9 +42,10 @@ pub const TOKEN_EXPIRY: &str = "ptv_sync_token_expiry_timestamp_seconds";
 pub const CLIENT_CERT_EXPIRY: &str = "ptv_sync_client_certificate_expiry_timestamp_seconds";
 pub const DRIFTED: &str = "ptv_sync_drifted_items";
 pub const DRIFT_READS: &str = "ptv_sync_drift_reads_total";
+pub const OLDEST_WRITE_AGE: &str = "ptv_sync_oldest_write_age_seconds";
 
 /// Every metric the daemon exports.
-pub const METRICS: [MetricDef; 16] = [
+pub const METRICS: [MetricDef; 17] = [
     def(
         BUILD_INFO,
         MetricType::Gauge,
@@ -125,6 +126,11 @@ pub const METRICS: [MetricDef; 16] = [
         MetricType::Counter,
         "HTTP requests made by drift checks (reading back what PTV holds).",
     ),
+    def(
+        OLDEST_WRITE_AGE,
+        MetricType::Gauge,
+        "Seconds since the oldest last write of a live service or channel; PTV archives what is unsaved for 18 months (touch.after re-sends it first). 0 when there is none.",
+    ),
 ];
 
 /// Series that exist only once they happen: an HTTP status code is known when PTV answers
@@ -184,6 +190,7 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
             Action::Update,
             Action::Restore,
             Action::Archive,
+            Action::Touch,
         ] {
             for outcome in [Outcome::Ok, Outcome::Failed, Outcome::NeedsPerson] {
                 metrics::counter!(ITEMS_DONE, "org" => org.clone(), "kind" => kind.as_str(), "action" => action.as_str(), "outcome" => outcome.as_str()).absolute(0);
@@ -194,7 +201,7 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
     for state in crate::apply::STATE_LABELS {
         metrics::gauge!(ITEMS_BY_STATE, "org" => org.clone(), "state" => state).increment(0.0);
     }
-    for name in [LAST_SUCCESS, TOKEN_EXPIRY, DRIFTED] {
+    for name in [LAST_SUCCESS, TOKEN_EXPIRY, DRIFTED, OLDEST_WRITE_AGE] {
         metrics::gauge!(name, "org" => org.clone()).increment(0.0);
     }
     metrics::counter!(DRIFT_READS, "org" => org.clone()).absolute(0);

@@ -112,6 +112,8 @@ struct RawOrg {
     guard: RawGuard,
     #[serde(default)]
     drift: RawDrift,
+    #[serde(default)]
+    touch: RawTouch,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -121,6 +123,14 @@ struct RawDrift {
     policy: DriftPolicy,
     schedule: Option<String>,
     max_reads_per_run: Option<usize>,
+}
+
+/// `[organization.touch]`: re-sending long-unchanged items before PTV archives them.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTouch {
+    after: Option<Human>,
+    window: Option<Human>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,6 +276,8 @@ pub struct OrgConfig {
     pub source: SourceConfig,
     pub guard: GuardLimits,
     pub drift: DriftConfig,
+    /// When unchanged services and channels are re-sent (`[organization.touch]`).
+    pub touch: crate::plan::touch::TouchPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -868,6 +880,13 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
                 "must be between 0 and 100".into(),
             ));
         }
+        let touch = crate::plan::touch::TouchPolicy::new(
+            o.touch
+                .after
+                .map_or(crate::plan::touch::TouchPolicy::default().after, |h| h.0),
+            o.touch.window.map(|h| h.0),
+        )
+        .map_err(|(key, e)| key_err(&k(&format!("touch.{key}")), e))?;
         if let Some(a) = &o.main_area
             && a.area_type == crate::model::AreaType::LimitedArea
             && a.code_count() == 0
@@ -907,6 +926,7 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             source,
             guard,
             drift,
+            touch,
         });
     }
     Ok(Config {
