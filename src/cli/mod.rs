@@ -11,6 +11,7 @@ mod demo_cmd;
 mod doctor_cmd;
 mod output;
 mod plan_cmd;
+mod readiness_cmd;
 mod resync_cmd;
 mod status_cmd;
 mod validate_cmd;
@@ -54,6 +55,11 @@ pub enum Command {
     Adopt(adopt_cmd::Args),
     /// Per organisation: last run, last success, items by state, items needing a person.
     Status(status_cmd::Args),
+    /// DVV's technical readiness test against PTV's customer test environment: a fresh test
+    /// set through DVV's checklist, read back, written as report.md, report.html and
+    /// content.xlsx. Exit 0: every item passed, 2: an item failed, 1: error (production
+    /// configuration included).
+    Readiness(readiness_cmd::Args),
     /// Keep an item from ever being archived.
     Protect(admin_cmd::ProtectArgs),
     /// Undo `protect`.
@@ -198,6 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
         Command::Adopt(args) => adopt_cmd::run(&load(&cli.config)?, &args).await,
         Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Readiness(args) => readiness_cmd::run(&load(&cli.config)?, &args).await,
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,
         Command::Unprotect(args) => admin_cmd::protect(&load(&cli.config)?, &args, false).await,
         Command::Audit(cmd) => admin_cmd::audit(&load(&cli.config)?, &cmd).await,

@@ -11,6 +11,7 @@ mod ha;
 mod hardening;
 mod ops;
 mod plan;
+mod readiness;
 mod sim;
 mod soak;
 mod sources;
