@@ -102,7 +102,10 @@ impl RequestLog {
     /// The requests recorded after the first `start`.
     #[must_use]
     pub fn since(&self, start: usize) -> Vec<RequestRecord> {
-        self.lock().get(start..).map(<[_]>::to_vec).unwrap_or_default()
+        self.lock()
+            .get(start..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
     }
 }
 

@@ -20,6 +20,7 @@ use crate::validate::{Finding, Severity};
 use chrono::Utc;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -52,6 +53,18 @@ fn kind_label(kind: ItemKind, t: Option<ChannelType>) -> String {
     }
 }
 
+fn blank(kind: ItemKind, t: Option<ChannelType>, id: &str) -> ItemCheck {
+    ItemCheck {
+        kind: kind_label(kind, t),
+        source_id: id.to_owned(),
+        ptv_id: None,
+        link: None,
+        ok: false,
+        outcome: String::new(),
+        readback: String::new(),
+    }
+}
+
 fn channel_type_of(step: &Step) -> Option<ChannelType> {
     step.desired
         .as_deref()
@@ -73,7 +86,6 @@ impl Runner {
         };
         let prepared = crate::pipeline::prepare(&self.org, self.store.as_ref(), &opts).await?;
         let findings = prepared.validated.findings.clone();
-        eprintln!("DEBUG findings {:?} steps {:?} guard {:?}", findings.iter().take(3).map(ToString::to_string).collect::<Vec<_>>(), prepared.plan.steps.iter().map(|s| format!("{:?} {} {}", s.action, s.kind, s.id)).collect::<Vec<_>>(), prepared.guard);
         let steps: Vec<Step> = prepared
             .plan
             .steps
@@ -121,18 +133,6 @@ impl Runner {
         )
     }
 
-    fn check(&self, kind: ItemKind, t: Option<ChannelType>, id: &str) -> ItemCheck {
-        ItemCheck {
-            kind: kind_label(kind, t),
-            source_id: id.to_owned(),
-            ptv_id: None,
-            link: None,
-            ok: false,
-            outcome: String::new(),
-            readback: String::new(),
-        }
-    }
-
     fn with_ptv_id(&self, mut c: ItemCheck, kind: ItemKind, ptv_id: Option<String>) -> ItemCheck {
         c.link = ptv_id.as_deref().map(|p| self.link(kind, p));
         c.ptv_id = ptv_id;
@@ -143,7 +143,7 @@ impl Runner {
     /// with what the adapter maps the item to.
     async fn check_item(&self, step: &Step, result: Option<&ItemResult>) -> ItemCheck {
         let t = channel_type_of(step);
-        let mut c = self.check(step.kind, t, &step.id);
+        let mut c = blank(step.kind, t, &step.id);
         let ptv_id = self.ptv_id_of(step.kind, &step.id).await;
         c = self.with_ptv_id(c, step.kind, ptv_id.clone());
         if result.is_none_or(|r| r.outcome != Outcome::Ok) {
@@ -177,7 +177,9 @@ impl Runner {
             Item::Service(s) => s.organization.as_ref(),
             Item::Channel(ch) => ch.organization.as_ref(),
         };
-        let owner = self.owner_of(owner.map(crate::model::SourceId::as_str)).await;
+        let owner = self
+            .owner_of(owner.map(crate::model::SourceId::as_str))
+            .await;
         let sent = self
             .wire
             .map_item(item, &owner)
@@ -210,7 +212,7 @@ impl Runner {
         result: Option<&ItemResult>,
         set: &TestSet,
     ) -> ItemCheck {
-        let mut c = self.check(ItemKind::Connections, None, &step.id);
+        let mut c = blank(ItemKind::Connections, None, &step.id);
         let service = self.ptv_id_of(ItemKind::Service, &step.id).await;
         c = self.with_ptv_id(c, ItemKind::Service, service.clone());
         if result.is_none_or(|r| r.outcome != Outcome::Ok) {
@@ -254,9 +256,8 @@ impl Runner {
                         want.len()
                     );
                 } else {
-                    c.readback = format!(
-                        "read back: PTV shows channels {have:?} connected, sent {want:?}"
-                    );
+                    c.readback =
+                        format!("read back: PTV shows channels {have:?} connected, sent {want:?}");
                 }
             }
             Err(e) => c.readback = format!("read-back failed: {e}"),
@@ -266,7 +267,7 @@ impl Runner {
 
     /// An item taken out of the source: PTV finds it archived.
     async fn check_archived(&self, r: &Removed, result: Option<&ItemResult>) -> ItemCheck {
-        let mut c = self.check(r.kind, r.channel_type, &r.id);
+        let mut c = blank(r.kind, r.channel_type, &r.id);
         let rec = self
             .store
             .item(&self.org.name, r.kind, &r.id)
@@ -277,7 +278,10 @@ impl Runner {
         c = self.with_ptv_id(c, r.kind, ptv_id);
         c.outcome = match result {
             Some(res) if res.outcome == Outcome::Ok => "archive ok".into(),
-            Some(res) => res.error.clone().unwrap_or_else(|| res.outcome.as_str().into()),
+            Some(res) => res
+                .error
+                .clone()
+                .unwrap_or_else(|| res.outcome.as_str().into()),
             None => "no archive was planned".into(),
         };
         let lookup = Lookup {
@@ -350,9 +354,7 @@ impl Runner {
 /// Whether a read body says archived (v11 `publishingStatus: Deleted`, v12 `status`).
 fn is_archived(body: &Value) -> bool {
     ["publishingStatus", "status"].iter().any(|k| {
-        body[*k]
-            .as_str()
-            .and_then(crate::ptv::RemoteStatus::parse)
+        body[*k].as_str().and_then(crate::ptv::RemoteStatus::parse)
             == Some(crate::ptv::RemoteStatus::Archived)
     })
 }
@@ -411,7 +413,7 @@ fn item(
         note.push_str(" Nothing was written: the stage planned no write of this kind.");
     }
     if !failed.is_empty() {
-        note.push_str(&format!(" Failed writes: {}.", failed.join("; ")));
+        let _ = write!(note, " Failed writes: {}.", failed.join("; "));
     }
     CheckItem {
         number,
@@ -437,14 +439,7 @@ async fn staged(
     let start = runner.log.len();
     let run = runner.stage(&set.docs(stage)).await?;
     let items = checks_of(runner, &run, kinds, set).await;
-    let mut c = item(
-        number,
-        title,
-        note,
-        items,
-        &run,
-        runner.log.since(start),
-    );
+    let mut c = item(number, title, note, items, &run, runner.log.since(start));
     invalid_test_set(&mut c, &run);
     Ok(c)
 }
@@ -459,10 +454,11 @@ fn invalid_test_set(c: &mut CheckItem, run: &StageRun) {
         .collect();
     if !errors.is_empty() {
         c.passed = false;
-        c.note.push_str(&format!(
+        let _ = write!(
+            c.note,
             " The test set did not pass validation: {}.",
             errors.join("; ")
-        ));
+        );
     }
 }
 
@@ -472,7 +468,11 @@ fn all_types() -> Vec<ChannelType> {
 
 /// Item 17: documents that break PTV's field rules are refused locally with their
 /// findings, and one that passes locally is refused by PTV with its answer.
-async fn field_correctness(runner: &Runner, set: &TestSet, full: &Stage) -> anyhow::Result<CheckItem> {
+async fn field_correctness(
+    runner: &Runner,
+    set: &TestSet,
+    full: &Stage,
+) -> anyhow::Result<CheckItem> {
     let start = runner.log.len();
     let broken = templates::broken(|b| set.id(&format!("readiness-broken-{b}")));
     let mut stage = full.clone();
@@ -498,7 +498,7 @@ async fn field_correctness(runner: &Runner, set: &TestSet, full: &Stage) -> anyh
         } else {
             ItemKind::Service
         };
-        let mut c = runner.check(kind, testset::channel_type(&b.doc), id);
+        let mut c = blank(kind, testset::channel_type(&b.doc), id);
         let errors: Vec<String> = run
             .findings
             .iter()
@@ -512,10 +512,10 @@ async fn field_correctness(runner: &Runner, set: &TestSet, full: &Stage) -> anyh
                 format!("{}{at}: {}", f.kind, f.message)
             })
             .collect();
-        let sent = result_of(&run, kind, id).is_some();
-        c.ok = !errors.is_empty() && !sent;
+        let was_sent = result_of(&run, kind, id).is_some();
+        c.ok = !errors.is_empty() && !was_sent;
         c.outcome = format!("{}: refused locally, not sent", b.what);
-        if sent {
+        if was_sent {
             c.outcome = format!("{}: SENT to PTV although broken", b.what);
         }
         c.readback = if errors.is_empty() {
@@ -529,7 +529,7 @@ async fn field_correctness(runner: &Runner, set: &TestSet, full: &Stage) -> anyh
         "Each broken document breaks one rule; validation refuses it with its finding and it is never sent.",
     );
     if let Some(lang) = &language {
-        let mut c = runner.check(ItemKind::Service, None, &refused_id);
+        let mut c = blank(ItemKind::Service, None, &refused_id);
         let result = result_of(&run, ItemKind::Service, &refused_id);
         match result {
             Some(r) if r.outcome != Outcome::Ok => {
@@ -570,7 +570,7 @@ async fn field_correctness(runner: &Runner, set: &TestSet, full: &Stage) -> anyh
         .map(|r| format!("{} {}: {}", r.kind, r.id, r.error.as_deref().unwrap_or("")))
         .collect();
     if !unexpected.is_empty() {
-        note.push_str(&format!(" Failed writes: {}.", unexpected.join("; ")));
+        let _ = write!(note, " Failed writes: {}.", unexpected.join("; "));
     }
     Ok(CheckItem {
         number: 17,
@@ -632,7 +632,10 @@ async fn archive_check(
 fn every(set: &TestSet) -> Vec<Removed> {
     let services = set.services.iter().map(|v| (ItemKind::Service, v));
     let channels = set.channels.iter().map(|v| (ItemKind::Channel, v));
-    let orgs = set.organizations.iter().map(|v| (ItemKind::Organization, v));
+    let orgs = set
+        .organizations
+        .iter()
+        .map(|v| (ItemKind::Organization, v));
     services
         .chain(channels)
         .chain(orgs)
@@ -680,7 +683,13 @@ pub(super) async fn run(
     let wire = crate::ptv::wire::connect(client.clone(), global.clone())?;
     client.request_log = Some(log.clone());
     let api = crate::ptv::connect(client, global)?;
-    let engine = EngineBuilder::new(rd.clone(), store.clone(), api.clone(), crate::startup::os_user()).build();
+    let engine = EngineBuilder::new(
+        rd.clone(),
+        store.clone(),
+        api.clone(),
+        crate::startup::os_user(),
+    )
+    .build();
     let runner = Runner {
         main_id: org.main_organization_id.to_string(),
         org: rd,
@@ -700,39 +709,97 @@ pub(super) async fn run(
         set.channels.len(),
         set.connection_pairs().len()
     )];
-    test_set.extend(set.synthesised.iter().map(|s| format!("from a template: {s}")));
+    test_set.extend(
+        set.synthesised
+            .iter()
+            .map(|s| format!("from a template: {s}")),
+    );
 
     let mut checklist = Vec::new();
     let orgs_only = Stage::default();
     checklist.push(
-        staged(&runner, &set, &orgs_only, 1, "Add sub-organisations", &[ItemKind::Organization], "Every sub-organisation of the test set is created.").await?,
+        staged(
+            &runner,
+            &set,
+            &orgs_only,
+            1,
+            "Add sub-organisations",
+            &[ItemKind::Organization],
+            "Every sub-organisation of the test set is created.",
+        )
+        .await?,
     );
     let login_at = Utc::now();
     let expiry = runner.api.token_expiry();
     set.edit_summaries(ItemKind::Organization, None);
     checklist.push(
-        staged(&runner, &set, &orgs_only, 2, "Edit sub-organisations", &[ItemKind::Organization], "The Finnish summary of every sub-organisation is edited.").await?,
+        staged(
+            &runner,
+            &set,
+            &orgs_only,
+            2,
+            "Edit sub-organisations",
+            &[ItemKind::Organization],
+            "The Finnish summary of every sub-organisation is edited.",
+        )
+        .await?,
     );
     let mut stage = Stage {
         services: true,
         ..Stage::default()
     };
     checklist.push(
-        staged(&runner, &set, &stage, 3, "Add services", &[ItemKind::Service], "Every service of the test set is created (connections come in item 15).").await?,
+        staged(
+            &runner,
+            &set,
+            &stage,
+            3,
+            "Add services",
+            &[ItemKind::Service],
+            "Every service of the test set is created (connections come in item 15).",
+        )
+        .await?,
     );
     set.edit_summaries(ItemKind::Service, None);
     checklist.push(
-        staged(&runner, &set, &stage, 4, "Edit services", &[ItemKind::Service], "The Finnish summary of every service is edited.").await?,
+        staged(
+            &runner,
+            &set,
+            &stage,
+            4,
+            "Edit services",
+            &[ItemKind::Service],
+            "The Finnish summary of every service is edited.",
+        )
+        .await?,
     );
     let mut number = 5;
     for t in ChannelType::ALL {
         stage.channel_types.push(t);
         checklist.push(
-            staged(&runner, &set, &stage, number, &format!("Add {t} channels"), &[ItemKind::Channel], &format!("The {t} channel of the test set is created.")).await?,
+            staged(
+                &runner,
+                &set,
+                &stage,
+                number,
+                &format!("Add {t} channels"),
+                &[ItemKind::Channel],
+                &format!("The {t} channel of the test set is created."),
+            )
+            .await?,
         );
         set.edit_summaries(ItemKind::Channel, Some(t));
         checklist.push(
-            staged(&runner, &set, &stage, number + 1, &format!("Edit {t} channels"), &[ItemKind::Channel], &format!("The Finnish summary of the {t} channel is edited.")).await?,
+            staged(
+                &runner,
+                &set,
+                &stage,
+                number + 1,
+                &format!("Edit {t} channels"),
+                &[ItemKind::Channel],
+                &format!("The Finnish summary of the {t} channel is edited."),
+            )
+            .await?,
         );
         number += 2;
     }
@@ -757,19 +824,23 @@ pub(super) async fn run(
         archive_check(&runner, 18, "Archiving data removed from the source", "A service, a channel and a sub-organisation are removed from the source; the next run archives them.", &set.docs(&full), &removed).await?,
     );
 
-    let sheets = xlsx::sheets(&set, |kind, id| {
-        let store = runner.store.clone();
-        let org = runner.org.name.clone();
-        let id = id.to_owned();
-        async move {
-            store
-                .item(&org, kind, &id)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.ptv_id)
-        }
-    }, |kind, id| runner.link(kind, id))
+    let sheets = xlsx::sheets(
+        &set,
+        |kind, id| {
+            let store = runner.store.clone();
+            let org = runner.org.name.clone();
+            let id = id.to_owned();
+            async move {
+                store
+                    .item(&org, kind, &id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.ptv_id)
+            }
+        },
+        |kind, id| runner.link(kind, id),
+    )
     .await;
 
     let cleanup = if opts.keep {
@@ -787,7 +858,11 @@ pub(super) async fn run(
         || "not reported (the token carries no exp claim)".to_owned(),
         |exp| {
             let secs = (exp - login_at).num_seconds().max(0);
-            format!("about {} min ({} s, from the token's exp claim)", secs / 60, secs)
+            format!(
+                "about {} min ({} s, from the token's exp claim)",
+                secs / 60,
+                secs
+            )
         },
     );
     let p = &runner.org.ptv;
@@ -809,8 +884,7 @@ pub(super) async fn run(
             .filter(|r| r.status.is_none_or(|s| s == 429 || s >= 500))
             .count(),
     };
-    let passed = checklist.iter().all(|c| c.passed)
-        && cleanup.as_ref().is_none_or(|c| c.passed);
+    let passed = checklist.iter().all(|c| c.passed) && cleanup.as_ref().is_none_or(|c| c.passed);
     Ok(Readiness {
         organization: org.name.clone(),
         run_id,

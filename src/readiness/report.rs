@@ -158,7 +158,13 @@ pub fn markdown(r: &Readiness) -> String {
     }
     out.push_str("\n## Checklist\n\n| # | Item | Result |\n|---|---|---|\n");
     for c in r.checklist.iter().chain(&r.cleanup) {
-        let _ = writeln!(out, "| {} | {} | {} |", c.number, cell(&c.title), verdict(c.passed));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            c.number,
+            cell(&c.title),
+            verdict(c.passed)
+        );
     }
     for c in &r.checklist {
         md_item(&mut out, c);
@@ -170,7 +176,9 @@ pub fn markdown(r: &Readiness) -> String {
             "\nThe test set was kept (`--keep`): it stays published in the test environment for the content test.\n",
         ),
     }
-    out.push_str("\n## content.xlsx\n\nThe test set's data, one sheet per kind, one row per item:\n\n");
+    out.push_str(
+        "\n## content.xlsx\n\nThe test set's data, one sheet per kind, one row per item:\n\n",
+    );
     for s in &r.sheets {
         let _ = writeln!(
             out,
@@ -248,7 +256,12 @@ pub fn html(r: &Readiness) -> String {
         t = escape(&title)
     );
     for (k, v) in facts(r) {
-        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
+        let _ = write!(
+            out,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(k),
+            escape(&v)
+        );
     }
     out.push_str("</table><h2>Test set</h2><ul>");
     for t in &r.test_set {

@@ -7,13 +7,15 @@
 use crate::model::ChannelType;
 use serde_json::{Value, json};
 
-/// A sub-organisation of the main organisation.
+/// A sub-organisation of the main organisation, under the business code `business_code`
+/// (v12 requires one).
 #[must_use]
-pub fn organization(id: &str) -> Value {
+pub fn organization(id: &str, business_code: &str) -> Value {
     json!({
         "kind": "organization",
         "id": id,
         "organizationType": "Organization",
+        "businessCode": business_code,
         "area": {"type": "LimitedArea", "municipalities": ["049"]},
         "languageVersions": {
             "fi": {"name": "Testitoimiala", "summary": "Teknisen valmiuden testin alaorganisaatio."}

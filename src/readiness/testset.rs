@@ -17,6 +17,8 @@ const MAX_SERVICES: usize = 4;
 const MAX_NAME: usize = 100;
 const MAX_SUMMARY: usize = 150;
 const MAX_ID: usize = 64;
+/// A well-formed business code for a template sub-organisation when the source has none.
+const FALLBACK_BUSINESS_CODE: &str = "0101263-6";
 
 /// What one stage of the checklist puts in the source: every organisation always, the
 /// rest as the stage says.
@@ -103,7 +105,8 @@ impl TestSet {
             .filter_map(|id| v.organizations.iter().find(|(k, _)| k.as_str() == id))
             .map(|(_, o)| doc("organization", &**o))
             .collect();
-        let owned = |o: Option<&crate::model::SourceId>| o.is_none_or(|o| orgs.contains(o.as_str()));
+        let owned =
+            |o: Option<&crate::model::SourceId>| o.is_none_or(|o| orgs.contains(o.as_str()));
         let services: Vec<_> = v
             .services
             .iter()
@@ -130,7 +133,8 @@ impl TestSet {
                     &format!("readiness-{}", t.as_str().to_lowercase()),
                     t,
                 ));
-                set.synthesised.push(format!("a {t} channel (the source has none)"));
+                set.synthesised
+                    .push(format!("a {t} channel (the source has none)"));
             }
         }
         let chosen: BTreeSet<String> = set.channels.iter().map(|c| sid(c).to_owned()).collect();
@@ -148,14 +152,23 @@ impl TestSet {
             set.services.push(d);
         }
         if set.services.is_empty() {
-            set.services.push(templates::service("readiness-service", None));
+            set.services
+                .push(templates::service("readiness-service", None));
             set.synthesised
                 .push("a service (the source has none the sample could take)".into());
         }
         // Always one sub-organisation of our own that owns nothing: archiving it (item 18)
         // needs none of the organisation's real structure.
-        set.organizations
-            .push(templates::organization("readiness-organization"));
+        // Under the organisation's own business code where the source names one.
+        let business_code = v
+            .organizations
+            .values()
+            .find_map(|o| o.business_code.as_ref().map(ToString::to_string))
+            .unwrap_or_else(|| FALLBACK_BUSINESS_CODE.to_owned());
+        set.organizations.push(templates::organization(
+            "readiness-organization",
+            &business_code,
+        ));
         set.synthesised
             .push("a sub-organisation that owns nothing, to archive in item 18".into());
         if set.services.iter().all(|s| connections(s).is_empty()) {
@@ -181,61 +194,22 @@ impl TestSet {
             .push("connections (the sampled services had none)".into());
     }
 
-    /// Our id with the suffix, within the 64 characters of an id.
-    fn suffixed(&self, id: &str) -> String {
-        let room = MAX_ID - self.suffix.len() - 1;
-        if id.len() <= room {
-            format!("{id}-{}", self.suffix)
-        } else {
-            let hash = crate::fingerprint::sha256_hex(id.as_bytes());
-            let head = id[..room - 5].trim_end_matches('-');
-            format!("{head}-{}-{}", &hash[..4], self.suffix)
-        }
-    }
-
     fn apply_suffix(&mut self) {
         let suffix = self.suffix.clone();
-        let name_room = MAX_NAME - suffix.len() - 1;
-        let ids = |this: &Self, v: &mut Value| {
-            for key in ["id", "parent", "organization"] {
-                if let Some(id) = v[key].as_str() {
-                    v[key] = json!(this.suffixed(id));
-                }
-            }
-            // `get_mut`: indexing would add the key (as null) to documents without it.
-            if let Some(conns) = v.get_mut("connections").and_then(Value::as_array_mut) {
-                for c in conns {
-                    if let Some(id) = c["channel"].as_str() {
-                        c["channel"] = json!(this.suffixed(id));
-                    }
-                }
-            }
-            if let Some(lv) = v
-                .get_mut("languageVersions")
-                .and_then(Value::as_object_mut)
-            {
-                for l in lv.values_mut() {
-                    if let Some(n) = l["name"].as_str() {
-                        l["name"] = json!(format!("{} {suffix}", cut(n, name_room).trim_end()));
-                    }
-                }
-            }
-        };
-        let mut all = std::mem::take(&mut self.organizations);
-        all.iter_mut().for_each(|v| ids(self, v));
-        self.organizations = all;
-        let mut all = std::mem::take(&mut self.services);
-        all.iter_mut().for_each(|v| ids(self, v));
-        self.services = all;
-        let mut all = std::mem::take(&mut self.channels);
-        all.iter_mut().for_each(|v| ids(self, v));
-        self.channels = all;
+        for v in self
+            .organizations
+            .iter_mut()
+            .chain(&mut self.services)
+            .chain(&mut self.channels)
+        {
+            with_suffix(v, &suffix);
+        }
     }
 
     /// The id a template document of this run gets.
     #[must_use]
     pub fn id(&self, base: &str) -> String {
-        self.suffixed(base)
+        suffixed(&self.suffix, base)
     }
 
     /// The source documents of one stage.
@@ -308,7 +282,10 @@ impl TestSet {
                     if c["chargeType"].is_null() {
                         c["chargeType"] = json!("Free");
                     }
-                    if c["description"].as_object().is_none_or(serde_json::Map::is_empty) {
+                    if c["description"]
+                        .as_object()
+                        .is_none_or(serde_json::Map::is_empty)
+                    {
                         c["description"] = json!({ lang.clone(): text.clone() });
                     }
                     let at_location = c["channel"]
@@ -387,7 +364,10 @@ impl TestSet {
             .iter()
             .rposition(|o| !owners.contains(sid(o)))
         {
-            out.push(removed(ItemKind::Organization, &self.organizations.remove(i)));
+            out.push(removed(
+                ItemKind::Organization,
+                &self.organizations.remove(i),
+            ));
         }
         if let Some(c) = self.channels.pop() {
             let id = sid(&c).to_owned();
@@ -431,6 +411,43 @@ pub fn removed(kind: ItemKind, v: &Value) -> Removed {
     }
 }
 
+/// Our id with the suffix, within the 64 characters of an id.
+fn suffixed(suffix: &str, id: &str) -> String {
+    let room = MAX_ID - suffix.len() - 1;
+    if id.len() <= room {
+        format!("{id}-{suffix}")
+    } else {
+        let hash = crate::fingerprint::sha256_hex(id.as_bytes());
+        let head = id[..room - 5].trim_end_matches('-');
+        format!("{head}-{}-{suffix}", &hash[..4])
+    }
+}
+
+/// Suffixes a document's id, its references and its names.
+fn with_suffix(v: &mut Value, suffix: &str) {
+    for key in ["id", "parent", "organization"] {
+        if let Some(id) = v[key].as_str() {
+            v[key] = json!(suffixed(suffix, id));
+        }
+    }
+    // `get_mut`: indexing would add the key (as null) to documents without it.
+    if let Some(conns) = v.get_mut("connections").and_then(Value::as_array_mut) {
+        for c in conns {
+            if let Some(id) = c["channel"].as_str() {
+                c["channel"] = json!(suffixed(suffix, id));
+            }
+        }
+    }
+    let name_room = MAX_NAME - suffix.len() - 1;
+    if let Some(lv) = v.get_mut("languageVersions").and_then(Value::as_object_mut) {
+        for l in lv.values_mut() {
+            if let Some(n) = l["name"].as_str() {
+                l["name"] = json!(format!("{} {suffix}", cut(n, name_room).trim_end()));
+            }
+        }
+    }
+}
+
 #[must_use]
 pub fn connections(s: &Value) -> &[Value] {
     s["connections"].as_array().map_or(&[], Vec::as_slice)
@@ -458,11 +475,22 @@ mod tests {
         assert_eq!(set.channels.len(), 5);
         assert_eq!(set.services.len(), 1);
         assert_eq!(set.organizations.len(), 1);
-        for v in set.organizations.iter().chain(&set.services).chain(&set.channels) {
+        for v in set
+            .organizations
+            .iter()
+            .chain(&set.services)
+            .chain(&set.channels)
+        {
             assert!(sid(v).ends_with("-rdy-202612060130-ab12"), "{v}");
-            assert!(name_fi(v).unwrap().ends_with(" rdy-202612060130-ab12"), "{v}");
+            assert!(
+                name_fi(v).unwrap().ends_with(" rdy-202612060130-ab12"),
+                "{v}"
+            );
         }
-        assert!(!set.connection_pairs().is_empty(), "the service is connected");
+        assert!(
+            !set.connection_pairs().is_empty(),
+            "the service is connected"
+        );
     }
 
     #[test]
@@ -471,7 +499,10 @@ mod tests {
         let id = set.id(&"x".repeat(64));
         assert!(id.len() <= 64, "{id}");
         assert!(id.ends_with(&set.suffix));
-        assert_ne!(set.id(&"x".repeat(64)), set.id(&format!("{}y", "x".repeat(63))));
+        assert_ne!(
+            set.id(&"x".repeat(64)),
+            set.id(&format!("{}y", "x".repeat(63)))
+        );
     }
 
     #[test]

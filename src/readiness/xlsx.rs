@@ -114,7 +114,12 @@ where
     };
     let mut out = Vec::new();
 
-    let mut columns = vec!["PTV id".into(), "Source id".into(), "Parent (source id)".into(), "Organisation type".into()];
+    let mut columns = vec![
+        "PTV id".into(),
+        "Source id".into(),
+        "Parent (source id)".into(),
+        "Organisation type".into(),
+    ];
     columns.extend(headers("Name", &langs));
     columns.extend(headers("Summary", &langs));
     columns.push("Link".into());

@@ -30,9 +30,9 @@ fn readiness(app: &TestApp, extra: &[&str]) -> (i32, Value, std::path::PathBuf) 
     let mut args = vec!["readiness", "--org", "test", "--out", &out_s, "--json"];
     args.extend_from_slice(extra);
     let (code, stdout, stderr) = run(&args, &app.config_path());
-    eprintln!("{stderr}");
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}); exit {code}; stderr: {stderr}; stdout: {stdout}"));
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}); exit {code}; stderr: {stderr}; stdout: {stdout}")
+    });
     (code, json, out)
 }
 
@@ -75,9 +75,20 @@ async fn every_item_passes_and_is_archived(v12_api: bool) {
                 .unwrap()
                 .iter()
                 .filter(|i| i["ok"] != Value::Bool(true))
-                .map(|i| format!("  {} {}: {} / {}", i["kind"], i["source_id"], i["outcome"], i["readback"]))
+                .map(|i| {
+                    format!(
+                        "  {} {}: {} / {}",
+                        i["kind"], i["source_id"], i["outcome"], i["readback"]
+                    )
+                })
                 .collect();
-            format!("{} {}: {}\n{}", c["number"], c["title"], c["note"], bad.join("\n"))
+            format!(
+                "{} {}: {}\n{}",
+                c["number"],
+                c["title"],
+                c["note"],
+                bad.join("\n")
+            )
         })
         .collect();
     assert!(failed.is_empty(), "failed items:\n{}", failed.join("\n"));
@@ -106,7 +117,12 @@ async fn every_item_passes_and_is_archived(v12_api: bool) {
         .filter(|i| i["readback"].as_str().unwrap().starts_with("PTV's answer:"))
         .count();
     assert_eq!(refused_by_ptv, 1, "{f:#}");
-    assert_eq!(r["cleanup"]["passed"], Value::Bool(true), "{:#}", r["cleanup"]);
+    assert_eq!(
+        r["cleanup"]["passed"],
+        Value::Bool(true),
+        "{:#}",
+        r["cleanup"]
+    );
     assert!(r["connection"]["logins"].as_u64().unwrap() >= 1);
 
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -116,7 +132,12 @@ async fn every_item_passes_and_is_archived(v12_api: bool) {
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<style>"));
     assert!(!html.contains("<link") && !html.contains("<script"));
     for text in [&md, &html] {
-        for secret in [SimConfig::DEMO_PASSWORD, SimConfig::DEMO_API_KEY, "Bearer", "eyJ"] {
+        for secret in [
+            SimConfig::DEMO_PASSWORD,
+            SimConfig::DEMO_API_KEY,
+            "Bearer",
+            "eyJ",
+        ] {
             assert!(!text.contains(secret), "{secret} in a report");
         }
     }
@@ -131,7 +152,10 @@ async fn every_item_passes_and_is_archived(v12_api: bool) {
         "ServiceLocation channels",
         "Connections",
     ] {
-        assert!(book.contains(&format!("name=\"{sheet}\"")), "{sheet}: {book}");
+        assert!(
+            book.contains(&format!("name=\"{sheet}\"")),
+            "{sheet}: {book}"
+        );
     }
 
     let run_id = r["run_id"].as_str().unwrap();
@@ -226,7 +250,13 @@ fn production_is_refused() {
         extra_org_toml: "environment = \"production\"".into(),
         ..Options::default()
     };
-    let text = config_text(dir.path(), "https://127.0.0.1:9", &user.username, main_org, &opts);
+    let text = config_text(
+        dir.path(),
+        "https://127.0.0.1:9",
+        &user.username,
+        main_org,
+        &opts,
+    );
     let config = dir.path().join("config.toml");
     std::fs::write(&config, text).unwrap();
     let out = dir.path().join("readiness");
