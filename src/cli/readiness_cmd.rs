@@ -38,7 +38,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     } else {
         for c in r.checklist.iter().chain(&r.cleanup) {
             let line = format!(
-                "{:>2}. {:<55} {}",
+                "{:>2}. {:<64} {}",
                 c.number,
                 c.title,
                 if c.passed { "passed" } else { "FAILED" }

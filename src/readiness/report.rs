@@ -177,7 +177,7 @@ pub fn markdown(r: &Readiness) -> String {
         ),
     }
     out.push_str(
-        "\n## content.xlsx\n\nThe test set's data, one sheet per kind, one row per item:\n\n",
+        "\n## content.xlsx\n\nThe test set's data as it stood after item 17 (before item 18 removed some of it), one sheet per kind, one row per item:\n\n",
     );
     for s in &r.sheets {
         let _ = writeln!(

@@ -98,17 +98,27 @@ pub struct Broken {
 /// each in one way; `id` gives each its own id.
 #[must_use]
 pub fn broken(id: impl Fn(&str) -> String) -> Vec<Broken> {
+    // Each under its own name, so that no document is also refused as a duplicate.
+    let named = |mut doc: Value| {
+        let name = doc["id"].clone();
+        doc["languageVersions"]["fi"]["name"] = name;
+        doc
+    };
     let mut too_long = service(&id("too-long-name"), None);
     too_long["languageVersions"]["fi"]["name"] = json!("Liian pitkä nimi ".repeat(7));
-    let mut summary_is_name = service(&id("summary-is-name"), None);
-    summary_is_name["languageVersions"]["fi"]["summary"] = json!("Testipalvelu");
-    let mut no_classes = service(&id("no-service-classes"), None);
+    let mut summary_is_name = named(service(&id("summary-is-name"), None));
+    summary_is_name["languageVersions"]["fi"]["summary"] =
+        summary_is_name["languageVersions"]["fi"]["name"].clone();
+    let mut no_classes = named(service(&id("no-service-classes"), None));
     no_classes["serviceClasses"] = json!([]);
-    let mut bad_phone = channel(&id("bad-phone-number"), ChannelType::Phone);
+    let mut bad_phone = named(channel(&id("bad-phone-number"), ChannelType::Phone));
     bad_phone["phones"][0]["number"] = json!("09-123 ABC");
-    let mut bad_postal = channel(&id("bad-postal-code"), ChannelType::ServiceLocation);
+    let mut bad_postal = named(channel(
+        &id("bad-postal-code"),
+        ChannelType::ServiceLocation,
+    ));
     bad_postal["addresses"][0]["postalCode"] = json!("021");
-    let mut unknown = service(&id("unknown-field"), None);
+    let mut unknown = named(service(&id("unknown-field"), None));
     unknown["serviceColour"] = json!("blue");
     vec![
         Broken {
