@@ -210,6 +210,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     };
     let global = crate::startup::global_limit(cfg);
     let mut code = exit::OK;
+    let mut lost_lock = false;
     let mut reports = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
         // The same single-writer lock as the daemon: never two writers for one organisation.
@@ -220,6 +221,16 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             );
         };
         crate::store::interrupt_stale_runs(store.as_ref(), &org.name).await?;
+        // Fencing as in the daemon: a lock lost mid-run (its PostgreSQL session ended)
+        // cancels the run, so no write starts while another instance may hold it.
+        let lock: crate::store::SharedLock = Arc::new(tokio::sync::Mutex::new(Some(lock)));
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let watch = tokio::spawn(crate::store::watch_lock(
+            org.name.clone(),
+            lock.clone(),
+            cancel.clone(),
+            crate::store::LOCK_CHECK,
+        ));
         let progress = TermProgress::new(&org.name);
         let engine = EngineBuilder::connect(
             org.clone(),
@@ -228,11 +239,23 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             crate::startup::os_user(),
         )?
         .progress(progress.clone())
+        .cancel(cancel.clone())
         .build();
         let result = engine.run(&args.run_options(RunTrigger::Resync)).await;
         progress.finish();
-        if let Err(e) = lock.release().await {
+        watch.abort();
+        let held = lock.lock().await.take();
+        if let Some(l) = held
+            && let Err(e) = l.release().await
+        {
             tracing::warn!(organization = %org.name, "releasing the single-writer lock: {e}");
+        }
+        if cancel.is_cancelled() {
+            eprintln!(
+                "error: organisation {}: the single-writer lock was lost during the run (its database session ended), so the run stopped starting writes; what was written is recorded; run it again",
+                org.name
+            );
+            lost_lock = true;
         }
         match result {
             Ok(report) => {
@@ -251,7 +274,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(code)
+    Ok(if lost_lock { exit::FAILURE } else { code })
 }
 
 #[must_use]

@@ -79,6 +79,8 @@ struct RawDaemon {
     global_max_in_flight: Option<usize>,
     shutdown_grace: Option<Human>,
     allow_remote: Option<bool>,
+    retry_after_failure: Option<Human>,
+    retry_after_failure_max: Option<Human>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -191,6 +193,11 @@ pub struct DaemonConfig {
     /// `listen` may be a non-loopback address (`/metrics` for a remote Prometheus); the
     /// admin endpoint still answers loopback only.
     pub allow_remote: bool,
+    /// A run that failed as a whole (PTV unreachable, login refused, source unreadable) is
+    /// retried after this, doubling (with jitter) up to `retry_after_failure_max`, until a
+    /// run succeeds or the schedule fires.
+    pub retry_after_failure: Duration,
+    pub retry_after_failure_max: Duration,
 }
 
 /// What a run does when PTV already holds an item it would create (same kind, owner and
@@ -617,6 +624,20 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             ),
         ));
     }
+    let retry_after_failure = bounds::duration(
+        raw.daemon.retry_after_failure,
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        DAY,
+    )
+    .map_err(|e| key_err("daemon.retry_after_failure", e))?;
+    let retry_after_failure_max = bounds::duration(
+        raw.daemon.retry_after_failure_max,
+        Duration::from_secs(3600).max(retry_after_failure),
+        retry_after_failure,
+        DAY,
+    )
+    .map_err(|e| key_err("daemon.retry_after_failure_max", e))?;
     let daemon = DaemonConfig {
         listen,
         allow_remote,
@@ -632,6 +653,8 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             DAY,
         )
         .map_err(|e| key_err("daemon.shutdown_grace", e))?,
+        retry_after_failure,
+        retry_after_failure_max,
     };
     let retention_days = bounds::within(raw.audit.retention_days, 5 * 365, 1, 100 * 366)
         .map_err(|e| key_err("audit.retention_days", e))?;

@@ -1,6 +1,8 @@
 //! `ptv-sync run`: the long-running daemon. One schedule per organisation, runs of one
 //! organisation never overlap, missed ticks are not queued, and an organisation whose last
-//! success is older than `max_age` runs now (DVV: at least daily). Each organisation is
+//! success is older than `max_age` runs now (DVV: at least daily). A run that fails as a
+//! whole (PTV unreachable, login refused) is retried with exponential backoff
+//! (`daemon.retry_after_failure` up to `retry_after_failure_max`). Each organisation is
 //! synced only while this process holds its single-writer lock (`SQLite`: an exclusive file
 //! lock; `PostgreSQL`: an advisory lock per organisation, so several daemons share the
 //! organisations and take over from one that dies).
@@ -12,7 +14,7 @@ use crate::apply::{RunOptions, RunReport};
 use crate::config::{Config, OrgConfig};
 use crate::ptv::PtvApi;
 use crate::startup::EngineBuilder;
-use crate::store::{OpenMode, OrgLock, RunTrigger, StateStore, StoreError};
+use crate::store::{LOCK_CHECK, OpenMode, RunTrigger, SharedLock, StateStore, StoreError};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
@@ -31,16 +33,10 @@ const TICK: Duration = Duration::from_secs(1);
 const FRESHNESS_RETRY: chrono::Duration = chrono::Duration::minutes(10);
 /// How often the scheduler asks the store whether an organisation is stale.
 const FRESHNESS_CHECK: chrono::Duration = chrono::Duration::minutes(1);
-/// How often a run confirms that this instance still holds the organisation's
-/// single-writer lock; a lost lock cancels the run (no new write starts without it).
-const LOCK_CHECK: Duration = Duration::from_secs(1);
 
 /// How often the daemon applies the retention (`audit.retention_days`) to the audit log and
 /// to runs with their items; the first time at start.
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::days(1);
-
-/// An organisation's single-writer lock, shared by the scheduler and the run that watches it.
-type SharedLock = Arc<tokio::sync::Mutex<Option<OrgLock>>>;
 
 /// What `ptv-sync resync` asks a running daemon to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -76,6 +72,9 @@ struct OrgRuntime {
     last_freshness_try: Option<DateTime<Utc>>,
     /// When the store was last asked for this organisation's last success.
     freshness_checked: Option<DateTime<Utc>>,
+    /// After a run that failed as a whole: when to try again, and the delays still to come.
+    retry_at: Option<DateTime<Utc>>,
+    backoff: Option<backon::ExponentialBackoff>,
 }
 
 pub struct Daemon {
@@ -166,6 +165,8 @@ fn org_runtime(
             .unwrap_or(now + chrono::Duration::days(1)),
         last_freshness_try: None,
         freshness_checked: None,
+        retry_at: None,
+        backoff: None,
     })
 }
 
@@ -316,6 +317,8 @@ impl Daemon {
                     if let Some(old) = orgs.remove(&o.name) {
                         rt.lock = old.lock;
                         rt.running = old.running;
+                        rt.retry_at = old.retry_at;
+                        rt.backoff = old.backoff;
                     }
                     next.insert(o.name.clone(), rt);
                 }
@@ -376,12 +379,14 @@ impl Daemon {
             let mut orgs = self.orgs.lock().await;
             for (name, o) in orgs.iter_mut() {
                 let scheduled = now >= o.next;
-                let stale = if scheduled {
+                let retry = o.retry_at.is_some_and(|t| now >= t);
+                // While a retry is pending its backoff, not the freshness rule, says when.
+                let stale = if scheduled || o.retry_at.is_some() {
                     false
                 } else {
                     self.is_stale(o, now).await
                 };
-                if !(scheduled || stale) || o.running.try_lock().is_err() {
+                if !(scheduled || retry || stale) || o.running.try_lock().is_err() {
                     continue;
                 }
                 if scheduled {
@@ -391,6 +396,9 @@ impl Daemon {
                         .schedule
                         .next_after(now)
                         .unwrap_or(now + chrono::Duration::days(1));
+                    o.retry_at = None;
+                } else if retry {
+                    o.retry_at = None;
                 } else {
                     o.last_freshness_try = Some(now);
                 }
@@ -407,6 +415,8 @@ impl Daemon {
                 }
                 let trigger = if scheduled {
                     RunTrigger::Schedule
+                } else if retry {
+                    RunTrigger::Retry
                 } else {
                     RunTrigger::Freshness
                 };
@@ -514,7 +524,12 @@ impl Daemon {
             return None;
         }
         let cancel = self.cancel.child_token();
-        let watch = tokio::spawn(watch_lock(cfg.name.clone(), lock, cancel.clone()));
+        let watch = tokio::spawn(crate::store::watch_lock(
+            cfg.name.clone(),
+            lock,
+            cancel.clone(),
+            LOCK_CHECK,
+        ));
         // This process holds the organisation's lock and its run guard: a run still
         // recorded as running was left by a process that died.
         if let Err(e) = crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name).await {
@@ -527,6 +542,7 @@ impl Daemon {
         let result = engine.run(opts).await;
         watch.abort();
         *self.runs_in_flight.lock().expect("runs lock") -= 1;
+        self.plan_retry(&cfg.name, result.as_ref().err()).await;
         match result {
             Ok(report) => {
                 metrics::counter!(crate::monitoring::RUNS, "org" => cfg.name.clone(), "outcome" => report.outcome.as_str()).increment(1);
@@ -547,6 +563,51 @@ impl Daemon {
                 None
             }
         }
+    }
+
+    /// After a run: one that failed as a whole (nothing was synced, e.g. PTV unreachable or
+    /// the login refused) is tried again after a growing delay rather than at the next
+    /// schedule, so an outage of an hour costs an hour, not a day; a run that got through
+    /// ends the backoff.
+    async fn plan_retry(&self, org: &str, failure: Option<&crate::apply::RunError>) {
+        let (base, max) = {
+            let cfg = self.config.read().expect("config lock");
+            (
+                cfg.daemon.retry_after_failure,
+                cfg.daemon.retry_after_failure_max,
+            )
+        };
+        let mut orgs = self.orgs.lock().await;
+        let Some(o) = orgs.get_mut(org) else {
+            return;
+        };
+        let Some(e) = failure else {
+            o.retry_at = None;
+            o.backoff = None;
+            return;
+        };
+        let delay = o
+            .backoff
+            .get_or_insert_with(|| {
+                backon::BackoffBuilder::build(
+                    backon::ExponentialBuilder::default()
+                        .with_min_delay(base)
+                        .with_max_delay(max)
+                        .with_jitter()
+                        .without_max_times(),
+                )
+            })
+            .next()
+            .unwrap_or(max);
+        let at =
+            Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+        let at = at.min(o.next);
+        o.retry_at = Some(at);
+        tracing::warn!(
+            organization = %org,
+            "the run failed ({e}); retrying at {at} ({:.0?} from now)",
+            delay
+        );
     }
 
     /// `ptv-sync resync` through the admin endpoint: runs now, waiting for a run in
@@ -684,25 +745,6 @@ impl Daemon {
             {
                 tracing::warn!(organization = %o.cfg.name, "releasing the single-writer lock: {e}");
             }
-        }
-    }
-}
-
-/// Confirms the lock every [`LOCK_CHECK`] while a run goes on (which also keeps its
-/// connection alive); cancels the run once the lock is lost.
-async fn watch_lock(org: String, lock: SharedLock, cancel: CancellationToken) {
-    loop {
-        tokio::time::sleep(LOCK_CHECK).await;
-        let mut held = lock.lock().await;
-        let lost = match held.as_mut() {
-            Some(l) => l.check().await.err().map(|e| e.to_string()),
-            None => Some("it was released".to_owned()),
-        };
-        if let Some(reason) = lost {
-            tracing::error!(organization = %org, "{reason}; cancelling the run");
-            *held = None;
-            cancel.cancel();
-            return;
         }
     }
 }

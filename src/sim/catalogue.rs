@@ -11,8 +11,9 @@
 //! must exist.
 
 use super::state::Shared;
-use super::store::{Catalogue, Entity, PublishingStatus, SimKind};
+use super::store::{ArchivingType, Catalogue, Entity, PublishingStatus, SimKind};
 use crate::model::ChannelType;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -44,8 +45,11 @@ pub struct SeedItem {
     /// Extra fields of the stored entity (v11 shape), e.g. descriptions.
     #[serde(default)]
     pub body: Option<Value>,
+    /// When it was last saved (RFC 3339, or PTV's `yyyy-MM-ddTHH:mm:ss` in UTC); the
+    /// sim clock's now when absent. An old date makes it due for automatic archiving.
     #[serde(default)]
     pub modified: Option<String>,
+    /// Who saved it last; `seed` when absent.
     #[serde(default)]
     pub modified_by: Option<String>,
 }
@@ -75,6 +79,22 @@ pub enum SeedError {
     NoOwner { index: usize },
     #[error("seed item {index}: names must hold at least one language")]
     NoNames { index: usize },
+    #[error(
+        "seed item {index}: modified '{value}' is not a date and time; give RFC 3339, e.g. 2025-01-31T12:00:00Z"
+    )]
+    BadModified { index: usize, value: String },
+}
+
+/// A timestamp as tests and PTV write it: RFC 3339, or PTV's zone-less UTC form.
+pub(crate) fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
 }
 
 /// The v11 names list key of a kind.
@@ -142,12 +162,14 @@ fn entity_of(item: &SeedItem, index: usize, cat: &Catalogue) -> Result<Entity, S
             other => other.as_str(),
         });
     }
-    if let Some(m) = &item.modified {
-        body["modified"] = json!(m);
-    }
-    if let Some(m) = &item.modified_by {
-        body["modifiedBy"] = json!(m);
-    }
+    let modified = match &item.modified {
+        None => cat.now(),
+        Some(value) => parse_time(value).ok_or_else(|| SeedError::BadModified {
+            index,
+            value: value.clone(),
+        })?,
+    };
+    let archived = item.status == PublishingStatus::Deleted;
     let area_type = body
         .get("areaType")
         .and_then(Value::as_str)
@@ -169,6 +191,13 @@ fn entity_of(item: &SeedItem, index: usize, cat: &Catalogue) -> Result<Entity, S
         api: "seed",
         connections: Vec::new(),
         locked_by: None,
+        modified,
+        modified_by: item
+            .modified_by
+            .clone()
+            .unwrap_or_else(|| "seed".to_owned()),
+        archived_at: archived.then_some(modified),
+        archiving_type: archived.then_some(ArchivingType::Manual),
     })
 }
 

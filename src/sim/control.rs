@@ -5,13 +5,16 @@
 use super::config::Faults;
 use super::state::Shared;
 use super::store::PublishingStatus;
+use super::ui::{self, UI_USER, UiError};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -63,6 +66,85 @@ fn found(ok: bool) -> StatusCode {
 #[derive(Deserialize, Default)]
 struct Lock {
     by: Option<String>,
+}
+
+/// `POST /_sim/clock`: exactly one of the two.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    advance_secs: Option<i64>,
+    set: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UiEdit {
+    set: Map<String, Value>,
+    by: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UiBy {
+    by: Option<String>,
+}
+
+fn clock_answer(now: DateTime<Utc>) -> axum::response::Response {
+    Json(json!({"now": super::store::rfc3339(now)})).into_response()
+}
+
+fn change_clock(shared: &Shared, body: &[u8]) -> axum::response::Response {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
+    let change: ClockChange = match serde_json::from_slice(body) {
+        Ok(c) => c,
+        Err(e) => return bad(format!("clock change: {e}")),
+    };
+    match (change.advance_secs, change.set) {
+        (Some(secs), None) => match TimeDelta::try_seconds(secs) {
+            Some(by) => clock_answer(shared.advance_clock(by)),
+            None => bad(format!("advance_secs {secs} is out of range")),
+        },
+        (None, Some(at)) => match super::catalogue::parse_time(&at) {
+            Some(at) => clock_answer(shared.set_clock(at)),
+            None => bad(format!(
+                "set '{at}' is not a date and time; give RFC 3339, e.g. 2027-06-01T12:00:00Z"
+            )),
+        },
+        _ => bad("give exactly one of {\"advance_secs\": N} or {\"set\": \"RFC 3339\"}".to_owned()),
+    }
+}
+
+/// An optional JSON body (a control call without one takes the defaults).
+fn body_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+fn ui_answer(result: Result<super::store::SimEntity, UiError>) -> axum::response::Response {
+    match result {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}
+
+fn ui_edit(shared: &Shared, id: Uuid, body: &[u8]) -> axum::response::Response {
+    let edit: UiEdit = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("ui-edit: {e}")).into_response(),
+    };
+    let set: Vec<(&str, Value)> = edit
+        .set
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    let by = edit.by.as_deref().unwrap_or(UI_USER);
+    ui_answer(ui::edit(shared, id, &set, by))
 }
 
 type S = State<Arc<Shared>>;
@@ -123,6 +205,42 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
                         }
                     };
                     found(set_locked(&s, id, lock.by)).into_response()
+                },
+            ),
+        )
+        .route(
+            "/_sim/clock",
+            get(|State(s): S| async move { clock_answer(s.catalogue().now()) })
+                .post(|State(s): S, body: Bytes| async move { change_clock(&s, &body) }),
+        )
+        .route(
+            "/_sim/ui-edit/{id}",
+            post(|State(s): S, Path(id): Path<Uuid>, body: Bytes| async move {
+                ui_edit(&s, id, &body)
+            }),
+        )
+        .route(
+            "/_sim/ui-archive/{id}",
+            post(|State(s): S, Path(id): Path<Uuid>, body: Bytes| async move {
+                match body_or_default::<UiBy>(&body) {
+                    Ok(b) => ui_answer(ui::archive(&s, id, b.by.as_deref().unwrap_or(UI_USER))),
+                    Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+                }
+            }),
+        )
+        .route(
+            "/_sim/ui-disconnect/{service}/{channel}",
+            post(
+                |State(s): S, Path((service, channel)): Path<(Uuid, Uuid)>, body: Bytes| async move {
+                    match body_or_default::<UiBy>(&body) {
+                        Ok(b) => ui_answer(ui::disconnect(
+                            &s,
+                            service,
+                            channel,
+                            b.by.as_deref().unwrap_or(UI_USER),
+                        )),
+                        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+                    }
                 },
             ),
         )

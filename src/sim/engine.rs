@@ -187,6 +187,7 @@ pub(crate) fn create(
     }
     check(cat, &change, None)?;
     let id = Uuid::new_v4();
+    let now = cat.now();
     cat.put(Entity {
         kind: change.kind,
         id,
@@ -203,6 +204,10 @@ pub(crate) fn create(
         api,
         connections: change.connections.unwrap_or_default(),
         locked_by: None,
+        modified: now,
+        modified_by: caller.email.clone(),
+        archived_at: None,
+        archiving_type: None,
     });
     Ok(id)
 }
@@ -255,6 +260,16 @@ pub(crate) fn update(
     if let Some(connections) = change.connections {
         entity.connections = connections;
     }
+    let now = cat.now();
+    entity.saved(now, &caller.email);
+    match transition {
+        Transition::Archive => entity.archive_manually(now),
+        Transition::Restore => {
+            entity.archived_at = None;
+            entity.archiving_type = None;
+        }
+        Transition::Write | Transition::Nothing => {}
+    }
     cat.put(entity);
     Ok(())
 }
@@ -280,8 +295,9 @@ pub(crate) fn connectable(
     }
 }
 
-/// Replaces a service's connection set; connection writes leave versions alone, as
-/// PTV leaves the modified date alone (reference §3.4).
+/// Replaces a service's connection set. Connection writes leave versions and the
+/// modified date alone, as PTV does (reference §3.4): they do not reset the 18-month
+/// automatic archiving clock either, so a "touch" must save the item itself.
 pub(crate) fn set_connections(cat: &mut Catalogue, service: Uuid, channels: Vec<Uuid>) {
     if let Some(e) = cat.get_mut_unindexed(service) {
         e.connections = channels;

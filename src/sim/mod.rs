@@ -7,8 +7,11 @@
 //! catalogue and its indexes; `engine` the version-neutral write rules; `v11` and
 //! `v12` the two front ends; `catalogue` what PTV holds before we arrive; `dice` what
 //! faults a request meets; `faults` injection middleware; `server` serving and the
-//! [`SimHandle`]; `control` the `/_sim` surface.
+//! [`SimHandle`]; `control` the `/_sim` surface; `ui` what a person does in PTV's
+//! user interface. The simulator keeps its own clock (`state`), stamps every save with
+//! it and runs PTV's automatic archiving (18 months unsaved) against it.
 
+mod archived;
 mod auth;
 mod catalogue;
 mod cli;
@@ -23,6 +26,7 @@ mod server;
 mod state;
 mod stats;
 mod store;
+mod ui;
 mod v11;
 mod v12;
 
@@ -31,4 +35,5 @@ pub use cli::serve_cli;
 pub use config::{Faults, SeedOrganization, SimConfig, SimUser, TokenStyle};
 pub use server::{SimHandle, Simulator};
 pub use stats::{NO_ANSWER, SimStats};
-pub use store::{PublishingStatus, Scope, SimEntity, SimKind};
+pub use store::{AUTO_ARCHIVE_MONTHS, ArchivingType, PublishingStatus, Scope, SimEntity, SimKind};
+pub use ui::{UI_USER, UiError};

@@ -7,10 +7,12 @@ use super::faults::{self, DropConnection};
 use super::state::Shared;
 use super::stats::SimStats;
 use super::store::{PublishingStatus, SimEntity};
+use super::ui::{self, UiError};
 use super::{catalogue, control, login, v11, v12};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Uri};
+use chrono::{DateTime, TimeDelta, Utc};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -207,6 +209,57 @@ impl SimHandle {
     #[allow(clippy::must_use_candidate)]
     pub fn set_locked(&self, ptv_id: Uuid, by: Option<String>) -> bool {
         control::set_locked(&self.inner.shared, ptv_id, by)
+    }
+
+    /// The sim clock: real time plus the offset tests moved it by.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.shared.now()
+    }
+
+    /// Moves the sim clock forward by `by` and runs automatic archiving up to the new
+    /// now, which it answers.
+    #[allow(clippy::must_use_candidate)]
+    pub fn advance_clock(&self, by: std::time::Duration) -> DateTime<Utc> {
+        let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
+        self.inner.shared.advance_clock(by)
+    }
+
+    /// Sets the sim clock (forward or back) and runs automatic archiving up to it.
+    #[allow(clippy::must_use_candidate)]
+    pub fn set_clock(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        self.inner.shared.set_clock(at)
+    }
+
+    /// As a person publishing an edit in PTV's UI: each JSON pointer of `set` is set in
+    /// the stored body, as a new Published version saved now by `by`.
+    pub fn ui_edit(
+        &self,
+        ptv_id: Uuid,
+        set: &[(&str, serde_json::Value)],
+        by: &str,
+    ) -> Result<SimEntity, UiError> {
+        ui::edit(&self.inner.shared, ptv_id, set, by)
+    }
+
+    /// As a person archiving the item in PTV's UI (archivingType Manual).
+    pub fn ui_archive(&self, ptv_id: Uuid, by: Option<&str>) -> Result<SimEntity, UiError> {
+        ui::archive(&self.inner.shared, ptv_id, by.unwrap_or(ui::UI_USER))
+    }
+
+    /// As a person removing a service's connection to a channel in PTV's UI.
+    pub fn ui_disconnect(
+        &self,
+        service: Uuid,
+        channel: Uuid,
+        by: Option<&str>,
+    ) -> Result<SimEntity, UiError> {
+        ui::disconnect(
+            &self.inner.shared,
+            service,
+            channel,
+            by.unwrap_or(ui::UI_USER),
+        )
     }
 
     /// Adds items as if made before ptv-sync arrived (in the UI, by another API user,

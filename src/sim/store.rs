@@ -3,6 +3,7 @@
 //! organisation and kind, and each organisation's children.
 
 use crate::model::ChannelType;
+use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -85,6 +86,41 @@ impl PublishingStatus {
     }
 }
 
+/// How an item came to be archived (v11 `archivingType`, reference §3.2, §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ArchivingType {
+    /// By a person in the UI or by an API write (`Deleted`).
+    Manual,
+    /// By PTV itself, after [`AUTO_ARCHIVE_MONTHS`] without a save.
+    Automatic,
+}
+
+impl ArchivingType {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Manual" => Some(Self::Manual),
+            "Automatic" => Some(Self::Automatic),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "Manual",
+            Self::Automatic => "Automatic",
+        }
+    }
+}
+
+/// How the simulator writes a timestamp: RFC 3339 in UTC, to the second.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// PTV archives services and channels (Draft or Published) not saved for this many
+/// calendar months; organisations are exempt (reference §5).
+pub const AUTO_ARCHIVE_MONTHS: u32 = 18;
+
 /// One entity of the simulated catalogue, as tests see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -109,6 +145,13 @@ pub struct SimEntity {
     /// Which API last wrote it: "v11", "v12" or "seed".
     pub api: &'static str,
     pub locked_by: Option<String>,
+    /// The last accepted save (the sim clock), and who made it: the API user, the UI
+    /// user of a `/_sim/ui-*` call, or `seed`.
+    pub modified: DateTime<Utc>,
+    pub modified_by: String,
+    /// Archived items: when, and whether by a person/API or by PTV's 18-month rule.
+    pub archived_at: Option<DateTime<Utc>>,
+    pub archiving_type: Option<ArchivingType>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +173,10 @@ pub(crate) struct Entity {
     pub api: &'static str,
     pub connections: Vec<Uuid>,
     pub locked_by: Option<String>,
+    pub modified: DateTime<Utc>,
+    pub modified_by: String,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub archiving_type: Option<ArchivingType>,
 }
 
 impl Entity {
@@ -149,11 +196,43 @@ impl Entity {
             connections: self.connections.clone(),
             api: self.api,
             locked_by: self.locked_by.clone(),
+            modified: self.modified,
+            modified_by: self.modified_by.clone(),
+            archived_at: self.archived_at,
+            archiving_type: self.archiving_type,
         }
     }
 
     pub fn is_live(&self) -> bool {
         self.status != PublishingStatus::Deleted
+    }
+
+    /// When PTV's automatic archiving takes this entity, if it can.
+    pub fn auto_archive_at(&self) -> Option<DateTime<Utc>> {
+        let eligible = self.kind != SimKind::Organization
+            && matches!(
+                self.status,
+                PublishingStatus::Draft | PublishingStatus::Published
+            );
+        if eligible {
+            self.modified
+                .checked_add_months(Months::new(AUTO_ARCHIVE_MONTHS))
+        } else {
+            None
+        }
+    }
+
+    /// Records an accepted save at `now` by `by`.
+    pub fn saved(&mut self, now: DateTime<Utc>, by: &str) {
+        self.modified = now;
+        by.clone_into(&mut self.modified_by);
+    }
+
+    /// Archives by a person or an API write at `now`.
+    pub fn archive_manually(&mut self, now: DateTime<Utc>) {
+        self.status = PublishingStatus::Deleted;
+        self.archived_at = Some(now);
+        self.archiving_type = Some(ArchivingType::Manual);
     }
 }
 
@@ -168,9 +247,50 @@ pub(crate) struct Catalogue {
     externals: HashMap<IdKey, Uuid>,
     names: HashMap<NameKey, Uuid>,
     children: HashMap<Uuid, Vec<Uuid>>,
+    /// The sim clock when the lock was taken ([`Catalogue::sweep`]): every save of one
+    /// critical section is stamped with it.
+    now: DateTime<Utc>,
+    /// No entity is due for automatic archiving before this (a lower bound: saves only
+    /// move due dates later, and [`Catalogue::put`] lowers it for earlier ones).
+    next_sweep: Option<DateTime<Utc>>,
 }
 
 impl Catalogue {
+    /// The sim clock of this critical section.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Sets the clock of this critical section and runs PTV's automatic archiving
+    /// (reference §5) for everything due before it: status Deleted, archivingType
+    /// Automatic, archived at the moment the 18 months ran out. Cheap when nothing
+    /// is due.
+    pub fn sweep(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        if self.next_sweep.is_none_or(|at| at >= now) {
+            return;
+        }
+        self.next_sweep = None;
+        let mut due = Vec::new();
+        let mut next: Option<DateTime<Utc>> = None;
+        for e in self.entities.values() {
+            match e.auto_archive_at() {
+                Some(at) if at < now => due.push((e.id, at)),
+                Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                None => {}
+            }
+        }
+        for (id, at) in due {
+            if let Some(mut e) = self.entities.get(&id).cloned() {
+                e.status = PublishingStatus::Deleted;
+                e.archived_at = Some(at);
+                e.archiving_type = Some(ArchivingType::Automatic);
+                self.put(e);
+            }
+        }
+        self.next_sweep = next;
+    }
+
     pub fn get(&self, id: Uuid) -> Option<&Entity> {
         self.entities.get(&id)
     }
@@ -220,6 +340,9 @@ impl Catalogue {
             }
         }
         self.index(&entity);
+        if let Some(at) = entity.auto_archive_at() {
+            self.next_sweep = Some(self.next_sweep.map_or(at, |n| n.min(at)));
+        }
         self.entities.insert(entity.id, entity);
     }
 

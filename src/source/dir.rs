@@ -68,53 +68,51 @@ impl DirSource {
             .map_or(1, std::num::NonZeroUsize::get)
             .clamp(1, files.len().max(1));
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut parsed: Vec<(usize, Result<Vec<super::Document>, SourceError>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut out = Vec::new();
-                            loop {
-                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                let Some(path) = files.get(i) else { break };
-                                out.push((i, self.read_file(path)));
-                            }
-                            out
-                        })
+        let mut parsed: Vec<(usize, Result<Snapshot, SourceError>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(path) = files.get(i) else { break };
+                            out.push((i, self.read_file(path)));
+                        }
+                        out
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
-            });
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
         check_whole(parsed.len(), files.len(), &self.root)?;
         parsed.sort_by_key(|(i, _)| *i);
         let total = parsed
             .iter()
-            .map(|(_, docs)| docs.as_ref().map_or(0, Vec::len))
+            .map(|(_, docs)| docs.as_ref().map_or(0, |s| s.documents.len()))
             .sum();
-        let mut documents = Vec::with_capacity(total);
-        let mut unreadable = Vec::new();
+        let mut snapshot = Snapshot {
+            documents: Vec::with_capacity(total),
+            unreadable: Vec::new(),
+        };
         for (i, docs) in parsed {
             match docs {
-                Ok(docs) => documents.extend(docs),
+                Ok(docs) => snapshot.extend(docs),
                 Err(e) => {
                     let shown = files[i].strip_prefix(&self.root).unwrap_or(&files[i]);
                     match super::Unreadable::of(&shown.display().to_string(), &e) {
-                        Some(u) => unreadable.push(u),
+                        Some(u) => snapshot.unreadable.push(u),
                         None => return Err(e),
                     }
                 }
             }
         }
-        Ok(Snapshot {
-            documents,
-            unreadable,
-        })
+        Ok(snapshot)
     }
 
-    fn read_file(&self, path: &Path) -> Result<Vec<super::Document>, SourceError> {
+    fn read_file(&self, path: &Path) -> Result<Snapshot, SourceError> {
         let io = |e: std::io::Error| SourceError::Io {
             path: path.display().to_string(),
             message: e.to_string(),

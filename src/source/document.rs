@@ -135,7 +135,7 @@ pub(super) fn parse_general(
     text: &str,
     file: &str,
     is_json: bool,
-) -> Result<Vec<Document>, SourceError> {
+) -> Result<super::Snapshot, SourceError> {
     let value: Value = if is_json {
         serde_json::from_str(text).map_err(|e| SourceError::Syntax {
             file: file.to_owned(),
@@ -148,22 +148,22 @@ pub(super) fn parse_general(
         })?
     };
     let file: Arc<str> = Arc::from(file);
+    let mut out = super::Snapshot::default();
     match value {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                parse_document(
+        Value::Array(items) => {
+            for (i, v) in items.into_iter().enumerate() {
+                out.add(parse_document(
                     v,
                     None,
                     Origin {
                         file: file.clone(),
                         index: Some(i),
                     },
-                )
-            })
-            .collect(),
-        Value::Null => Ok(Vec::new()),
-        v => Ok(vec![parse_document(v, None, Origin { file, index: None })?]),
+                ))?;
+            }
+        }
+        Value::Null => {}
+        v => out.add(parse_document(v, None, Origin { file, index: None }))?,
     }
+    Ok(out)
 }

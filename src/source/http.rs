@@ -115,7 +115,7 @@ impl Source for HttpSource {
             ));
         };
         let file: Arc<str> = Arc::from(shown.as_str());
-        let mut documents = Vec::new();
+        let mut snapshot = Snapshot::default();
         for (key, kind) in [
             ("organizations", ItemKind::Organization),
             ("services", ItemKind::Service),
@@ -126,14 +126,14 @@ impl Source for HttpSource {
                 Some(serde_json::Value::Array(items)) => {
                     let list: Arc<str> = Arc::from(format!("{file}#{key}"));
                     for (i, v) in items.into_iter().enumerate() {
-                        documents.push(parse_document(
+                        snapshot.add(parse_document(
                             v,
                             Some(kind),
                             Origin {
                                 file: list.clone(),
                                 index: Some(i),
                             },
-                        )?);
+                        ))?;
                     }
                 }
                 Some(_) => {
@@ -147,10 +147,7 @@ impl Source for HttpSource {
                 format!("unknown key `{extra}`: expected organizations, services, channels"),
             ));
         }
-        Ok(Snapshot {
-            documents,
-            unreadable: Vec::new(),
-        })
+        Ok(snapshot)
     }
 
     fn describe(&self) -> String {

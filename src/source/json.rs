@@ -4,8 +4,8 @@
 //! text; anything else (a missing or odd `kind` or `id`, a body the model refuses) is read
 //! again on the general path, so that every message stays the same.
 
-use super::SourceError;
 use super::document::{Document, Origin, ParseIssue, parse_document};
+use super::{Snapshot, SourceError};
 use crate::model::{Channel, Item, ItemKind, Organization, Service, SourceId};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, Visitor};
@@ -15,43 +15,42 @@ use std::fmt;
 use std::sync::Arc;
 
 /// A JSON file's documents: one object, a list of objects or `null`.
-pub fn parse_json_file(text: &str, file: &str) -> Result<Vec<Document>, SourceError> {
+pub fn parse_json_file(text: &str, file: &str) -> Result<Snapshot, SourceError> {
     let syntax = |e: serde_json::Error| SourceError::Syntax {
         file: file.to_owned(),
         message: e.to_string(),
     };
     let name: Arc<str> = Arc::from(file);
+    let mut out = Snapshot::default();
     match text.trim_start().as_bytes().first() {
         Some(b'[') => {
             let raws: Vec<&RawValue> = serde_json::from_str(text).map_err(syntax)?;
-            raws.into_iter()
-                .enumerate()
-                .map(|(i, raw)| {
-                    document(
-                        raw.get(),
-                        Origin {
-                            file: name.clone(),
-                            index: Some(i),
-                        },
-                    )
-                })
-                .collect()
+            out.documents.reserve(raws.len());
+            for (i, raw) in raws.into_iter().enumerate() {
+                out.add(document(
+                    raw.get(),
+                    Origin {
+                        file: name.clone(),
+                        index: Some(i),
+                    },
+                ))?;
+            }
         }
         Some(b'n') => {
             serde_json::from_str::<()>(text).map_err(syntax)?;
-            Ok(Vec::new())
         }
         _ => {
             let raw: &RawValue = serde_json::from_str(text).map_err(syntax)?;
-            Ok(vec![document(
+            out.add(document(
                 raw.get(),
                 Origin {
                     file: name,
                     index: None,
                 },
-            )?])
+            ))?;
         }
     }
+    Ok(out)
 }
 
 /// The fields that place a document; the rest of it is skipped on this pass.

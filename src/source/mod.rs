@@ -18,14 +18,36 @@ pub use sql::{SqlQueries, SqlSource};
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 << 20;
 pub const DEFAULT_MAX_SIZE: u64 = 2 << 30;
 
-/// A snapshot: every document the source holds, in a stable order.
+/// A snapshot: every document the source holds, in a stable order. Also what one file,
+/// response or query of it held, on the way to the whole.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub documents: Vec<Document>,
-    /// Files that could not be read as documents (a syntax error, an unusable id, not
-    /// UTF-8). The rest of the snapshot is good, but what these held is unknown: nothing
-    /// may be archived while any is listed.
+    /// Files, and documents within them, that could not be read as documents (a syntax
+    /// error, an unusable `kind` or `id`, not UTF-8). The rest of the snapshot is good, but
+    /// what these held is unknown: nothing may be archived while any is listed.
     pub unreadable: Vec<Unreadable>,
+}
+
+impl Snapshot {
+    /// Takes one parsed document: a document that cannot be placed (its `kind` or `id`
+    /// unusable) costs itself, not its file or the snapshot; other errors are returned.
+    pub(crate) fn add(&mut self, parsed: Result<Document, SourceError>) -> Result<(), SourceError> {
+        match parsed {
+            Ok(d) => self.documents.push(d),
+            Err(SourceError::Document { origin, message }) => self.unreadable.push(Unreadable {
+                file: origin.split('[').next().unwrap_or(&origin).to_owned(),
+                message: format!("{origin}: {message}"),
+            }),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn extend(&mut self, other: Snapshot) {
+        self.documents.extend(other.documents);
+        self.unreadable.extend(other.unreadable);
+    }
 }
 
 /// A file of the snapshot whose documents are unknown, and why.

@@ -56,14 +56,14 @@ fn row_document(
     file: &Arc<str>,
     i: usize,
 ) -> Result<super::Document, SourceError> {
-    let text =
-        doc.ok_or_else(|| sql_err(kind, &format!("row {i} (id {id}) has a NULL document")))?;
-    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        sql_err(
-            kind,
-            &format!("row {i} (id {id}): document is not JSON: {e}"),
-        )
-    })?;
+    // A bad row costs that row (see `Snapshot::add`), not the snapshot.
+    let row_err = |message: String| SourceError::Document {
+        origin: format!("{file}[{i}]"),
+        message: format!("row with id {id}: {message}"),
+    };
+    let text = doc.ok_or_else(|| row_err("the document is NULL".into()))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| row_err(format!("the document is not JSON: {e}")))?;
     if let serde_json::Value::Object(m) = &mut value {
         m.entry("id").or_insert(serde_json::Value::String(id));
     }
@@ -86,13 +86,13 @@ async fn read_all<C>(
     decode: impl Fn(
         &<C::Database as sqlx::Database>::Row,
     ) -> Result<(String, Option<String>), sqlx::Error>,
-) -> Result<Vec<super::Document>, SourceError>
+) -> Result<Snapshot, SourceError>
 where
     C: sqlx::Connection,
     for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
     for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
 {
-    let mut documents = Vec::new();
+    let mut snapshot = Snapshot::default();
     for (kind, q) in queries {
         let Some(q) = q else { continue };
         let file: Arc<str> = Arc::from(format!("sql:{kind}s"));
@@ -107,14 +107,14 @@ where
             .map_err(|e| sql_err(kind, &e))?;
         for (i, row) in rows.iter().enumerate() {
             let (id, doc) = decode(row).map_err(|e| sql_err(kind, &e))?;
-            documents.push(row_document(id, doc, kind, &file, i)?);
+            snapshot.add(row_document(id, doc, kind, &file, i))?;
         }
     }
-    Ok(documents)
+    Ok(snapshot)
 }
 
 impl SqlSource {
-    async fn read(&self, url: &str) -> Result<Vec<super::Document>, SourceError> {
+    async fn read(&self, url: &str) -> Result<Snapshot, SourceError> {
         let target = crate::db_url::redact(url);
         let connect_err = |message: String| SourceError::SqlConnect {
             target: target.clone(),
@@ -195,7 +195,7 @@ impl Source for SqlSource {
         let url = self.url.read("source database URL")?;
         let url = url.expose_secret();
         // A driver's message may echo connection parameters, the password among them.
-        let documents = self.read(url).await.map_err(|e| match e {
+        self.read(url).await.map_err(|e| match e {
             SourceError::SqlConnect { target, message } => SourceError::SqlConnect {
                 target,
                 message: crate::db_url::scrub(url, &message),
@@ -205,10 +205,6 @@ impl Source for SqlSource {
                 message: crate::db_url::scrub(url, &message),
             },
             other => other,
-        })?;
-        Ok(Snapshot {
-            documents,
-            unreadable: Vec::new(),
         })
     }
 

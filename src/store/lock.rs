@@ -6,6 +6,35 @@ use sqlx::postgres::PgConnection;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often a run confirms that this process still holds the organisation's
+/// single-writer lock; a lost lock cancels the run (no new write starts without it).
+pub const LOCK_CHECK: Duration = Duration::from_secs(1);
+
+/// An organisation's lock, shared by whoever runs the organisation and [`watch`].
+pub type SharedLock = Arc<tokio::sync::Mutex<Option<OrgLock>>>;
+
+/// Fencing: confirms the lock every `every` while a run goes on (which also keeps its
+/// connection alive) and, once it is lost, logs why, drops it and cancels the run, so that
+/// no further write starts without it. Ends only then; abort it when the run ends.
+pub async fn watch(org: String, lock: SharedLock, cancel: CancellationToken, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let mut held = lock.lock().await;
+        let lost = match held.as_mut() {
+            Some(l) => l.check().await.err().map(|e| e.to_string()),
+            None => Some("it was released".to_owned()),
+        };
+        if let Some(reason) = lost {
+            tracing::error!(organization = %org, "{reason}; cancelling the run");
+            *held = None;
+            cancel.cancel();
+            return;
+        }
+    }
+}
 
 /// Holds an organisation's single-writer lock until [`release`](Self::release)d or dropped.
 ///

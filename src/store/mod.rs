@@ -23,7 +23,7 @@ mod types;
 
 pub use audit::{GENESIS_HASH, sha256_hex};
 pub use error::StoreError;
-pub use lock::OrgLock;
+pub use lock::{LOCK_CHECK, OrgLock, SharedLock, watch as watch_lock};
 pub use migrations::migration_files;
 pub use postgres::{LOCK_APPLICATION_NAME, PostgresStore};
 pub use sqlite::SqliteStore;

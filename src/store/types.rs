@@ -40,6 +40,7 @@ stored_enum! {
         Resync => "resync",
         Demo => "demo",
         Freshness => "freshness",
+        Retry => "retry",
         Manual => "manual",
     }
 }

@@ -522,3 +522,70 @@ async fn state_db(app: &TestApp) -> sqlx::SqliteConnection {
         .await
         .unwrap()
 }
+
+// issue 16 item 13: a run that fails as a whole is retried with backoff, not a day later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_retried_with_backoff_until_ptv_takes_it() {
+    for v12 in [false, true] {
+        let docs = generate(Shape::new(10, 1613));
+        let mut opts = Options {
+            // Yearly: only the start-up freshness run and its retries can run.
+            extra_org_toml: "schedule = \"0 0 3 1 1 *\"".into(),
+            ..Options::default()
+        };
+        if v12 {
+            opts.extra_org_toml.push_str("\napi_version = \"v12\"");
+            opts.extra_ptv_toml =
+                format!("api_key = \"{}\"", ptv_sync::sim::SimConfig::DEMO_API_KEY);
+        }
+        let app = spawn_with(&docs, opts).await;
+        let text = std::fs::read_to_string(app.config_path()).unwrap().replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!(
+                "listen = \"127.0.0.1:{}\"\nretry_after_failure = \"200ms\"\nretry_after_failure_max = \"800ms\"",
+                free_port()
+            ),
+        );
+        std::fs::write(app.config_path(), text).unwrap();
+        let password = app.dir.path().join("password");
+        let right = std::fs::read_to_string(&password).unwrap();
+        std::fs::write(&password, "not-the-password\n").unwrap();
+        let _d = Daemon::start(&app, false);
+
+        wait_for(
+            "three refused logins (the first run and two retries)",
+            Duration::from_secs(20),
+            async || app.sim.stats().failed_logins >= 3,
+        )
+        .await;
+        assert!(
+            runs(&app)
+                .await
+                .iter()
+                .all(|r| r.outcome != ptv_sync::store::RunOutcome::Ok)
+        );
+
+        std::fs::write(&password, right).unwrap();
+        wait_for(
+            "a retry that gets through once the password is right",
+            Duration::from_secs(20),
+            async || {
+                runs(&app)
+                    .await
+                    .iter()
+                    .any(|r| r.outcome == ptv_sync::store::RunOutcome::Ok)
+            },
+        )
+        .await;
+        let ok: Vec<_> = runs(&app)
+            .await
+            .into_iter()
+            .filter(|r| r.outcome == ptv_sync::store::RunOutcome::Ok)
+            .collect();
+        assert_eq!(
+            ok[0].trigger,
+            ptv_sync::store::RunTrigger::Retry,
+            "v12={v12}: the successful run is the daemon's retry"
+        );
+    }
+}

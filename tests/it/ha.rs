@@ -290,3 +290,74 @@ async fn a_lost_lock_session_leaves_exactly_one_writer() {
     drop(store);
     ha.drop_db().await;
 }
+
+/// Issue 16 item 1, for `ptv-sync resync` run in-process (no daemon): the lock is watched
+/// during the run as in the daemon; when its session ends the run starts no further write
+/// and exits 1 saying why. The next resync finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_resync_that_loses_its_lock_stops_writing() {
+    let Some(ha) = Ha::new(1).await else {
+        return;
+    };
+    let cfg = ha.dir.path().join("cli.toml");
+    std::fs::write(
+        &cfg,
+        format!("[state]\ndatabase_url_env = \"HA_DB\"\n\n{}", ha.orgs_toml),
+    )
+    .unwrap();
+    let resync = || {
+        let mut cmd = bin();
+        cmd.arg("--config")
+            .arg(&cfg)
+            .args(["resync", "--org", "org0"])
+            .env("HA_DB", ha.url.as_str())
+            .env("STATE_DIRECTORY", ha.dir.path().join("cli-state"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    // Slow writes: the run is still writing when its lock session is ended.
+    ha.sim.set_faults(ptv_sync::sim::Faults {
+        latency: Duration::from_millis(400),
+        ..ptv_sync::sim::Faults::default()
+    });
+    let child = resync().spawn().unwrap();
+    let holder = format!(
+        "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a \
+         WHERE a.application_name = '{}' AND a.datname = '{}' AND EXISTS (SELECT 1 \
+         FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)",
+        ptv_sync::store::LOCK_APPLICATION_NAME,
+        ha.db
+    );
+    let mut admin = sqlx::PgConnection::connect(ha.url.as_str()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ha.sim.stats().writes_applied < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the resync never started writing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let killed: Vec<(bool,)> = sqlx::query_as(&holder).fetch_all(&mut admin).await.unwrap();
+    assert_eq!(killed.len(), 1, "the resync holds the lock: {killed:?}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("lock was lost"), "{stderr}");
+
+    ha.sim.set_faults(ptv_sync::sim::Faults::default());
+    let before = ha.sim.stats().writes_applied;
+    let out = resync().output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        ha.sim.stats().writes_applied > before,
+        "the first run stopped before its last writes"
+    );
+    drop(admin);
+    ha.drop_db().await;
+}

@@ -41,6 +41,8 @@ pub(crate) const ROUTES: &[&str] = &[
     "/api/v11/Service/sourceId/{sourceId}",
     "/api/v11/Service/list/organization",
     "/api/v11/Service/active/{id}",
+    "/api/v11/Service/archived/list",
+    "/api/v11/ServiceChannel/archived/list",
     "/api/v11/ServiceChannel/{id}",
     "/api/v11/ServiceChannel/list/organization",
     "/api/v11/ServiceChannel/active/{id}",
@@ -179,6 +181,18 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/api/v11/Service/list/organization",
             get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {
                 answer(read::by_organization(&s, &b, &q, |k| k == SimKind::Service))
+            }),
+        )
+        .route(
+            "/api/v11/Service/archived/list",
+            get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {
+                answer(read::archived_list(&s, &b, &q, |k| k == SimKind::Service))
+            }),
+        )
+        .route(
+            "/api/v11/ServiceChannel/archived/list",
+            get(|State(s): S, Extension(b): B, Query(q): Query<HashMap<String, String>>| async move {
+                answer(read::archived_list(&s, &b, &q, is_channel))
             }),
         )
         .route(

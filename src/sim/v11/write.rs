@@ -10,7 +10,7 @@ use crate::sim::auth::{Bearer, Caller};
 use crate::sim::engine::{self, Change, Refusal, Transition};
 use crate::sim::error::ApiError;
 use crate::sim::state::Shared;
-use crate::sim::store::{Catalogue, Entity, PublishingStatus, SimKind};
+use crate::sim::store::{Catalogue, Entity, PublishingStatus, SimKind, rfc3339};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -173,6 +173,8 @@ pub(crate) fn render(cat: &Catalogue, entity: &Entity, caller: Option<&Caller>) 
     }
     body["id"] = json!(entity.id);
     body["publishingStatus"] = json!(entity.status.as_str());
+    body["modified"] = json!(rfc3339(entity.modified));
+    body["modifiedBy"] = json!(entity.modified_by);
     body["sourceId"] = match (&entity.source, caller) {
         (Some((owner, sid)), Some(c)) if owner.eq_ignore_ascii_case(&c.email) => json!(sid),
         _ => Value::Null,

@@ -11,7 +11,7 @@ use crate::sim::auth::{Bearer, Caller};
 use crate::sim::engine::{self, Change, Refusal, Transition};
 use crate::sim::error::{ApiError, Problem};
 use crate::sim::state::Shared;
-use crate::sim::store::{Catalogue, Entity, PublishingStatus, SimKind};
+use crate::sim::store::{Catalogue, Entity, PublishingStatus, SimKind, rfc3339};
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -234,6 +234,11 @@ fn render(e: &Entity) -> Value {
             body["languageVersions"][lang] = json!({"name": name});
         }
     }
+    // The beta document declares no modification fields; the client reads
+    // `modifiedAt` (as PTV's v12 read models name it), and `modified` mirrors v11.
+    body["modifiedAt"] = json!(rfc3339(e.modified));
+    body["modified"] = json!(rfc3339(e.modified));
+    body["modifiedBy"] = json!(e.modified_by);
     body["status"] = json!(match e.status {
         PublishingStatus::Deleted => "Archived",
         PublishingStatus::Draft => "Draft",
@@ -413,12 +418,64 @@ fn page_of(items: &[&Entity], page: usize, page_size: usize) -> Value {
     })
 }
 
-/// `search` (live items) and `archived` lists, by organisation and/or externalId.
+/// `…/archived?page=&pageSize=&archivedAtOrAfter=` (all three required by the beta
+/// document; page and pageSize have defaults there, so only the date is enforced):
+/// `ArchivedEntitiesResponse`, whose items carry nothing but `contentId`.
+fn archived(
+    shared: &Shared,
+    kind_ok: fn(SimKind) -> bool,
+    query: &HashMap<String, String>,
+    instance: &str,
+) -> Result<Response, ApiError> {
+    let (page, page_size) = paging(query, instance)?;
+    let from = match query.get("archivedAtOrAfter") {
+        None => {
+            return Err(invalid(
+                instance,
+                vec![(
+                    "/archivedAtOrAfter".to_owned(),
+                    "archivedAtOrAfter is required.".to_owned(),
+                )],
+            ));
+        }
+        Some(raw) => crate::sim::catalogue::parse_time(raw).ok_or_else(|| {
+            invalid(
+                instance,
+                vec![(
+                    "/archivedAtOrAfter".to_owned(),
+                    format!("'{raw}' is not a date-time, e.g. 2025-09-22T07:32:52.026Z."),
+                )],
+            )
+        })?,
+    };
+    let q = crate::sim::archived::ArchivedQuery {
+        from: Some(from),
+        ..Default::default()
+    };
+    let cat = shared.catalogue();
+    let items = crate::sim::archived::archived(&cat, kind_ok, &q);
+    let total = items.len();
+    let page_items: Vec<Value> = items
+        .iter()
+        .skip((page - 1) * page_size)
+        .take(page_size)
+        .map(|(e, _)| json!({"contentId": e.id}))
+        .collect();
+    Ok(Json(json!({
+        "page": page,
+        "pageSize": page_size,
+        "totalItems": total,
+        "totalPages": total.div_ceil(page_size),
+        "items": page_items,
+    }))
+    .into_response())
+}
+
+/// `search`: live items, by organisation and/or externalId.
 fn list(
     shared: &Shared,
     bearer: &Bearer,
     kind_ok: fn(SimKind) -> bool,
-    archived: bool,
     query: &HashMap<String, String>,
     instance: &str,
 ) -> Result<Response, ApiError> {
@@ -436,7 +493,7 @@ fn list(
     let cat = shared.catalogue();
     let matches = |e: &&Entity| {
         kind_ok(e.kind)
-            && (e.status == PublishingStatus::Deleted) == archived
+            && e.is_live()
             && e.status != PublishingStatus::Draft
             && external.is_none_or(|x| {
                 e.external.as_ref().is_some_and(|(owner, id)| {
@@ -633,17 +690,15 @@ fn entity_routes(
             &format!("/api/v12/{segment}/search"),
             get(
                 move |State(s): S, Extension(b): B, m: MatchedPath, Query(q): Q| async move {
-                    respond(list(&s, &b, kind_ok, false, &q, m.as_str()))
+                    respond(list(&s, &b, kind_ok, &q, m.as_str()))
                 },
             ),
         )
         .route(
             &format!("/api/v12/{segment}/archived"),
-            get(
-                move |State(s): S, Extension(b): B, m: MatchedPath, Query(q): Q| async move {
-                    respond(list(&s, &b, kind_ok, true, &q, m.as_str()))
-                },
-            ),
+            get(move |State(s): S, m: MatchedPath, Query(q): Q| async move {
+                respond(archived(&s, kind_ok, &q, m.as_str()))
+            }),
         )
 }
 

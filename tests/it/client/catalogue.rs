@@ -49,7 +49,13 @@ async fn seeded() -> Seeded {
         ..seed(SimKind::Organization, main, "Kirjastotoimi")
     }];
     items.push(SeedItem {
-        modified: Some("2025-03-01T10:00:00".into()),
+        // PTV's zone-less form, recent enough that automatic archiving (18 months
+        // unmodified) leaves it alone.
+        modified: Some(
+            (chrono::Utc::now() - chrono::TimeDelta::days(30))
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string(),
+        ),
         modified_by: Some("editor@demokunta.example".into()),
         ..seed(SimKind::Service, main, "Rakennuslupa")
     });

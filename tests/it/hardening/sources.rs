@@ -311,3 +311,98 @@ async fn the_sql_source_session_is_read_only_and_has_a_statement_timeout() {
         .unwrap();
     assert_eq!(left, 1);
 }
+
+// issue 16 item 14: an unusable id costs its document, in every kind of source.
+#[tokio::test]
+async fn an_unusable_id_costs_its_document_not_its_file_or_the_snapshot() {
+    use ptv_sync::source::{HttpAuth, HttpSource, Source, SqlQueries, SqlSource};
+    use sqlx::{Connection, Executor};
+    let good = serde_json::json!({"id": "kept-1", "name": {"fi": "Palvelu"}});
+    let bad = serde_json::json!({"id": "bad id!", "name": {"fi": "Rikki"}});
+
+    // dir: a list file holding a good and a bad document, in YAML and in JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let with_kind = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        v["kind"] = "service".into();
+        v
+    };
+    let list = serde_json::json!([with_kind(&good), with_kind(&bad)]);
+    std::fs::write(dir.path().join("list.json"), list.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("list.yaml"),
+        serde_norway::to_string(&serde_json::json!([
+            {"kind": "service", "id": "kept-2", "name": {"fi": "Toinen"}},
+            with_kind(&bad),
+        ]))
+        .unwrap(),
+    )
+    .unwrap();
+    let snap = DirSource::new(dir.path()).read().unwrap();
+    let ids: Vec<_> = snap.documents.iter().map(|d| d.id.to_string()).collect();
+    assert_eq!(ids, ["kept-1", "kept-2"], "{:?}", snap.unreadable);
+    let unreadable: Vec<_> = snap.unreadable.iter().map(|u| u.message.as_str()).collect();
+    assert_eq!(unreadable.len(), 2, "{unreadable:?}");
+    assert!(unreadable[0].starts_with("list.json[1]"), "{unreadable:?}");
+    assert!(unreadable[1].starts_with("list.yaml[1]"), "{unreadable:?}");
+
+    // http: the response's other documents are read.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"services": [good, bad]})),
+        )
+        .mount(&server)
+        .await;
+    let src = HttpSource {
+        url: format!("{}/export", server.uri()).parse().unwrap(),
+        auth: HttpAuth::None,
+        timeout: Duration::from_secs(5),
+        max_size: ptv_sync::source::DEFAULT_MAX_SIZE,
+    };
+    let snap = src.snapshot().await.unwrap();
+    assert_eq!(snap.documents.len(), 1);
+    assert_eq!(snap.unreadable.len(), 1, "{:?}", snap.unreadable);
+    assert!(
+        snap.unreadable[0].message.contains("#services[1]")
+            && snap.unreadable[0].message.contains("`id`"),
+        "{:?}",
+        snap.unreadable
+    );
+
+    // sql: a bad id, a NULL document and a document that is not JSON cost their rows.
+    let db = dir.path().join("src.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=rwc", db.display()))
+        .await
+        .unwrap();
+    conn.execute(
+        "CREATE TABLE docs (id TEXT, document TEXT);
+         INSERT INTO docs VALUES ('kept-1', '{\"name\": {\"fi\": \"Palvelu\"}}'),
+                                 ('bad id!', '{}'), ('kept-2', NULL), ('kept-3', 'not json');",
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let src = SqlSource {
+        url: ptv_sync::secret::SecretSource::Inline(format!("sqlite:{}", db.display()).into()),
+        queries: SqlQueries {
+            organizations: None,
+            services: Some("SELECT id, document FROM docs ORDER BY rowid".into()),
+            channels: None,
+        },
+        timeout: Duration::from_secs(30),
+        production: false,
+    };
+    let snap = src.snapshot().await.unwrap();
+    assert_eq!(snap.documents.len(), 1);
+    let unreadable: Vec<_> = snap.unreadable.iter().map(|u| u.message.as_str()).collect();
+    assert_eq!(unreadable.len(), 3, "{unreadable:?}");
+    assert!(
+        unreadable[1].contains("kept-2") && unreadable[1].contains("NULL"),
+        "{unreadable:?}"
+    );
+    assert!(
+        unreadable[2].contains("kept-3") && unreadable[2].contains("not JSON"),
+        "{unreadable:?}"
+    );
+}

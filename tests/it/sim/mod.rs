@@ -3,6 +3,7 @@
 
 mod auth;
 mod channel_rules;
+mod clock;
 mod connections;
 mod control;
 mod faults;
@@ -12,4 +13,5 @@ mod organization_rules;
 mod put_semantics;
 mod service_rules;
 mod support;
+mod ui;
 mod v12;
