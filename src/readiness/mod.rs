@@ -11,8 +11,8 @@
 //!   store under the organisation key `<org>#readiness-<run id>`: the organisation's own
 //!   state is never opened, let alone written.
 //! - Walks DVV's list ([`checklist`]) through `pipeline::prepare` and the engine's
-//!   `apply`, stage by stage; every item written is read back from PTV and compared
-//!   field by field with what was sent ([`readback`]).
+//!   `apply`, stage by stage ([`runner`]); every item written is read back from PTV and
+//!   compared field by field with what was sent ([`readback`]).
 //! - Records every HTTP request (method, path, status, time) through the client's
 //!   request log: never a header, body or query, so no token, password or key.
 //! - Writes `report.md`, a self-contained `report.html` ([`report`]) and `content.xlsx`
@@ -23,6 +23,7 @@
 mod checklist;
 mod readback;
 pub mod report;
+mod runner;
 mod templates;
 mod testset;
 mod xlsx;
