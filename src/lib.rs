@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod db_url;
+pub mod export;
 pub mod fingerprint;
 pub mod model;
 pub mod monitoring;

@@ -1,8 +1,11 @@
 //! Matching the source to what PTV holds, in a fixed order of trust:
 //!
 //! 1. the state already links the item (nothing to do);
-//! 2. our own sourceId / externalId on the PTV item (any generation `….gN`);
-//! 3. the same kind (and channel type), the same owning organisation and the same
+//! 2. the PTV id the source document names (`ptvId`): PTV must hold it, published, as
+//!    the same kind (and channel type) under the same owning organisation; otherwise
+//!    the item is *refused* (reported with why, never linked nor matched otherwise);
+//! 3. our own sourceId / externalId on the PTV item (any generation `….gN`);
+//! 4. the same kind (and channel type), the same owning organisation and the same
 //!    normalised Finnish name, unique on both sides.
 //!
 //! A name shared by several PTV items (or several source items) is *ambiguous*: it is
@@ -28,6 +31,8 @@ pub struct Wanted {
     pub name_fi: Option<String>,
     /// PTV id the state already links, if any.
     pub linked: Option<String>,
+    /// PTV id the source document names (`ptvId`), lower case.
+    pub ptv_id: Option<String>,
 }
 
 /// How a source item was matched.
@@ -36,6 +41,8 @@ pub struct Wanted {
 pub enum MatchedBy {
     /// The state already links it.
     State,
+    /// The source document names the PTV id (`ptvId`).
+    PtvId,
     /// Our sourceId (v11) / externalId (v12) is on the PTV item.
     SourceId,
     /// Same kind, channel type, owner and normalised Finnish name, unique on both sides.
@@ -47,6 +54,7 @@ impl MatchedBy {
     pub fn as_str(self) -> &'static str {
         match self {
             MatchedBy::State => "state",
+            MatchedBy::PtvId => "ptvId",
             MatchedBy::SourceId => "sourceId",
             MatchedBy::Name => "name",
         }
@@ -68,6 +76,12 @@ pub enum Row {
     },
     SourceOnly {
         wanted: Wanted,
+    },
+    /// The source names a PTV id (`ptvId`) that PTV does not hold as this item.
+    Refused {
+        wanted: Wanted,
+        ptv_id: String,
+        reason: String,
     },
     PtvOnly {
         item: RemoteItem,
@@ -122,9 +136,36 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
         ItemKind::Service | ItemKind::Connections => 2,
     });
 
-    // Pass 1: state links and our own sourceIds.
+    // Pass 1: state links, the source's own `ptvId`, and our own sourceIds.
+    let by_id: HashMap<String, &RemoteItem> = remote
+        .iter()
+        .map(|r| (r.ptv_id.to_lowercase(), r))
+        .collect();
     let mut pending = Vec::new();
     for w in order {
+        if w.linked.is_none()
+            && let Some(id) = &w.ptv_id
+        {
+            match named(w, id, &by_id, &claimed) {
+                Ok(r) => {
+                    claimed.insert(r.ptv_id.as_str());
+                    if w.kind == ItemKind::Organization {
+                        org_ids.insert(w.source_id.as_str(), r.ptv_id.clone());
+                    }
+                    rows.push(Row::Matched {
+                        wanted: w.clone(),
+                        ptv_id: r.ptv_id.clone(),
+                        by: MatchedBy::PtvId,
+                    });
+                }
+                Err(reason) => rows.push(Row::Refused {
+                    wanted: w.clone(),
+                    ptv_id: id.clone(),
+                    reason,
+                }),
+            }
+            continue;
+        }
         let found = w
             .linked
             .clone()
@@ -253,6 +294,47 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
         org_ids.extend(new_orgs);
     }
 
+    // A named PTV item must sit under the organisation the source puts the item in,
+    // known only now that every organisation has matched.
+    for row in &mut rows {
+        let Row::Matched {
+            wanted,
+            ptv_id,
+            by: MatchedBy::PtvId,
+        } = row
+        else {
+            continue;
+        };
+        let expected = match &wanted.owner {
+            None => Some(main),
+            Some(o) => org_ids.get(o.as_str()).map(String::as_str),
+        };
+        let held = by_id
+            .get(&ptv_id.to_lowercase())
+            .and_then(|r| r.organization_id.as_deref());
+        let reason = match (expected, held) {
+            (Some(e), Some(h)) if e.eq_ignore_ascii_case(h) => continue,
+            (None, _) => format!(
+                "its organisation '{}' is not in PTV (or not matched), so PTV item {ptv_id} cannot be under it",
+                wanted.owner.as_deref().unwrap_or_default()
+            ),
+            (Some(e), h) => format!(
+                "PTV holds {ptv_id} under organisation {}, the source puts it under {}",
+                h.unwrap_or("(none)"),
+                wanted.owner.as_deref().map_or_else(
+                    || format!("the main organisation {e}"),
+                    |o| format!("'{o}' ({e})")
+                )
+            ),
+        };
+        claimed.remove(ptv_id.as_str());
+        *row = Row::Refused {
+            wanted: wanted.clone(),
+            ptv_id: ptv_id.clone(),
+            reason,
+        };
+    }
+
     rows.extend(
         remote
             .iter()
@@ -260,6 +342,37 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
             .map(|r| Row::PtvOnly { item: r.clone() }),
     );
     rows
+}
+
+/// The PTV item a source item names by `ptvId`, or why it cannot be that item.
+fn named<'r>(
+    w: &Wanted,
+    id: &str,
+    by_id: &HashMap<String, &'r RemoteItem>,
+    claimed: &HashSet<&str>,
+) -> Result<&'r RemoteItem, String> {
+    let Some(r) = by_id.get(&id.to_lowercase()).copied() else {
+        return Err(format!(
+            "PTV holds no published item {id} in this organisation or its sub-organisations (unknown, archived, a draft, or another organisation's); correct or remove `ptvId`"
+        ));
+    };
+    if r.kind != w.kind || r.channel_type != w.channel_type {
+        let what = |k: ItemKind, t: Option<ChannelType>| match t {
+            Some(t) => format!("{k} ({t})"),
+            None => k.to_string(),
+        };
+        return Err(format!(
+            "PTV item {id} is a {}, the source describes a {}; correct `ptvId`",
+            what(r.kind, r.channel_type),
+            what(w.kind, w.channel_type)
+        ));
+    }
+    if claimed.contains(r.ptv_id.as_str()) {
+        return Err(format!(
+            "PTV item {id} is already linked to another source item; each `ptvId` may name one item"
+        ));
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
@@ -276,6 +389,7 @@ mod tests {
             owner: owner.map(str::to_owned),
             name_fi: Some(name.into()),
             linked: None,
+            ptv_id: None,
         }
     }
 
@@ -431,5 +545,72 @@ mod tests {
             ("name".into(), vec!["S2".into()])
         );
         assert_eq!(outcome(&rows, "phone"), ("name".into(), vec!["C1".into()]));
+    }
+
+    #[test]
+    fn a_ptv_id_in_the_source_matches_first_or_is_refused_with_why() {
+        let named = |id: &str, name: &str, ptv: &str| Wanted {
+            ptv_id: Some(ptv.into()),
+            ..want(ItemKind::Service, id, name, None)
+        };
+        let mut channel = want(ItemKind::Channel, "phone", "Neuvonta", None);
+        channel.ptv_id = Some("p1".into());
+        let mut under_org = want(ItemKind::Service, "lib", "Lainaus", Some("library"));
+        under_org.ptv_id = Some("p4".into());
+        let wanted = vec![
+            // Named by its PTV id although PTV has it under another name and our sourceId
+            // sits on another item: the explicit id wins.
+            named("permit", "Rakennuslupa", "P2"),
+            named("gone", "Poistunut", "p-missing"),
+            channel,
+            named("twice", "Kahdesti", "P2"),
+            want(ItemKind::Organization, "library", "Kirjastotoimi", None),
+            under_org,
+        ];
+        let remote = vec![
+            remote(
+                ItemKind::Service,
+                "P1",
+                "Rakennuslupa",
+                "M",
+                Some("t-service-permit"),
+            ),
+            remote(ItemKind::Service, "P2", "Vanha nimi", "M", None),
+            remote(ItemKind::Organization, "O1", "Kirjastotoimi", "M", None),
+            // Under the main organisation, not under the library.
+            remote(ItemKind::Service, "P4", "Lainaus", "M", None),
+        ];
+        let rows = match_items("M", &wanted, &remote);
+        assert_eq!(
+            outcome(&rows, "permit"),
+            ("ptvId".into(), vec!["P2".into()])
+        );
+        let refused = |id: &str| {
+            rows.iter()
+                .find_map(|r| match r {
+                    Row::Refused { wanted, reason, .. } if wanted.source_id == id => {
+                        Some(reason.clone())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{id} should be refused: {rows:?}"))
+        };
+        assert!(refused("gone").contains("holds no published item p-missing"));
+        assert!(refused("phone").contains("is a service, the source describes a channel"));
+        assert!(refused("twice").contains("already linked to another source item"));
+        assert!(
+            refused("lib").contains("under organisation M"),
+            "{}",
+            refused("lib")
+        );
+        // Refused items are not matched otherwise, and what they named stays PTV-only.
+        let ptv_only: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::PtvOnly { item } => Some(item.ptv_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ptv_only, vec!["P1", "P4"]);
     }
 }

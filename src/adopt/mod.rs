@@ -7,11 +7,15 @@
 //!
 //! - matched by our own sourceId / externalId (a lost state being rebuilt): the row
 //!   records the source's current fingerprint, because PTV already holds what we sent;
-//!   a v11 service's connection set is recorded too when PTV's connections are exactly
-//!   the desired ones;
-//! - matched by name (made in the UI): the row has no fingerprint, so the next run sends
+//! - matched by `ptvId` or by name: when PTV's item, read back into the source format
+//!   ([`crate::ptv::read_back`]), is the source's document (an export used as the
+//!   source, or an editor who typed the same), the row records the fingerprint too:
+//!   nothing needs sending. Otherwise the row has no fingerprint, so the next run sends
 //!   the source's content with a PUT by PTV id, which on v11 also gives the item our
-//!   sourceId (PTV's documented way to adopt an item made in the UI).
+//!   sourceId (PTV's documented way to adopt an item made in the UI);
+//! - a linked service's connection set is recorded when PTV's connections (v11: the
+//!   service's `serviceChannels`; v12: the connection search), read back, are exactly
+//!   the desired ones.
 //!
 //! Items in PTV only are listed and left alone; ambiguous names are never linked.
 
@@ -20,16 +24,19 @@ pub mod matching;
 pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
-use crate::model::{ItemKind, Lang, SourceId, ptv_source_id};
-use crate::plan::{CHANNEL_PTV_ID, DesiredRef, payload};
-use crate::ptv::{PtvApi, PtvError, RemoteCatalogue, RemoteItem, read_catalogue};
+use crate::model::{Connection, Item, ItemKind, Lang, PtvId, SourceId, ptv_source_id};
+use crate::plan::{CHANNEL_PTV_ID, Desired, DesiredRef, payload};
+use crate::ptv::{
+    PtvApi, PtvError, RemoteCatalogue, RemoteConnection, RemoteItem, body_of, connection_body_of,
+    read_back, read_back_connection, read_catalogue,
+};
 use crate::store::{
     ItemAction, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
 };
 use crate::validate::Validated;
 use chrono::Utc;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// What `adopt` found for one organisation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,6 +48,9 @@ pub struct Survey {
     pub ideal_requests: u32,
     #[serde(skip)]
     remote: HashMap<String, RemoteItem>,
+    /// Each service's connections as PTV shows them, by the service's PTV id.
+    #[serde(skip)]
+    connections: HashMap<String, Vec<RemoteConnection>>,
 }
 
 impl Survey {
@@ -50,10 +60,10 @@ impl Survey {
     }
 
     /// Count of rows per outcome: matched (new), already linked, ambiguous, source
-    /// only, PTV only.
+    /// only, PTV only, refused `ptvId`.
     #[must_use]
-    pub fn counts(&self) -> [usize; 5] {
-        let mut c = [0; 5];
+    pub fn counts(&self) -> [usize; 6] {
+        let mut c = [0; 6];
         for r in &self.rows {
             let i = match r {
                 Row::Matched {
@@ -64,6 +74,7 @@ impl Survey {
                 Row::Ambiguous { .. } => 2,
                 Row::SourceOnly { .. } => 3,
                 Row::PtvOnly { .. } => 4,
+                Row::Refused { .. } => 5,
             };
             c[i] += 1;
         }
@@ -79,16 +90,21 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
         .filter(|r| r.remote == RemoteState::Live)
         .filter_map(|r| Some(((r.kind, r.source_id.as_str()), r.ptv_id.as_deref()?)))
         .collect();
-    let want =
-        |kind, id: &SourceId, channel_type, owner: Option<&SourceId>, name: Option<&str>| Wanted {
-            kind,
-            channel_type,
-            source_id: id.to_string(),
-            ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
-            owner: owner.map(ToString::to_string),
-            name_fi: name.map(str::to_owned),
-            linked: linked.get(&(kind, id.as_str())).map(|s| (*s).to_owned()),
-        };
+    let want = |kind,
+                id: &SourceId,
+                channel_type,
+                owner: Option<&SourceId>,
+                name: Option<&str>,
+                ptv_id: Option<PtvId>| Wanted {
+        kind,
+        channel_type,
+        source_id: id.to_string(),
+        ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
+        owner: owner.map(ToString::to_string),
+        name_fi: name.map(str::to_owned),
+        linked: linked.get(&(kind, id.as_str())).map(|s| (*s).to_owned()),
+        ptv_id: ptv_id.map(|p| p.to_string()),
+    };
     let mut out = Vec::with_capacity(v.valid_count());
     for o in v.organizations.values() {
         let name = o.language_versions.get(&Lang::Fi).map(|l| l.name.as_str());
@@ -98,6 +114,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
             None,
             o.parent.as_ref(),
             name,
+            o.ptv_id,
         ));
     }
     for c in v.channels.values() {
@@ -108,6 +125,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
             Some(c.channel_type),
             c.organization.as_ref(),
             name,
+            c.ptv_id,
         ));
     }
     for s in v.services.values() {
@@ -118,6 +136,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
             None,
             s.organization.as_ref(),
             name,
+            s.ptv_id,
         ));
     }
     out
@@ -134,32 +153,22 @@ pub async fn survey(
     let cat: RemoteCatalogue = read_catalogue(api, &main).await?;
     let remote: Vec<RemoteItem> = cat.iter().cloned().collect();
     let rows = match_items(&main, &wanted(org, v, records), &remote);
+    let mut connections: HashMap<String, Vec<RemoteConnection>> = HashMap::new();
+    for c in cat.connections {
+        connections.entry(c.service.clone()).or_default().push(c);
+    }
     Ok(Survey {
         organization: org.name.clone(),
         rows,
         requests: cat.requests,
         ideal_requests: cat.ideal_requests,
         remote: remote.into_iter().map(|r| (r.ptv_id.clone(), r)).collect(),
+        connections,
     })
 }
 
 fn desired<'a>(v: &'a Validated, kind: ItemKind, id: &str) -> Option<DesiredRef<'a>> {
     crate::plan::desired(v, kind, id)
-}
-
-/// The channel PTV ids a v11 service shows in `serviceChannels`.
-fn remote_channels(item: &RemoteItem) -> BTreeSet<String> {
-    item.body
-        .get("serviceChannels")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            c.pointer("/serviceChannel/id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect()
 }
 
 /// The generation of `sid`, a `base` or `base.gN` sourceId.
@@ -191,6 +200,20 @@ pub async fn link(
             channel_ids.insert(wanted.source_id.as_str(), ptv_id.as_str());
         }
     }
+    // Every matched organisation's and channel's source id by PTV id, to read PTV's
+    // references back in the source's terms.
+    let mut source_ids: HashMap<&str, &str> = HashMap::new();
+    for r in &survey.rows {
+        if let Row::Matched { wanted, ptv_id, .. } = r
+            && matches!(wanted.kind, ItemKind::Organization | ItemKind::Channel)
+        {
+            source_ids.insert(ptv_id.as_str(), wanted.source_id.as_str());
+        }
+    }
+    let refs = Refs {
+        main: org.main_organization_id.to_string(),
+        source_ids: &source_ids,
+    };
     let mut written = 0;
     for row in survey.to_link() {
         let Row::Matched { wanted, ptv_id, by } = row else {
@@ -214,8 +237,15 @@ pub async fn link(
         }
         if let Some(item) = desired(v, wanted.kind, &wanted.source_id) {
             let body = payload(v, item, main_area);
-            // Only a lost state being rebuilt may claim that PTV holds what we sent.
-            if ours {
+            // PTV holds the source's content when we sent it (a lost state being rebuilt)
+            // or when what it holds, read back into the source format, is what a write
+            // would send (an export used as the source, or an editor who typed the same).
+            let holds = ours
+                || survey
+                    .remote
+                    .get(ptv_id)
+                    .is_some_and(|r| holds_content(api, r, &wanted.source_id, v, main_area, &refs));
+            if holds {
                 rec.fingerprint = Some(crate::fingerprint::fingerprint(api, &body).to_string());
                 rec.first_pushed_at = Some(now);
                 rec.last_pushed_at = Some(now);
@@ -237,15 +267,84 @@ pub async fn link(
             })
             .await?;
         written += 1;
-        if ours && wanted.kind == ItemKind::Service {
-            link_connections(org, store, v, survey, wanted, ptv_id, &channel_ids).await?;
+        if wanted.kind == ItemKind::Service {
+            link_connections(org, store, v, survey, wanted, ptv_id, &channel_ids, &refs).await?;
         }
     }
     Ok(written)
 }
 
-/// Records a rebuilt service's connection set when PTV's connections are exactly the
-/// desired ones; otherwise the next run writes them.
+/// An owning organisation in the source's terms.
+#[derive(Debug, PartialEq, Eq)]
+enum Owner {
+    /// The configured main organisation (no `organization` / `parent` in the source).
+    Main,
+    Source(String),
+}
+
+/// How PTV's references (owners, connected channels) read in the source's terms.
+struct Refs<'a> {
+    main: String,
+    source_ids: &'a HashMap<&'a str, &'a str>,
+}
+
+impl Refs<'_> {
+    /// The organisation `ptv_id` in the source's terms; `None` when it is not matched.
+    fn owner(&self, ptv_id: Option<&str>) -> Option<Owner> {
+        let id = ptv_id?;
+        if id.eq_ignore_ascii_case(&self.main) {
+            return Some(Owner::Main);
+        }
+        self.source_ids
+            .get(id)
+            .map(|s| Owner::Source((*s).to_owned()))
+    }
+}
+
+/// Whether PTV's item, read back as the source document `id`, names the same owner as
+/// the desired item and maps to the body a write of it would send: then PTV holds all
+/// of the source's content that this version can carry.
+fn holds_content(
+    api: crate::model::ApiVersion,
+    remote: &RemoteItem,
+    id: &str,
+    v: &Validated,
+    main_area: Option<&crate::model::Area>,
+    refs: &Refs<'_>,
+) -> bool {
+    let Some(want) = Desired::of(v, remote.kind, id, main_area, None).and_then(|d| d.item()) else {
+        return false;
+    };
+    let Some(owner) = refs.owner(remote.organization_id.as_deref()) else {
+        return false;
+    };
+    let want_owner = match &want {
+        Item::Organization(o) => o.parent.as_ref(),
+        Item::Service(s) => s.organization.as_ref(),
+        Item::Channel(c) => c.organization.as_ref(),
+    };
+    let wanted = want_owner.map_or(Owner::Main, |o| Owner::Source(o.to_string()));
+    if wanted != owner {
+        return false;
+    }
+    let mut doc = read_back(api, remote).document;
+    doc.remove("kind");
+    doc.insert("id".into(), id.into());
+    let doc = Value::Object(doc);
+    let held = match remote.kind {
+        ItemKind::Organization => serde_json::from_value(doc).map(Item::Organization),
+        ItemKind::Service => serde_json::from_value(doc).map(Item::Service),
+        ItemKind::Channel => serde_json::from_value(doc).map(Item::Channel),
+        ItemKind::Connections => return false,
+    };
+    let Ok(held) = held else { return false };
+    body_of(api, &held).is_some_and(|h| Some(h) == body_of(api, &want))
+}
+
+/// Records a linked service's connection set when PTV's connections, read back, are
+/// exactly the desired ones (channels, charge types, descriptions, hours); otherwise the
+/// next run writes them.
+#[allow(clippy::too_many_arguments)]
 async fn link_connections(
     org: &OrgConfig,
     store: &dyn StateStore,
@@ -254,28 +353,52 @@ async fn link_connections(
     service: &Wanted,
     ptv_id: &str,
     channel_ids: &HashMap<&str, &str>,
+    refs: &Refs<'_>,
 ) -> Result<(), StoreError> {
-    let Some(remote) = survey.remote.get(ptv_id) else {
-        return Ok(());
-    };
     let Ok(id) = SourceId::parse(&service.source_id) else {
         return Ok(());
     };
     let Some(set) = v.connections.get(&id) else {
         return Ok(());
     };
-    let targets: Option<Vec<&str>> = set
-        .iter()
-        .map(|c| channel_ids.get(c.channel.as_str()).copied())
-        .collect();
-    let Some(targets) = targets else {
-        return Ok(());
-    };
-    let desired_ids: BTreeSet<String> = targets.iter().map(|s| (*s).to_owned()).collect();
-    if set.is_empty() || desired_ids != remote_channels(remote) {
+    if set.is_empty()
+        || set
+            .iter()
+            .any(|c| !channel_ids.contains_key(c.channel.as_str()))
+    {
         return Ok(());
     }
+    let held: Option<Vec<Connection>> = survey
+        .connections
+        .get(ptv_id)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let mut doc = read_back_connection(org.api_version, c).document;
+            let channel = refs.source_ids.get(c.channel.as_str())?;
+            doc.insert("channel".into(), (*channel).into());
+            serde_json::from_value(Value::Object(doc)).ok()
+        })
+        .collect();
     let body = payload(v, DesiredRef::Connections(&id, set), None);
+    let Some(held) = held else {
+        return Ok(());
+    };
+    // Equal when each channel's connection maps to the same write (what this version
+    // can carry of it).
+    let writes = |set: &[Connection]| -> BTreeMap<String, Value> {
+        set.iter()
+            .map(|c| {
+                (
+                    c.channel.to_string(),
+                    connection_body_of(org.api_version, c),
+                )
+            })
+            .collect()
+    };
+    if held.len() != set.len() || writes(&held) != writes(set) {
+        return Ok(());
+    }
     let mut stored = body.clone();
     if let Value::Array(items) = &mut stored {
         for item in items.iter_mut() {

@@ -78,7 +78,7 @@ impl Engine {
                 Row::Matched {
                     wanted,
                     ptv_id,
-                    by: MatchedBy::Name,
+                    by: MatchedBy::Name | MatchedBy::PtvId,
                 } if creates.contains(&(wanted.kind, wanted.source_id.clone())) => {
                     if self.org.on_existing == OnExisting::Adopt {
                         adopt.rows.push(row.clone());
@@ -95,6 +95,19 @@ impl Engine {
                             ),
                         );
                     }
+                }
+                Row::Refused {
+                    wanted,
+                    ptv_id,
+                    reason,
+                } if creates.contains(&(wanted.kind, wanted.source_id.clone())) => {
+                    held.insert(
+                        (wanted.kind, wanted.source_id.clone()),
+                        (
+                            Outcome::NeedsPerson,
+                            format!("not created: the source names PTV item {ptv_id} (`ptvId`), but {reason}"),
+                        ),
+                    );
                 }
                 Row::Ambiguous { wanted, candidates }
                     if creates.contains(&(wanted.kind, wanted.source_id.clone())) =>

@@ -52,6 +52,16 @@ fn line(r: &Row) -> String {
             what(wanted.kind, wanted.channel_type),
             wanted.source_id
         ),
+        Row::Refused {
+            wanted,
+            ptv_id,
+            reason,
+        } => format!(
+            "{:<10} {:<24} {:<40} ptvId {ptv_id} not linked: {reason}",
+            "REFUSED",
+            what(wanted.kind, wanted.channel_type),
+            wanted.source_id
+        ),
         Row::PtvOnly { item } => format!(
             "{:<10} {:<24} {:<40} {} '{}' ({}): left alone",
             "ptv-only",
@@ -65,9 +75,9 @@ fn line(r: &Row) -> String {
 }
 
 fn print(s: &Survey, applied: Option<usize>) {
-    let [new, linked, ambiguous, source, ptv] = s.counts();
+    let [new, linked, ambiguous, source, ptv, refused] = s.counts();
     println!(
-        "Adoption for {}: {new} to link, {linked} already linked, {ambiguous} ambiguous, {source} in the source only, {ptv} in PTV only ({} catalogue reads; ideal {})",
+        "Adoption for {}: {new} to link, {linked} already linked, {ambiguous} ambiguous, {refused} with a ptvId PTV does not hold, {source} in the source only, {ptv} in PTV only ({} catalogue reads; ideal {})",
         s.organization, s.requests, s.ideal_requests
     );
     for r in &s.rows {
@@ -82,6 +92,11 @@ fn print(s: &Survey, applied: Option<usize>) {
             s.organization
         ),
         None => {}
+    }
+    if refused > 0 {
+        println!(
+            "Items with a refused ptvId are not linked nor created: correct or remove their `ptvId`, then run adopt again."
+        );
     }
     if ambiguous > 0 {
         println!(

@@ -415,6 +415,7 @@ fn ui_catalogue(docs: &crate::synth::Docs, main: uuid::Uuid) -> Vec<crate::sim::
         body: None,
         modified: None,
         modified_by: None,
+        connections: Vec::new(),
     };
     let mut out = Vec::with_capacity(docs.len());
     for o in &docs.organizations {
@@ -470,7 +471,7 @@ async fn bench_adopt(
     let t = Instant::now();
     let survey = crate::adopt::survey(&engine.org, engine.api.as_ref(), &validated, &[]).await?;
     let secs = t.elapsed().as_secs_f64();
-    let [matched, _, ambiguous, source_only, ptv_only] = survey.counts();
+    let [matched, _, ambiguous, source_only, ptv_only, _] = survey.counts();
     if matched != docs.len() {
         eprintln!(
             "adopt bench: {matched} of {} matched, {ambiguous} ambiguous, {source_only} in the source only, {ptv_only} in PTV only",

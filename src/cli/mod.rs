@@ -9,6 +9,7 @@ mod bench_cmd;
 #[cfg(feature = "sim")]
 mod demo_cmd;
 mod doctor_cmd;
+mod export_cmd;
 mod output;
 mod plan_cmd;
 mod readiness_cmd;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Match what PTV already holds (made in the UI, or before a lost state) to the
     /// source; `--apply` links it. Exit 0: nothing to link, 2: something to link, 1: error.
     Adopt(adopt_cmd::Args),
+    /// Write what PTV holds for the organisation as source documents (one file per
+    /// item, with `ptvId`), listing what the source format cannot carry. Exit 0, 1: error.
+    Export(export_cmd::Args),
     /// Per organisation: last run, last success, items by state, items needing a person.
     Status(status_cmd::Args),
     /// DVV's technical readiness test against PTV's customer test environment: a fresh test
@@ -203,6 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan_cmd::run(&load(&cli.config)?, &args).await,
         Command::Resync(args) => resync_cmd::run(&load(&cli.config)?, &args).await,
         Command::Adopt(args) => adopt_cmd::run(&load(&cli.config)?, &args).await,
+        Command::Export(args) => export_cmd::run(&load(&cli.config)?, &args).await,
         Command::Status(args) => status_cmd::run(&load(&cli.config)?, &args).await,
         Command::Readiness(args) => readiness_cmd::run(&load(&cli.config)?, &args).await,
         Command::Protect(args) => admin_cmd::protect(&load(&cli.config)?, &args, true).await,

@@ -1,7 +1,7 @@
 //! Organisations, services and channels as the source describes them.
 
 use super::common::{Area, Email, LangMap, Phone, ServiceHours, WebPage};
-use super::{ChannelType, ItemKind, Lang, SourceId, Text};
+use super::{ChannelType, ItemKind, Lang, PtvId, SourceId, Text};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub struct OrganizationLang {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Organization {
     pub id: SourceId,
+    /// The PTV item this one is, for `adopt` (matched before sourceIds and names). Not a
+    /// PTV field: never sent, stored or fingerprinted.
+    #[serde(default, skip_serializing)]
+    pub ptv_id: Option<PtvId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<SourceId>,
     pub organization_type: OrganizationType,
@@ -132,6 +136,10 @@ pub struct Connection {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Service {
     pub id: SourceId,
+    /// The PTV item this one is, for `adopt` (matched before sourceIds and names). Not a
+    /// PTV field: never sent, stored or fingerprinted.
+    #[serde(default, skip_serializing)]
+    pub ptv_id: Option<PtvId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<SourceId>,
     pub service_type: ServiceType,
@@ -258,6 +266,10 @@ pub struct Address {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Channel {
     pub id: SourceId,
+    /// The PTV item this one is, for `adopt` (matched before sourceIds and names). Not a
+    /// PTV field: never sent, stored or fingerprinted.
+    #[serde(default, skip_serializing)]
+    pub ptv_id: Option<PtvId>,
     pub channel_type: ChannelType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<SourceId>,
@@ -329,6 +341,15 @@ impl Item {
             Item::Organization(o) => &o.id,
             Item::Service(s) => &s.id,
             Item::Channel(c) => &c.id,
+        }
+    }
+    /// The PTV item the source says this is (`ptvId`), if it says.
+    #[must_use]
+    pub fn ptv_id(&self) -> Option<PtvId> {
+        match self {
+            Item::Organization(o) => o.ptv_id,
+            Item::Service(s) => s.ptv_id,
+            Item::Channel(c) => c.ptv_id,
         }
     }
     /// A channel's type; `None` for the other kinds.

@@ -22,4 +22,4 @@ pub use items::{
 pub use kind::{ApiVersion, ChannelType, ItemKind};
 pub use stored_enum::ErrorClass;
 pub(crate) use stored_enum::stored_enum;
-pub use text::{SourceId, Text};
+pub use text::{PtvId, SourceId, Text};

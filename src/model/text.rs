@@ -161,6 +161,46 @@ impl std::borrow::Borrow<str> for SourceId {
     }
 }
 
+/// A PTV item's id (a GUID): how a source document may name the PTV item it describes
+/// (`ptvId`). Written in its canonical form, lower case with hyphens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PtvId(uuid::Uuid);
+
+impl PtvId {
+    /// A GUID in its 36-character form (`0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10`), as PTV
+    /// shows it; braces, URNs and the nil GUID are refused.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let parsed = (raw.len() == 36)
+            .then(|| uuid::Uuid::try_parse(raw).ok())
+            .flatten()
+            .filter(|u| !u.is_nil());
+        parsed.map(PtvId).ok_or_else(|| {
+            format!(
+                "invalid PTV id '{raw}': use the item's GUID as PTV shows it, e.g. 0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10"
+            )
+        })
+    }
+}
+
+impl fmt::Display for PtvId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl Serialize for PtvId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PtvId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        PtvId::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +229,21 @@ mod tests {
         assert!(SourceId::parse("a_b").is_err());
         assert!(SourceId::parse("").is_err());
         assert!(SourceId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn ptv_ids_are_guids_in_their_canonical_form() {
+        let id = PtvId::parse("0C6A8D38-2F0C-4C55-8D4C-0F6B7A3C9D10").unwrap();
+        assert_eq!(id.to_string(), "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10");
+        for bad in [
+            "0c6a8d382f0c4c558d4c0f6b7a3c9d10",
+            "{0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10}",
+            "00000000-0000-0000-0000-000000000000",
+            "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d1x",
+            "building-permit",
+        ] {
+            let e = PtvId::parse(bad).unwrap_err();
+            assert!(e.contains(bad) && e.contains("GUID"), "{e}");
+        }
     }
 }

@@ -34,6 +34,7 @@ mod auth;
 mod client;
 pub mod error;
 pub mod read;
+pub mod read_back;
 mod retry;
 mod typed;
 pub mod v11;
@@ -47,6 +48,9 @@ use tokio::sync::Semaphore;
 pub use client::{PtvClientConfig, RequestLog, RequestRecord};
 pub use error::{ErrorClass, PtvError};
 pub use read::{Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue};
+pub use read_back::{
+    ReadBack, RemoteConnection, body_of, connection_body_of, read_back, read_back_connection,
+};
 pub use retry::RetryPolicy;
 
 /// One item to write: the model item (a channel with its area resolved), the PTV
@@ -178,6 +182,12 @@ pub trait PtvApi: Send + Sync {
         kind: ItemKind,
         ptv_ids: &[String],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// The published connections of these services (v11: their `serviceChannels`, no
+    /// request; v12: `connection/search`, 20 services a request).
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError>;
     /// Ids of every organisation below `org` in PTV's hierarchy, parents first.
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
     /// The latest version whatever its state (v11 `active` read, which shows drafts and

@@ -12,7 +12,8 @@
 //! - `source_id` is *our* identity on the item: the v11 `sourceId` (PTV shows it only
 //!   to the API user that set it) or the v12 `externalId`.
 //! - [`read_catalogue`] reads a main organisation's whole tree: the hierarchy, the
-//!   sub-organisations in id batches, then services and channels per organisation.
+//!   sub-organisations in id batches, services and channels per organisation, then the
+//!   services' connections.
 
 use super::{PtvApi, PtvError};
 use crate::model::{ChannelType, ItemKind};
@@ -89,6 +90,9 @@ pub struct RemoteCatalogue {
     pub organizations: Vec<RemoteItem>,
     pub services: Vec<RemoteItem>,
     pub channels: Vec<RemoteItem>,
+    /// The services' published connections (v11: from the services; v12: the
+    /// connection search).
+    pub connections: Vec<super::RemoteConnection>,
     /// HTTP requests the read took.
     pub requests: u32,
     /// The fewest requests that can read the same: one hierarchy read, the id batches
@@ -147,6 +151,11 @@ pub async fn read_catalogue(api: &dyn PtvApi, main: &str) -> Result<RemoteCatalo
             }
         }
     }
+    let connections = api.connections(&cat.services).await?;
+    cat.requests += connections.requests;
+    // One page per batch of services is the least a connection read takes.
+    cat.ideal_requests += connections.requests;
+    cat.connections = connections.value;
     Ok(cat)
 }
 

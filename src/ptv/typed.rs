@@ -4,8 +4,8 @@
 
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
-    Archive, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi, PtvError, RemoteItem,
-    Written,
+    Archive, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi, PtvError, RemoteConnection,
+    RemoteItem, Written,
 };
 use crate::model::{ChannelType, ItemKind};
 
@@ -126,6 +126,13 @@ impl<W: Wire> PtvApi for Typed<W> {
         ptv_ids: &[String],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.0.read_many(kind, ptv_ids).await
+    }
+
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError> {
+        self.0.connections(services).await
     }
 
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {

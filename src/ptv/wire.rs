@@ -6,7 +6,8 @@
 //! Adding a PTV read: add it here (per adapter) and, typed, to [`super::PtvApi`].
 
 use super::{
-    Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteItem, Written, v11, v12,
+    Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteConnection, RemoteItem,
+    Written, v11, v12,
 };
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use std::sync::Arc;
@@ -92,6 +93,11 @@ pub trait Wire: Send + Sync {
         kind: ItemKind,
         ptv_ids: &[String],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
+    /// See [`super::PtvApi::connections`].
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError>;
     /// See [`super::PtvApi::sub_organizations`].
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
     /// See [`super::PtvApi::read_latest`].

@@ -1,6 +1,6 @@
 //! A catalogue that exists before ptv-sync arrives: items made in PTV's user interface
 //! (no sourceId), items of another API user, drafts, items with an unpublished edit
-//! (Modified) and archived items. Seeded from [`SeedItem`]s given in the
+//! (Modified) and archived items, with their connections. Seeded from [`SeedItem`]s given in the
 //! [`SimConfig`](super::SimConfig) (`ptv-sync sim --seed-catalogue FILE`), by
 //! [`SimHandle::seed_catalogue`](super::SimHandle::seed_catalogue) or by
 //! `POST /_sim/catalogue`.
@@ -11,7 +11,7 @@
 //! must exist.
 
 use super::state::Shared;
-use super::store::{ArchivingType, Catalogue, Entity, PublishingStatus, SimKind};
+use super::store::{ArchivingType, Catalogue, Entity, PublishingStatus, SimEntity, SimKind};
 use crate::model::ChannelType;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,47 @@ pub struct SeedItem {
     /// Who saved it last; `seed` when absent.
     #[serde(default)]
     pub modified_by: Option<String>,
+    /// Services: the connected channels (seeded before the service).
+    #[serde(default)]
+    pub connections: Vec<Uuid>,
+}
+
+impl SeedItem {
+    /// The item as an editor would have made it in PTV's UI: the same content, id,
+    /// owner, status and connections, without any API user's sourceId or externalId.
+    #[must_use]
+    pub fn made_in_the_ui(e: &SimEntity) -> Option<SeedItem> {
+        let mut body = e.last_body.clone();
+        if let Value::Object(m) = &mut body {
+            for key in [
+                "sourceId",
+                "externalId",
+                "id",
+                "contentId",
+                "publishingStatus",
+                "status",
+                "modified",
+                "modifiedBy",
+                "modifiedAt",
+            ] {
+                m.remove(key);
+            }
+        }
+        Some(SeedItem {
+            kind: e.kind,
+            id: Some(e.id),
+            organization: e.organization_id?,
+            names: e.names.clone(),
+            status: e.status,
+            source_id: None,
+            external_id: None,
+            owner: None,
+            body: Some(body),
+            modified: None,
+            modified_by: None,
+            connections: e.connections.clone(),
+        })
+    }
 }
 
 fn published() -> PublishingStatus {
@@ -79,6 +120,10 @@ pub enum SeedError {
     NoOwner { index: usize },
     #[error("seed item {index}: names must hold at least one language")]
     NoNames { index: usize },
+    #[error(
+        "seed item {index}: connection to {channel}, which is not a channel seeded before it; seed channels before the services connected to them"
+    )]
+    NoChannel { index: usize, channel: Uuid },
     #[error(
         "seed item {index}: modified '{value}' is not a date and time; give RFC 3339, e.g. 2025-01-31T12:00:00Z"
     )]
@@ -143,6 +188,15 @@ fn entity_of(item: &SeedItem, index: usize, cat: &Catalogue) -> Result<Entity, S
         }
         Ok(Some((owner, v.clone())))
     };
+    if let Some(channel) = item.connections.iter().find(|c| {
+        !cat.get(**c)
+            .is_some_and(|e| matches!(e.kind, SimKind::Channel(_)))
+    }) {
+        return Err(SeedError::NoChannel {
+            index,
+            channel: *channel,
+        });
+    }
     let scope = item.kind.scope();
     let source = identity(&item.source_id, &|o, v| cat.by_source(o, scope, v))?;
     let external = identity(&item.external_id, &|o, v| cat.by_external(o, scope, v))?;
@@ -189,7 +243,11 @@ fn entity_of(item: &SeedItem, index: usize, cat: &Catalogue) -> Result<Entity, S
         visible_for_all: true,
         body,
         api: "seed",
-        connections: Vec::new(),
+        connections: if item.kind == SimKind::Service {
+            item.connections.clone()
+        } else {
+            Vec::new()
+        },
         locked_by: None,
         modified,
         modified_by: item

@@ -39,6 +39,7 @@ fn seed(kind: SimKind, org: Uuid, names: BTreeMap<String, String>) -> SeedItem {
         body: None,
         modified: None,
         modified_by: None,
+        connections: Vec::new(),
     }
 }
 
@@ -172,8 +173,11 @@ async fn ui_catalogue_is_adopted_not_duplicated(version: ApiVersion) {
     assert_eq!(untouched.len(), 2);
 
     let survey = survey_with(&app, app.store.as_ref()).await;
-    let [new, linked, ambiguous, source_only, ptv_only] = survey.counts();
-    assert_eq!((new, linked, ambiguous, source_only), (docs.len(), 0, 0, 0));
+    let [new, linked, ambiguous, source_only, ptv_only, refused] = survey.counts();
+    assert_eq!(
+        (new, linked, ambiguous, source_only, refused),
+        (docs.len(), 0, 0, 0, 0)
+    );
     assert_eq!(ptv_only, 2, "{:?}", survey.rows);
     assert_eq!(matched_by(&survey, MatchedBy::Name), docs.len());
 
@@ -323,8 +327,11 @@ async fn v11_a_lost_state_is_rebuilt_and_plans_no_changes() {
     );
 }
 
+/// v12 channels carry no externalId: they match by name, and their content read back
+/// from PTV equals the source's, so they are recorded as pushed. Connections come from
+/// v12's connection search.
 #[tokio::test]
-async fn v12_a_lost_state_is_rebuilt_without_a_create() {
+async fn v12_a_lost_state_is_rebuilt_and_plans_no_changes() {
     let docs = generate(Shape::new(60, 11));
     let app = spawn_with(&docs, options(ApiVersion::V12, Vec::new())).await;
     let r = app.sync().await;
@@ -342,13 +349,14 @@ async fn v12_a_lost_state_is_rebuilt_without_a_create() {
     assert_eq!(matched_by(&survey, MatchedBy::Name), docs.channels.len());
     link_with(&app, store.as_ref(), &survey).await;
     let plan = plan_with(&app, store.as_ref()).await;
-    assert_eq!(item_creates(&plan), 0);
     assert!(
+        !plan.has_changes(),
+        "{:#?}",
         plan.steps
             .iter()
             .filter(|s| s.action != Action::Unchanged)
-            .all(|s| matches!(s.kind, ItemKind::Channel | ItemKind::Connections)),
-        "only channels matched by name (and connection sets) are re-sent"
+            .map(|s| (s.kind, s.id.clone(), s.action, s.changed.clone()))
+            .collect::<Vec<_>>()
     );
 }
 
@@ -435,4 +443,71 @@ async fn v11_on_existing_adopt_links_and_updates_on_the_first_run() {
 #[tokio::test]
 async fn v12_on_existing_adopt_links_and_updates_on_the_first_run() {
     on_existing_adopt_links_on_the_first_run(ApiVersion::V12).await;
+}
+
+/// A `ptvId` PTV does not hold, or holds as another kind, is refused with why: never
+/// linked, and a run does not create the item either (the source says it exists).
+async fn a_ptv_id_ptv_does_not_hold_is_refused(version: ApiVersion) {
+    let mut docs = generate(Shape::new(12, 3));
+    let (_, _, main) = SimConfig::single_org();
+    let stranger = Uuid::new_v4();
+    let unknown = Uuid::new_v4();
+    docs.services[0]["ptvId"] = serde_json::json!(unknown);
+    docs.channels[0]["ptvId"] = serde_json::json!(stranger);
+    let catalogue = vec![SeedItem {
+        id: Some(stranger),
+        ..seed(
+            SimKind::Service,
+            main,
+            BTreeMap::from([("fi".into(), "Vain PTV:ssä".into())]),
+        )
+    }];
+    let app = spawn_with(&docs, options(version, catalogue)).await;
+    let survey = survey_with(&app, app.store.as_ref()).await;
+    let refused = |id: &str| {
+        survey
+            .rows
+            .iter()
+            .find_map(|r| match r {
+                Row::Refused { wanted, reason, .. } if wanted.source_id == id => {
+                    Some(reason.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{id} should be refused: {:?}", survey.rows))
+    };
+    let service = docs.services[0]["id"].as_str().unwrap();
+    let channel = docs.channels[0]["id"].as_str().unwrap();
+    assert!(refused(service).contains(&format!("holds no published item {unknown}")));
+    assert!(refused(channel).contains("is a service, the source describes a channel"));
+    assert_eq!(survey.counts()[5], 2);
+    assert_eq!(link_with(&app, app.store.as_ref(), &survey).await, 0);
+
+    let before = app.sim.catalogue().len();
+    let r = app.sync().await;
+    for id in [service, channel] {
+        let item = r.results.iter().find(|i| i.id == id).unwrap();
+        assert_eq!(item.outcome, Outcome::NeedsPerson, "{item:?}");
+        assert!(
+            item.error.as_deref().is_some_and(|e| e.contains("`ptvId`")),
+            "{item:?}"
+        );
+    }
+    let created = app.sim.catalogue().len() - before;
+    assert_eq!(created, docs.len() - 2, "everything else is created");
+    assert_eq!(
+        app.sim.entity(stranger).unwrap().versions,
+        1,
+        "the PTV item named by mistake is untouched"
+    );
+}
+
+#[tokio::test]
+async fn v11_a_ptv_id_ptv_does_not_hold_is_refused_and_not_created() {
+    a_ptv_id_ptv_does_not_hold_is_refused(ApiVersion::V11).await;
+}
+
+#[tokio::test]
+async fn v12_a_ptv_id_ptv_does_not_hold_is_refused_and_not_created() {
+    a_ptv_id_ptv_does_not_hold_is_refused(ApiVersion::V12).await;
 }

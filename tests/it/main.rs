@@ -7,6 +7,7 @@ mod config;
 mod crash;
 mod daemon;
 mod engine;
+mod export;
 mod ha;
 mod hardening;
 mod ops;

@@ -114,6 +114,8 @@ use ApiVersion::{V11, V12};
 use ItemKind::{Channel as C, Connections as X, Organization as O, Service as S};
 
 cases! {
+    bad_ptv_id_on_a_service: V11, |d| { let i = find(d, "service", "permit"); d[i]["ptvId"] = json!("not-a-guid"); } => K::Parse, (S, "permit"), "ptvId";
+    bad_ptv_id_on_a_channel: V12, |d| { let i = find(d, "channel", "web"); d[i]["ptvId"] = json!("{0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10}"); } => K::Parse, (C, "web"), "ptvId";
     unknown_key: V11, |d| { let i = find(d, "service", "permit"); d[i]["colour"] = json!("red"); } => K::Parse, (S, "permit"), "colour";
     wrong_type: V11, |d| { let i = find(d, "service", "permit"); d[i]["targetGroups"] = json!("KR1"); } => K::Parse, (S, "permit"), "targetGroups";
     bad_enum: V11, |d| { let i = find(d, "service", "permit"); d[i]["fundingType"] = json!("Free"); } => K::Parse, (S, "permit"), "fundingType";

@@ -3,6 +3,7 @@
 
 pub mod map;
 mod read;
+pub mod unmap;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
@@ -597,6 +598,16 @@ impl Wire for V11Client {
         ptv_ids: &[String],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.read_guids(kind, ptv_ids).await
+    }
+
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<super::RemoteConnection>>, PtvError> {
+        Ok(Fetched {
+            value: read::connections_in(services),
+            requests: 0,
+        })
     }
 
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {

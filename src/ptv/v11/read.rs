@@ -214,6 +214,33 @@ impl V11Client {
     }
 }
 
+/// A v11 service's connections: its `serviceChannels` (v11 has no connection read).
+pub(super) fn connections_in(
+    services: &[RemoteItem],
+) -> Vec<super::super::read_back::RemoteConnection> {
+    services
+        .iter()
+        .flat_map(|s| {
+            s.body
+                .get("serviceChannels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    let channel = c
+                        .pointer("/serviceChannel/id")
+                        .or_else(|| c.get("serviceChannelId"))
+                        .and_then(Value::as_str)?;
+                    Some(super::super::read_back::RemoteConnection {
+                        service: s.ptv_id.clone(),
+                        channel: channel.to_owned(),
+                        body: c.clone(),
+                    })
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

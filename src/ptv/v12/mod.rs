@@ -5,6 +5,7 @@
 pub mod map;
 mod read;
 pub mod routes;
+pub mod unmap;
 
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
@@ -553,6 +554,14 @@ impl Wire for V12Client {
         ptv_ids: &[String],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.read_each(kind, ptv_ids).await
+    }
+
+    async fn connections(
+        &self,
+        services: &[RemoteItem],
+    ) -> Result<Fetched<Vec<super::RemoteConnection>>, PtvError> {
+        let ids: Vec<String> = services.iter().map(|s| s.ptv_id.clone()).collect();
+        self.connections_of(&ids).await
     }
 
     async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {

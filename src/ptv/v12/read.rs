@@ -6,6 +6,7 @@
 
 use super::super::client::Trace;
 use super::super::read::{PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, text};
+use super::super::read_back::RemoteConnection;
 use super::super::{Fetched, PtvError, describe};
 use super::{MAX_PAGES, V12Client, route_err, routes};
 use crate::model::{ChannelType, ItemKind};
@@ -155,6 +156,68 @@ impl V12Client {
         let item = describe(kind, None, id, None);
         let body = self.get(route, Vec::new(), kind, &item, trace).await?;
         Ok(body.and_then(|b| remote(kind, b, None)))
+    }
+
+    /// The services' connections: `connection/search` by up to 20 service ids a request,
+    /// every page of each.
+    pub(super) async fn connections_of(
+        &self,
+        services: &[String],
+    ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError> {
+        let batches =
+            futures::future::try_join_all(services.chunks(routes::CONNECTION_SEARCH_IDS).map(
+                |ids| async move {
+                    let item = format!("connections of {} services", ids.len());
+                    all_pages("totalPages", MAX_PAGES, |page| {
+                        let item = item.clone();
+                        async move {
+                            let mut query: Vec<(&'static str, String)> = ids
+                                .iter()
+                                .map(|id| ("serviceContentIds", id.clone()))
+                                .collect();
+                            query.push(("page", page.to_string()));
+                            query.push(("pageSize", PAGE_SIZE.to_string()));
+                            let mut trace = Trace::default();
+                            let body = self
+                                .get(
+                                    routes::connection_search(),
+                                    query,
+                                    ItemKind::Connections,
+                                    &item,
+                                    &mut trace,
+                                )
+                                .await?;
+                            Ok((body, trace.requests))
+                        }
+                    })
+                    .await
+                },
+            ))
+            .await?;
+        let mut requests = 0;
+        let mut value = Vec::new();
+        for (bodies, n) in batches {
+            requests += n;
+            for b in bodies {
+                for c in b
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(service), Some(channel)) =
+                        (text(c, "serviceContentId"), text(c, "channelContentId"))
+                    {
+                        value.push(RemoteConnection {
+                            service,
+                            channel,
+                            body: c.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Fetched { value, requests })
     }
 
     pub(super) async fn hierarchy_of(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {

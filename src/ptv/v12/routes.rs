@@ -166,6 +166,20 @@ pub fn search(kind: ItemKind) -> Result<Route, RouteError> {
     })
 }
 
+/// `GET /api/v12/connection/search`: a service's connections, by `serviceContentIds`
+/// (at most [`CONNECTION_SEARCH_IDS`] a request), paged.
+#[must_use]
+pub fn connection_search() -> Route {
+    Route {
+        method: Method::GET,
+        path: api(&["connection", "search"]),
+        expect: READ,
+    }
+}
+
+/// The most ids `connection/search` takes per filter (`maxItems: 20`).
+pub const CONNECTION_SEARCH_IDS: usize = 20;
+
 #[must_use]
 pub fn hierarchy(org: &str) -> Route {
     Route {

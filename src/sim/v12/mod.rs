@@ -13,7 +13,7 @@ use crate::sim::error::{ApiError, Problem};
 use crate::sim::state::Shared;
 use crate::sim::store::{Catalogue, Entity, PublishingStatus, SimKind, rfc3339};
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::{MatchedPath, Path, Query, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -650,6 +650,90 @@ fn read_connection(
     }
 }
 
+/// `connection/search`: published connections of published services and channels, by
+/// `serviceContentIds` and/or `channelContentIds` (each at most 20, repeated or
+/// comma-separated), paged. The catalogue keeps no connection details, so each answer
+/// carries the `ConnectionResponse` keys empty.
+fn search_connections(
+    shared: &Shared,
+    raw_query: Option<&str>,
+    instance: &str,
+) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let ids = |key: &str| -> Result<Option<Vec<Uuid>>, ApiError> {
+        let raw: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .filter(|v| !v.is_empty())
+            .collect();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.len() > 20 {
+            return Err(invalid(
+                instance,
+                vec![(
+                    format!("/{key}"),
+                    "At most 20 items are allowed.".to_owned(),
+                )],
+            ));
+        }
+        raw.into_iter()
+            .map(|r| content_id(r, instance))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    };
+    let services = ids("serviceContentIds")?;
+    let channels = ids("channelContentIds")?;
+    let last: HashMap<String, String> = pairs.iter().cloned().collect();
+    let (page, page_size) = paging(&last, instance)?;
+    let cat = shared.catalogue();
+    let published = |e: &Entity| {
+        matches!(
+            e.status,
+            PublishingStatus::Published | PublishingStatus::Modified
+        )
+    };
+    let mut items = Vec::new();
+    for s in cat
+        .all()
+        .filter(|e| e.kind == SimKind::Service && published(e))
+    {
+        if services.as_ref().is_some_and(|ids| !ids.contains(&s.id)) {
+            continue;
+        }
+        for ch in &s.connections {
+            if channels.as_ref().is_some_and(|ids| !ids.contains(ch))
+                || !cat.get(*ch).is_some_and(published)
+            {
+                continue;
+            }
+            items.push(json!({
+                "serviceContentId": s.id,
+                "channelContentId": ch,
+                "contactAddresses": {"foreignAddresses": [], "postOfficeBoxAddresses": [], "streetAddresses": []},
+                "chargeType": null,
+                "serviceHours": {"hours": [], "holidayServiceHours": null},
+                "languageVersions": {},
+                "publishedAt": null,
+            }));
+        }
+    }
+    let total = items.len();
+    let answer = json!({
+        "page": page,
+        "pageSize": page_size,
+        "totalItems": total,
+        "totalPages": total.div_ceil(page_size),
+        "items": items.into_iter().skip((page - 1) * page_size).take(page_size).collect::<Vec<_>>(),
+    });
+    Ok(Json(answer).into_response())
+}
+
 fn respond(result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -747,6 +831,12 @@ pub(crate) fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
             "/api/v12/connection",
             post(|State(s): S, Extension(b): B, m: MatchedPath, body: Bytes| async move {
                 respond(connect(&s, &b, &body, m.as_str()))
+            }),
+        )
+        .route(
+            "/api/v12/connection/search",
+            get(|State(s): S, m: MatchedPath, RawQuery(q): RawQuery| async move {
+                respond(search_connections(&s, q.as_deref(), m.as_str()))
             }),
         )
         .route(

@@ -30,6 +30,7 @@ fn seed(kind: SimKind, org: Uuid, name: &str) -> SeedItem {
         body: None,
         modified: None,
         modified_by: None,
+        connections: Vec::new(),
     }
 }
 
@@ -190,9 +191,16 @@ async fn reads_the_seeded_catalogue(version: ApiVersion) {
 
     // Main organisation: 235 services = 3 pages; 1 page for the rest of each
     // (organisation, kind), 1 hierarchy read and 1 batch of sub-organisations. v12 has
-    // no batch read, which costs one read per sub-organisation: also 1 here.
-    assert_eq!(cat.ideal_requests, 1 + 1 + 3 + 1 + 1 + 1);
+    // no batch read, which costs one read per sub-organisation: also 1 here. The
+    // services' connections: v11 shows them on each service; v12 searches them, 20
+    // services a request.
+    let connection_reads = match version {
+        ApiVersion::V11 => 0,
+        ApiVersion::V12 => u32::try_from(cat.services.len().div_ceil(20)).unwrap(),
+    };
+    assert_eq!(cat.ideal_requests, 1 + 1 + 3 + 1 + 1 + 1 + connection_reads);
     assert_eq!(cat.requests, cat.ideal_requests);
+    assert!(cat.connections.is_empty(), "{:?}", cat.connections);
 }
 
 #[tokio::test]

@@ -441,3 +441,69 @@ fn v12_connections_validate_and_report_what_does_not_fit() {
     assert_valid(&doc, ItemKind::Connections, None, true, &m.body);
     assert_eq!(m.not_sent.len(), 2);
 }
+
+/// `ptvId` names the PTV item for `adopt`; it is not a PTV field, so neither the stored
+/// payload (and so the fingerprint) nor either version's body changes with it.
+#[test]
+fn a_ptv_id_changes_neither_the_payload_nor_the_fingerprint_nor_a_body() {
+    use ptv_sync::fingerprint::fingerprint;
+    use ptv_sync::model::{ApiVersion, Item};
+    let guid = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10";
+    let with_id = |mut v: Value| {
+        v["ptvId"] = json!(guid);
+        v
+    };
+    let mut location = channel_json(ChannelType::ServiceLocation);
+    location["area"] = json!({"type": "LimitedArea", "municipalities": ["091"]});
+    let pairs: Vec<(Item, Item)> = vec![
+        (
+            Item::Service(service(service_json())),
+            Item::Service(service(with_id(service_json()))),
+        ),
+        (
+            Item::Organization(organization(state_org())),
+            Item::Organization(organization(with_id(state_org()))),
+        ),
+        (
+            Item::Channel(serde_json::from_value(location.clone()).unwrap()),
+            Item::Channel(serde_json::from_value(with_id(location)).unwrap()),
+        ),
+    ];
+    for (plain, named) in &pairs {
+        assert_eq!(named.ptv_id().map(|p| p.to_string()).as_deref(), Some(guid));
+        let payload = |i: &Item| match i {
+            Item::Service(s) => serde_json::to_value(s).unwrap(),
+            Item::Organization(o) => serde_json::to_value(o).unwrap(),
+            Item::Channel(c) => serde_json::to_value(c).unwrap(),
+        };
+        assert_eq!(payload(plain), payload(named));
+        assert!(!payload(named).to_string().contains(guid));
+        for api in [ApiVersion::V11, ApiVersion::V12] {
+            assert_eq!(
+                fingerprint(api, &payload(plain)),
+                fingerprint(api, &payload(named))
+            );
+        }
+        let bodies = |i: &Item| -> (Value, Value) {
+            match i {
+                Item::Service(s) => (
+                    v11::map::service(s, ORG).body,
+                    v12::map::service(s, ORG).body,
+                ),
+                Item::Organization(o) => (
+                    v11::map::organization(o, PARENT).body,
+                    v12::map::organization(o, PARENT).unwrap().body,
+                ),
+                Item::Channel(c) => (
+                    v11::map::channel(c, ORG, None).body,
+                    v12::map::channel(c, ORG, None).unwrap().body,
+                ),
+            }
+        };
+        let (a11, a12) = bodies(plain);
+        let (b11, b12) = bodies(named);
+        assert_eq!(a11, b11);
+        assert_eq!(a12, b12);
+        assert!(!b11.to_string().contains(guid) && !b12.to_string().contains(guid));
+    }
+}

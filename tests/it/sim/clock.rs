@@ -431,6 +431,7 @@ async fn seeded_items_age_from_their_modified_and_organisations_never_archive() 
         body: None,
         modified: Some(long_ago.clone()),
         modified_by: Some("editor@example.fi".to_owned()),
+        connections: Vec::new(),
     };
     let ids = sim
         .handle
