@@ -198,14 +198,6 @@ pub trait PtvApi: Send + Sync {
         kind: ItemKind,
         ptv_id: &str,
     ) -> Result<Option<RemoteItem>, PtvError>;
-    /// The channels (PTV ids) PTV shows connected to the service `service`: v11 every one
-    /// its service read lists, v12 those of `candidates` whose connection read answers
-    /// (v12 lists no connections on the service).
-    async fn connected_channels(
-        &self,
-        service: &str,
-        candidates: &[String],
-    ) -> Result<Vec<String>, PtvError>;
     /// Expiry of the current token, for `status` and metrics.
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     /// Logins made so far.

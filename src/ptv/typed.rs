@@ -147,14 +147,6 @@ impl<W: Wire> PtvApi for Typed<W> {
         self.0.read_latest(kind, ptv_id).await
     }
 
-    async fn connected_channels(
-        &self,
-        service: &str,
-        candidates: &[String],
-    ) -> Result<Vec<String>, PtvError> {
-        self.0.connected_channels(service, candidates).await
-    }
-
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.0.token_expiry()
     }

@@ -106,12 +106,6 @@ pub trait Wire: Send + Sync {
         kind: ItemKind,
         ptv_id: &str,
     ) -> Result<Option<RemoteItem>, PtvError>;
-    /// See [`super::PtvApi::connected_channels`].
-    async fn connected_channels(
-        &self,
-        service: &str,
-        candidates: &[String],
-    ) -> Result<Vec<String>, PtvError>;
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     fn logins(&self) -> u64;
     /// Logs in, or keeps a token still valid (see [`super::PtvApi::login`]).

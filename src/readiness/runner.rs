@@ -234,18 +234,8 @@ impl Runner {
                 want.insert(id);
             }
         }
-        let mut candidates = Vec::new();
-        for ch in &set.channels {
-            if let Some(id) = self
-                .ptv_id_of(ItemKind::Channel, ch["id"].as_str().unwrap_or_default())
-                .await
-            {
-                candidates.push(id);
-            }
-        }
-        match self.api.connected_channels(&service, &candidates).await {
+        match self.connected(&service).await {
             Ok(have) => {
-                let have: BTreeSet<String> = have.into_iter().collect();
                 if have == want {
                     c.ok = true;
                     c.readback = format!(
@@ -260,6 +250,28 @@ impl Runner {
             Err(e) => c.readback = format!("read-back failed: {e}"),
         }
         c
+    }
+
+    /// The channels PTV shows connected to `service` (PTV ids), through the catalogue's
+    /// connection read.
+    async fn connected(&self, service: &str) -> Result<BTreeSet<String>, String> {
+        let item = self
+            .api
+            .read_latest(ItemKind::Service, service)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("PTV shows no service with id {service}"))?;
+        let conns = self
+            .api
+            .connections(std::slice::from_ref(&item))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(conns
+            .value
+            .into_iter()
+            .filter(|c| c.service == service)
+            .map(|c| c.channel)
+            .collect())
     }
 
     /// An item taken out of the source: PTV finds it archived.

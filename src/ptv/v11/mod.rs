@@ -567,23 +567,6 @@ impl Wire for V11Client {
             .await
     }
 
-    async fn connected_channels(
-        &self,
-        service: &str,
-        _candidates: &[String],
-    ) -> Result<Vec<String>, PtvError> {
-        let body = self.read(ItemKind::Service, None, service).await?;
-        Ok(body
-            .as_ref()
-            .and_then(|b| b.get("serviceChannels"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.pointer("/serviceChannel/id").and_then(Value::as_str))
-            .map(str::to_owned)
-            .collect())
-    }
-
     async fn list_by_organization(
         &self,
         org: &str,

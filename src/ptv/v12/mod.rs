@@ -515,31 +515,6 @@ impl Wire for V12Client {
             .await
     }
 
-    async fn connected_channels(
-        &self,
-        service: &str,
-        candidates: &[String],
-    ) -> Result<Vec<String>, PtvError> {
-        let mut connected = Vec::new();
-        for channel in candidates {
-            let item = format!("connection of service {service} to channel {channel}");
-            let route = routes::read_connection(service, channel);
-            let found = self
-                .get(
-                    route,
-                    Vec::new(),
-                    ItemKind::Connections,
-                    &item,
-                    &mut Trace::default(),
-                )
-                .await?;
-            if found.is_some() {
-                connected.push(channel.clone());
-            }
-        }
-        Ok(connected)
-    }
-
     async fn list_by_organization(
         &self,
         org: &str,

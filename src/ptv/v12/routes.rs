@@ -147,16 +147,6 @@ pub fn read(kind: ItemKind, content_id: &str) -> Result<Route, RouteError> {
     })
 }
 
-/// `GET /api/v12/connection/{serviceContentId}/{channelContentId}`: 200 while connected.
-#[must_use]
-pub fn read_connection(service: &str, channel: &str) -> Route {
-    Route {
-        method: Method::GET,
-        path: api(&["connection", service, channel]),
-        expect: READ,
-    }
-}
-
 /// `GET /api/v12/{service|service-channel}/search` (organisations: see `hierarchy`).
 pub fn search(kind: ItemKind) -> Result<Route, RouteError> {
     Ok(Route {
