@@ -29,6 +29,7 @@ fn planner(c: &mut Criterion) {
                 protected: false,
                 maybe_in_ptv: false,
                 failure: None,
+                last_pushed_at: None,
             })
             .collect();
         group.bench_with_input(BenchmarkId::from_parameter(items), &items, |b, _| {

@@ -13,6 +13,7 @@ pub mod adopt;
 pub mod apply;
 pub mod certificate;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod db_url;

@@ -40,9 +40,10 @@ pub const LAST_SUCCESS: &str = "ptv_sync_last_success_timestamp_seconds";
 pub const MAX_AGE: &str = "ptv_sync_max_age_seconds";
 pub const TOKEN_EXPIRY: &str = "ptv_sync_token_expiry_timestamp_seconds";
 pub const CLIENT_CERT_EXPIRY: &str = "ptv_sync_client_certificate_expiry_timestamp_seconds";
+pub const OLDEST_WRITE_AGE: &str = "ptv_sync_oldest_write_age_seconds";
 
 /// Every metric the daemon exports.
-pub const METRICS: [MetricDef; 14] = [
+pub const METRICS: [MetricDef; 15] = [
     def(
         BUILD_INFO,
         MetricType::Gauge,
@@ -113,6 +114,11 @@ pub const METRICS: [MetricDef; 14] = [
         MetricType::Gauge,
         "Unix time the configured TLS client certificate expires (only with client_cert).",
     ),
+    def(
+        OLDEST_WRITE_AGE,
+        MetricType::Gauge,
+        "Seconds since the oldest last write of a live service or channel; PTV archives what is unsaved for 18 months (touch.after re-sends it first). 0 when there is none.",
+    ),
 ];
 
 /// Series that exist only once they happen: an HTTP status code is known when PTV answers
@@ -172,6 +178,7 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
             Action::Update,
             Action::Restore,
             Action::Archive,
+            Action::Touch,
         ] {
             for outcome in [Outcome::Ok, Outcome::Failed, Outcome::NeedsPerson] {
                 metrics::counter!(ITEMS_DONE, "org" => org.clone(), "kind" => kind.as_str(), "action" => action.as_str(), "outcome" => outcome.as_str()).absolute(0);
@@ -182,7 +189,7 @@ pub fn register_org(org: &str, max_age: std::time::Duration) {
     for state in crate::apply::STATE_LABELS {
         metrics::gauge!(ITEMS_BY_STATE, "org" => org.clone(), "state" => state).increment(0.0);
     }
-    for name in [LAST_SUCCESS, TOKEN_EXPIRY] {
+    for name in [LAST_SUCCESS, TOKEN_EXPIRY, OLDEST_WRITE_AGE] {
         metrics::gauge!(name, "org" => org.clone()).increment(0.0);
     }
     metrics::gauge!(MAX_AGE, "org" => org.clone()).set(max_age.as_secs_f64());

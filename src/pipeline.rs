@@ -97,11 +97,12 @@ pub enum PrepareError {
 }
 
 /// Reads, validates and plans one organisation against its stored rows, narrowed to what
-/// `opts` selects, with the archive guard checked.
+/// `opts` selects, with the archive guard checked; `now` is the engine's clock.
 pub async fn prepare(
     org: &OrgConfig,
     store: &dyn StateStore,
     opts: &RunOptions,
+    now: DateTime<Utc>,
 ) -> Result<Prepared, PrepareError> {
     let started = std::time::Instant::now();
     // Heads: the payloads of services and channels are read when a step needs them.
@@ -109,8 +110,11 @@ pub async fn prepare(
     let validated = validated?;
     let rows = rows?;
     let priors = priors(&rows);
-    let now = Utc::now();
     let mut plan = plan_for(org, &validated, &priors, Some(store), opts.full, now).await?;
+    warn_old_writes(
+        &org.name,
+        &plan::touch::WriteAges::of(&priors, &org.touch, now),
+    );
     opts.narrow(&mut plan);
     let live = live_items(&priors);
     drop(priors);
@@ -131,6 +135,21 @@ pub async fn prepare(
         now,
         started,
     })
+}
+
+/// A warning naming every item past PTV's 15-month warning: the touch should have
+/// re-sent it (is it failing, held, or are runs not happening?).
+fn warn_old_writes(org: &str, ages: &plan::touch::WriteAges) {
+    for w in &ages.past_warning {
+        tracing::warn!(
+            organization = %org,
+            kind = %w.kind,
+            id = %w.id,
+            "last written to PTV at {}, over 15 months ago: PTV archives it automatically at {} unless it is written before; check that it is not failing or held",
+            w.last_written.to_rfc3339(),
+            w.ptv_archives_at.map_or_else(|| "?".to_owned(), |t| t.to_rfc3339()),
+        );
+    }
 }
 
 #[must_use]
@@ -198,7 +217,22 @@ pub fn plan_options(org: &OrgConfig, full: bool, now: DateTime<Utc>) -> PlanOpti
         retry_after: chrono::Duration::from_std(org.retry_failed_after)
             .unwrap_or_else(|_| chrono::Duration::days(1)),
         now: Some(now),
+        touch: Some(crate::plan::TouchOptions {
+            policy: org.touch,
+            every: run_interval(org, now),
+        }),
     }
+}
+
+/// The time between the organisation's scheduled runs around `now` (a day when the
+/// schedule says nothing): touches are spread over runs.
+#[must_use]
+pub fn run_interval(org: &OrgConfig, now: DateTime<Utc>) -> std::time::Duration {
+    org.schedule
+        .next_after(now)
+        .and_then(|a| Some((a, org.schedule.next_after(a)?)))
+        .and_then(|(a, b)| (b - a).to_std().ok())
+        .unwrap_or(std::time::Duration::from_secs(86_400))
 }
 
 /// Plans one organisation against its stored rows. Rows without the payload of a service

@@ -136,6 +136,7 @@ impl EngineBuilder {
                 api,
                 actor: actor.into(),
                 progress: None,
+                clock: crate::clock::system(),
                 cancel: CancellationToken::new(),
             },
         }
@@ -155,6 +156,14 @@ impl EngineBuilder {
     #[must_use]
     pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.engine.progress = Some(progress);
+        self
+    }
+
+    /// "Now" for the run (the wall clock unless given): tests pass one that follows the
+    /// simulator's.
+    #[must_use]
+    pub fn clock(mut self, clock: crate::clock::SharedClock) -> Self {
+        self.engine.clock = clock;
         self
     }
 

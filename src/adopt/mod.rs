@@ -34,7 +34,7 @@ use crate::store::{
     ItemAction, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
 };
 use crate::validate::Validated;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -179,16 +179,16 @@ fn generation_of(sid: &str, base: &str) -> i32 {
         .unwrap_or(0)
 }
 
-/// Writes every new match of `survey` as a state row and an audit entry. Answers the
-/// number of item rows written.
+/// Writes every new match of `survey` as a state row and an audit entry, stamped `now`.
+/// Answers the number of item rows written.
 pub async fn link(
     org: &OrgConfig,
     store: &dyn StateStore,
     v: &Validated,
     survey: &Survey,
     actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let now = Utc::now();
     let api = org.api_version;
     let main_area = org.main_area.as_ref();
     // Every channel's PTV id, linked before or now: connection sets name channels by it.
@@ -268,7 +268,18 @@ pub async fn link(
             .await?;
         written += 1;
         if wanted.kind == ItemKind::Service {
-            link_connections(org, store, v, survey, wanted, ptv_id, &channel_ids, &refs).await?;
+            link_connections(
+                org,
+                store,
+                v,
+                survey,
+                wanted,
+                ptv_id,
+                &channel_ids,
+                &refs,
+                now,
+            )
+            .await?;
         }
     }
     Ok(written)
@@ -354,6 +365,7 @@ async fn link_connections(
     ptv_id: &str,
     channel_ids: &HashMap<&str, &str>,
     refs: &Refs<'_>,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let Ok(id) = SourceId::parse(&service.source_id) else {
         return Ok(());
@@ -412,7 +424,6 @@ async fn link_connections(
             }
         }
     }
-    let now = Utc::now();
     let mut rec = ItemRecord::new(&org.name, ItemKind::Connections, &service.source_id, now);
     rec.ptv_source_id = ptv_source_id(
         &org.source_id_prefix,

@@ -10,7 +10,6 @@ use crate::ptv::{PtvError, Written};
 use crate::store::{
     ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
 };
-use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -45,7 +44,7 @@ impl Engine {
         rows.get(&(kind, id.to_owned()))
             .cloned()
             .unwrap_or_else(|| {
-                let mut r = ItemRecord::new(&self.org.name, kind, id, Utc::now());
+                let mut r = ItemRecord::new(&self.org.name, kind, id, self.clock.now());
                 r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
                 r
             })
@@ -145,7 +144,7 @@ impl Engine {
         body_sha: &str,
     ) -> NewAuditEntry {
         NewAuditEntry {
-            at: Utc::now(),
+            at: self.clock.now(),
             org: self.org.name.clone(),
             actor: self.actor.clone(),
             action,
@@ -182,10 +181,10 @@ impl Engine {
             message: message.clone(),
             fields: e.fields().cloned().unwrap_or_default(),
             fingerprint: s.fingerprint.map(|f| f.to_string()),
-            at: Utc::now(),
+            at: self.clock.now(),
         }));
         rec.attempts += 1;
-        rec.last_touched_at = Utc::now();
+        rec.last_touched_at = self.clock.now();
         tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "{message}");
         metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
         if let Err(err) = self.commit(ctx, rec).await {
@@ -203,7 +202,7 @@ impl Engine {
         action: ItemAction,
         payload: Option<serde_json::Value>,
     ) -> Result<(), StepError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         rec.ptv_id = Some(w.ptv_id.clone());
         if action == ItemAction::Archive {
             rec.remote = RemoteState::Archived;
@@ -284,7 +283,7 @@ impl Engine {
         }
         rec.attempts += 1;
         rec.payload = Some(Payload::new(payload));
-        rec.last_touched_at = Utc::now();
+        rec.last_touched_at = self.clock.now();
         self.commit(ctx, rec.clone()).await
     }
 }

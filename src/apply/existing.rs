@@ -137,6 +137,7 @@ impl Engine {
             validated,
             &adopt,
             &self.actor,
+            self.clock.now(),
         )
         .await
         {

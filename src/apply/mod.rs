@@ -72,6 +72,8 @@ pub struct Engine {
     /// "daemon", or the OS user who ran the command.
     pub(crate) actor: String,
     pub(crate) progress: Option<Arc<dyn Progress>>,
+    /// Where "now" comes from for plans, rows, audit entries and run records.
+    pub(crate) clock: crate::clock::SharedClock,
     /// Cancelled on shutdown: the items in flight finish and are committed, no new ones start.
     pub(crate) cancel: CancellationToken,
 }
@@ -80,7 +82,8 @@ impl Engine {
     /// Prepares ([`crate::pipeline::prepare`]) and applies. Returns `Err` only when nothing
     /// could be done.
     pub async fn run(&self, opts: &RunOptions) -> Result<RunReport, RunError> {
-        match crate::pipeline::prepare(&self.org, self.store.as_ref(), opts).await {
+        let now = self.clock.now();
+        match crate::pipeline::prepare(&self.org, self.store.as_ref(), opts, now).await {
             Ok(prepared) => self.apply(prepared, opts).await,
             Err(PrepareError::Source(source)) => {
                 if !opts.dry_run {

@@ -25,13 +25,14 @@ impl Engine {
 
     /// A run whose source could not be read: recorded as failed, best effort.
     pub(super) async fn record_failed_run(&self, opts: &RunOptions) {
-        if let Ok(id) = self.begin_run(opts, Utc::now()).await {
+        if let Ok(id) = self.begin_run(opts, self.clock.now()).await {
             let _ = self
                 .store
                 .finish_run(
                     id,
                     RunOutcome::Failed,
                     &serde_json::json!({"error": "source could not be read"}),
+                    self.clock.now(),
                 )
                 .await;
         }
@@ -57,8 +58,9 @@ impl Engine {
         } else {
             RunOutcome::Ok
         };
+        let finished = self.clock.now();
         self.store
-            .finish_run(run_id, report.outcome, &report.counts_json())
+            .finish_run(run_id, report.outcome, &report.counts_json(), finished)
             .await
             .map_err(|e| self.store_error(e))?;
         let mut state = self
@@ -67,7 +69,6 @@ impl Engine {
             .await
             .map_err(|e| self.store_error(e))?
             .unwrap_or_else(|| OrgState::new(org));
-        let finished = Utc::now();
         state.last_run_id = Some(run_id);
         state.last_run_at = Some(finished);
         // Success (for DVV's daily freshness) means every planned item was attempted; item

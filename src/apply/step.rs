@@ -9,7 +9,6 @@ use crate::model::{Item, ItemKind, SourceId};
 use crate::plan::{Action, Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
 use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
-use chrono::Utc;
 
 fn source_id(id: &str) -> Result<SourceId, StepError> {
     SourceId::parse(id).map_err(StepError::BadId)
@@ -42,7 +41,9 @@ impl Engine {
                 {
                     self.connections(ctx, s).await
                 }
-                Action::Create | Action::Update | Action::Restore => self.upsert(ctx, s).await,
+                Action::Create | Action::Update | Action::Restore | Action::Touch => {
+                    self.upsert(ctx, s).await
+                }
                 _ => Ok(()),
             }
         };
@@ -129,6 +130,11 @@ impl Engine {
         let (action, result) = match (s.action, rec.ptv_id.clone()) {
             (Action::Update, Some(id)) => (
                 ItemAction::Update,
+                self.api.update(&id, &item_write(&rec, &item, &owner)).await,
+            ),
+            // The same content again: the save itself is the point (PTV's clock).
+            (Action::Touch, Some(id)) => (
+                ItemAction::Touch,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
             ),
             (Action::Restore, Some(id)) => (
@@ -250,7 +256,7 @@ impl Engine {
                     cleared.attempts = 0;
                     cleared.last_error = None;
                     cleared.payload = None;
-                    cleared.last_touched_at = Utc::now();
+                    cleared.last_touched_at = self.clock.now();
                     return self.commit(ctx, cleared).await;
                 }
                 Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
@@ -278,7 +284,7 @@ impl Engine {
                     if conn.remote == RemoteState::Live {
                         conn.remote = RemoteState::Archived;
                         conn.status = ItemStatus::Archived;
-                        conn.last_touched_at = Utc::now();
+                        conn.last_touched_at = self.clock.now();
                         self.commit(ctx, conn).await?;
                     }
                 }
@@ -346,6 +352,7 @@ fn store_action(s: &Step) -> ItemAction {
         (Action::Update, _) => ItemAction::Update,
         (Action::Restore, _) => ItemAction::Restore,
         (Action::Archive, _) => ItemAction::Archive,
+        (Action::Touch, _) => ItemAction::Touch,
         _ => ItemAction::Create,
     }
 }

@@ -136,6 +136,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                     &validated,
                     &survey,
                     &crate::startup::os_user(),
+                    chrono::Utc::now(),
                 )
                 .await?,
             )

@@ -52,6 +52,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         latency_ms: u64,
     },
+    /// The writes the 18-month touch adds to a stable catalogue of N items, planned day by
+    /// day over several years with the default `[organization.touch]`.
+    Touch {
+        #[arg(long, default_value_t = 3_000)]
+        items: usize,
+        #[arg(long, default_value_t = 3)]
+        years: usize,
+    },
     /// (internal) one measured plan in this process.
     #[command(hide = true)]
     PlanOnce { dir: PathBuf },
@@ -503,6 +511,27 @@ async fn adopt_row(t: &mut Table, items: usize, latency_ms: u64) -> anyhow::Resu
     Ok(())
 }
 
+fn touch_row(t: &mut Table, items: usize, years: usize) {
+    let started = Instant::now();
+    let f = super::bench_touch::bench_touch(items, years);
+    t.add_row(vec![
+        format!("18-month touch, daily runs, {years} years"),
+        format!("{} items ({} services and channels)", f.items, f.touchable),
+        format!("{:.1} s to plan {} days", started.elapsed().as_secs_f64(), f.days),
+        String::new(),
+        format!(
+            "{:.1} touches a day over the last year, at most {} on one day, {} in all; {} would have been archived by PTV",
+            f.per_day_last_year, f.max_per_day, f.total, f.would_be_archived
+        ),
+        format!(
+            "about {:.1} a day ({} / {:.0}-day window), never a burst",
+            f.touchable as f64 / f.window_days,
+            f.touchable,
+            f.window_days
+        ),
+    ]);
+}
+
 async fn churn_row(t: &mut Table, items: usize, share: f64) -> anyhow::Result<()> {
     let (changed, writes, s) = bench_churn(items, share).await?;
     t.add_row(vec![
@@ -539,6 +568,7 @@ pub async fn run(cmd: &BenchCommand) -> anyhow::Result<u8> {
         BenchCommand::Sync { items, latency_ms } => sync_rows(&mut t, *items, *latency_ms).await?,
         BenchCommand::Churn { items, share } => churn_row(&mut t, *items, *share).await?,
         BenchCommand::Idle => idle_row(&mut t).await?,
+        BenchCommand::Touch { items, years } => touch_row(&mut t, *items, *years),
         BenchCommand::Adopt { items, latency_ms } => adopt_row(&mut t, *items, *latency_ms).await?,
         BenchCommand::All { max_items } => {
             for items in [1_000, 10_000, 100_000]

@@ -7,6 +7,8 @@ mod adopt_cmd;
 #[cfg(feature = "sim")]
 mod bench_cmd;
 #[cfg(feature = "sim")]
+mod bench_touch;
+#[cfg(feature = "sim")]
 mod demo_cmd;
 mod doctor_cmd;
 mod export_cmd;

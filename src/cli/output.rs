@@ -70,11 +70,12 @@ pub fn finding_line(f: &Finding) -> String {
     escape(&line).into_owned()
 }
 
-const SHOWN: [Action; 8] = [
+const SHOWN: [Action; 9] = [
     Action::Create,
     Action::Update,
     Action::Restore,
     Action::Archive,
+    Action::Touch,
     Action::Unchanged,
     Action::Invalid,
     Action::Held,
@@ -125,6 +126,7 @@ pub fn summary_table(r: &RunReport) -> Table {
         Action::Update,
         Action::Restore,
         Action::Archive,
+        Action::Touch,
     ] {
         let row: Vec<String> = std::iter::once(action.as_str().to_owned())
             .chain(OUTCOMES.iter().map(|o| r.count(action, *o).to_string()))
@@ -146,6 +148,7 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
                 Action::Update => "~",
                 Action::Restore => "^",
                 Action::Archive => "-",
+                Action::Touch => "*",
                 Action::Invalid => "!",
                 Action::Held => "=",
                 Action::Protected => "#",

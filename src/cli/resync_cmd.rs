@@ -220,7 +220,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 org.name
             );
         };
-        crate::store::interrupt_stale_runs(store.as_ref(), &org.name).await?;
+        crate::store::interrupt_stale_runs(store.as_ref(), &org.name, chrono::Utc::now()).await?;
         // Fencing as in the daemon: a lock lost mid-run (its PostgreSQL session ended)
         // cancels the run, so no write starts while another instance may hold it.
         let lock: crate::store::SharedLock = Arc::new(tokio::sync::Mutex::new(Some(lock)));

@@ -33,6 +33,9 @@ fn needs_attention(o: &serde_json::Value) -> bool {
     count("failed") > 0
         || count("needs_person") > 0
         || o["older_than_max_age"].as_bool() == Some(true)
+        || o["writes"]["past_warning"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
         || o["last_run"]["outcome"]
             .as_str()
             .is_some_and(|r| !matches!(r, "ok" | "running"))
@@ -61,6 +64,10 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             .filter(|r| r.status == ItemStatus::Blocked)
             .map(|r| serde_json::json!({"kind": r.kind, "id": r.source_id, "error": r.last_error.as_ref().map(|e| e.message.clone())}))
             .collect();
+        let now = chrono::Utc::now();
+        let rows: Vec<crate::store::PlanRow> =
+            records.iter().map(crate::store::PlanRow::from).collect();
+        let writes = crate::plan::touch::WriteAges::of(&rows, &org.touch, now);
         let last = runs.first();
         let older_than_max_age = state
             .as_ref()
@@ -79,6 +86,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
             "items": by_state,
             "needs_person": needs_person,
             "guard_trips": state.as_ref().map_or(0, |s| s.guard_trips),
+            "writes": writes,
+            "oldest_write_age_days": writes.oldest.as_ref().map(|o| (now - o.last_written).num_days()),
             "token_expires_at": state.as_ref().and_then(|s| s.token_expires_at),
             "next_run_at": state.as_ref().and_then(|s| s.next_run_at).or_else(|| org.schedule.next_after(chrono::Utc::now())),
         }));
@@ -132,6 +141,27 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 .unwrap_or_else(|| "none".into())
         );
         println!("  guard trips:     {}", o["guard_trips"]);
+        match o["writes"]["oldest"].as_object() {
+            Some(w) => println!(
+                "  oldest write:    {} {} at {} ({} days ago); {} due for a touch",
+                w["kind"].as_str().unwrap_or(""),
+                w["id"].as_str().unwrap_or(""),
+                local(&w["last_written"]).unwrap_or_default(),
+                o["oldest_write_age_days"],
+                o["writes"]["due"]
+            ),
+            None => println!("  oldest write:    none"),
+        }
+        for w in o["writes"]["past_warning"].as_array().into_iter().flatten() {
+            let line = format!(
+                "  PAST 15 MONTHS:  {} {}: last written {}; PTV archives it at {} unless written before",
+                w["kind"].as_str().unwrap_or(""),
+                w["id"].as_str().unwrap_or(""),
+                local(&w["last_written"]).unwrap_or_default(),
+                local(&w["ptv_archives_at"]).unwrap_or_default()
+            );
+            println!("{}", super::output::escape(&line));
+        }
         println!(
             "  token expires:   {}",
             local(&o["token_expires_at"]).unwrap_or_else(|| "unknown".into())

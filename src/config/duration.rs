@@ -1,4 +1,5 @@
-//! Human durations in configuration: "90s", "15m", "24h", "2d", "500ms".
+//! Human durations in configuration: "90s", "15m", "24h", "2d", "500ms", and for long
+//! spans "365days", "2weeks", "12months" (a month is humantime's 30.44 days).
 
 use serde::{Deserialize, Deserializer};
 use std::time::Duration;
@@ -15,10 +16,12 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         "s" | "" => 1,
         "m" => 60,
         "h" => 3600,
-        "d" => 86_400,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 7 * 86_400,
+        "month" | "months" => 2_630_016,
         other => {
             return Err(format!(
-                "unknown unit '{other}' in '{s}'; use ms, s, m, h or d"
+                "unknown unit '{other}' in '{s}'; use ms, s, m, h, d, weeks or months"
             ));
         }
     };
@@ -55,6 +58,12 @@ mod tests {
         assert_eq!(parse("24h").unwrap(), Duration::from_secs(86_400));
         assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
         assert!(parse("soon").is_err());
+        assert_eq!(parse("365days").unwrap(), Duration::from_secs(365 * 86_400));
+        assert_eq!(parse("2 weeks").unwrap(), Duration::from_secs(14 * 86_400));
+        assert_eq!(
+            parse("12months").unwrap(),
+            Duration::from_secs(12 * 2_630_016)
+        );
         assert!(parse("5y").is_err());
         // issue 16 item 7
         assert!(parse("999999999999999d").is_err());

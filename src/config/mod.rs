@@ -110,6 +110,16 @@ struct RawOrg {
     source: RawSource,
     #[serde(default)]
     guard: RawGuard,
+    #[serde(default)]
+    touch: RawTouch,
+}
+
+/// `[organization.touch]`: re-sending long-unchanged items before PTV archives them.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTouch {
+    after: Option<Human>,
+    window: Option<Human>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +236,8 @@ pub struct OrgConfig {
     pub ptv: PtvConfig,
     pub source: SourceConfig,
     pub guard: GuardLimits,
+    /// When unchanged services and channels are re-sent (`[organization.touch]`).
+    pub touch: crate::plan::touch::TouchPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -808,6 +820,13 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
                 "must be between 0 and 100".into(),
             ));
         }
+        let touch = crate::plan::touch::TouchPolicy::new(
+            o.touch
+                .after
+                .map_or(crate::plan::touch::TouchPolicy::default().after, |h| h.0),
+            o.touch.window.map(|h| h.0),
+        )
+        .map_err(|(key, e)| key_err(&k(&format!("touch.{key}")), e))?;
         if let Some(a) = &o.main_area
             && a.area_type == crate::model::AreaType::LimitedArea
             && a.code_count() == 0
@@ -846,6 +865,7 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             },
             source,
             guard,
+            touch,
         });
     }
     Ok(Config {

@@ -86,6 +86,9 @@ pub struct Daemon {
     prometheus: PrometheusHandle,
     admin_token: String,
     cancel: CancellationToken,
+    /// Schedules, freshness, retention and every run's "now". The heartbeat and the
+    /// watchdog keep to the wall clock: they watch this process, not the calendar.
+    clock: crate::clock::SharedClock,
     heartbeat: AtomicI64,
     runs_in_flight: Arc<Mutex<usize>>,
 }
@@ -207,7 +210,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
                 cfg.daemon.listen
             )
         })?;
-    let daemon = Arc::new(Daemon::new(cfg, store)?);
+    let daemon = Arc::new(Daemon::new(cfg, store, crate::clock::system())?);
     let addr = listener.local_addr()?;
     let server = {
         let d = daemon.clone();
@@ -241,11 +244,15 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 impl Daemon {
-    fn new(cfg: Config, store: Arc<dyn StateStore>) -> anyhow::Result<Self> {
+    fn new(
+        cfg: Config,
+        store: Arc<dyn StateStore>,
+        clock: crate::clock::SharedClock,
+    ) -> anyhow::Result<Self> {
         // First: the organisations' series are registered with the recorder below.
         let prometheus = prometheus()?;
         let global = Arc::new(Semaphore::new(cfg.daemon.global_max_in_flight));
-        let now = Utc::now();
+        let now = clock.now();
         let mut orgs = BTreeMap::new();
         for o in &cfg.organizations {
             orgs.insert(o.name.clone(), org_runtime(o, &global, now)?);
@@ -260,20 +267,21 @@ impl Daemon {
             prometheus,
             admin_token,
             cancel: CancellationToken::new(),
+            clock,
             heartbeat: AtomicI64::new(Utc::now().timestamp()),
             runs_in_flight: Arc::new(Mutex::new(0)),
         })
     }
 
     async fn log_schedules(&self) {
+        let now = self.clock.now();
         for (name, o) in self.orgs.lock().await.iter() {
-            let next: Vec<String> = o
-                .cfg
-                .schedule
-                .upcoming(3)
-                .iter()
-                .map(chrono::DateTime::to_rfc3339)
-                .collect();
+            let next: Vec<String> = std::iter::successors(o.cfg.schedule.next_after(now), |t| {
+                o.cfg.schedule.next_after(*t)
+            })
+            .take(3)
+            .map(|t| t.with_timezone(&o.cfg.schedule.tz).to_rfc3339())
+            .collect();
             tracing::info!(organization = %name, schedule = %o.cfg.schedule.expr, "next runs: {}", next.join(", "));
         }
     }
@@ -308,7 +316,7 @@ impl Daemon {
                 return;
             }
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut orgs = self.orgs.lock().await;
         let mut next = BTreeMap::new();
         for o in &new.organizations {
@@ -356,13 +364,13 @@ impl Daemon {
     }
 
     async fn scheduler(self: &Arc<Self>) {
-        let mut next_prune = Utc::now();
+        let mut next_prune = self.clock.now();
         loop {
             self.heartbeat
                 .store(Utc::now().timestamp(), Ordering::Relaxed);
-            if Utc::now() >= next_prune {
+            if self.clock.now() >= next_prune {
                 self.prune().await;
-                next_prune = Utc::now() + PRUNE_EVERY;
+                next_prune = self.clock.now() + PRUNE_EVERY;
             }
             self.tick().await;
             tokio::select! {
@@ -373,7 +381,7 @@ impl Daemon {
     }
 
     async fn tick(self: &Arc<Self>) {
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut due = Vec::new();
         {
             let mut orgs = self.orgs.lock().await;
@@ -448,7 +456,7 @@ impl Daemon {
     /// and finished runs with their items older than `audit.retention_days`.
     async fn prune(&self) {
         let retention = self.config.read().expect("config lock").audit_retention;
-        let before = Utc::now() - retention;
+        let before = self.clock.now() - retention;
         match self.store.prune_audit(before).await {
             Ok(n) => {
                 tracing::info!("retention: deleted {n} audit entries older than {before}");
@@ -532,12 +540,16 @@ impl Daemon {
         ));
         // This process holds the organisation's lock and its run guard: a run still
         // recorded as running was left by a process that died.
-        if let Err(e) = crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name).await {
+        if let Err(e) =
+            crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name, self.clock.now())
+                .await
+        {
             tracing::warn!(organization = %cfg.name, "cannot mark interrupted runs: {e}");
         }
         *self.runs_in_flight.lock().expect("runs lock") += 1;
         let engine = EngineBuilder::new(cfg.clone(), self.store.clone(), api, actor)
             .cancel(cancel)
+            .clock(self.clock.clone())
             .build();
         let result = engine.run(opts).await;
         watch.abort();
@@ -550,7 +562,7 @@ impl Daemon {
                 tracing::info!(organization = %cfg.name, "{line}");
                 notify::status(&line);
                 if let Ok(Some(mut s)) = self.store.org_state(&cfg.name).await {
-                    s.next_run_at = cfg.schedule.next_after(Utc::now());
+                    s.next_run_at = cfg.schedule.next_after(self.clock.now());
                     let _ = self.store.put_org_state(&s).await;
                 }
                 Some(report)
@@ -599,8 +611,8 @@ impl Daemon {
             })
             .next()
             .unwrap_or(max);
-        let at =
-            Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+        let at = self.clock.now()
+            + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
         let at = at.min(o.next);
         o.retry_at = Some(at);
         tracing::warn!(
@@ -659,7 +671,7 @@ impl Daemon {
             .ping()
             .await
             .map_err(|e| format!("database: {e}"))?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let orgs: Vec<OrgConfig> = self
             .orgs
             .lock()
@@ -723,6 +735,11 @@ impl Daemon {
                 metrics::counter!(m::GUARD_TRIPS, "org" => name.clone())
                     .absolute(u64::try_from(s.guard_trips).unwrap_or(0));
             }
+            if let Ok(oldest) = self.store.oldest_write(&name).await {
+                let age =
+                    oldest.map_or(0.0, |t| (self.clock.now() - t).num_seconds().max(0) as f64);
+                metrics::gauge!(m::OLDEST_WRITE_AGE, "org" => name.clone()).set(age);
+            }
             metrics::counter!(m::LOGINS, "org" => name.clone()).absolute(api.logins());
             if let Some(t) = api.token_expiry() {
                 metrics::gauge!(m::TOKEN_EXPIRY, "org" => name.clone()).set(t.timestamp() as f64);
@@ -760,7 +777,7 @@ pub fn summary_line(r: &RunReport) -> String {
     use crate::apply::Outcome;
     use crate::plan::Action;
     format!(
-        "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
+        "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} touched, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
         r.organization,
         r.run_id.map_or_else(|| "-".into(), |i| i.to_string()),
         r.outcome.as_str(),
@@ -768,6 +785,7 @@ pub fn summary_line(r: &RunReport) -> String {
         r.count(Action::Update, Outcome::Ok),
         r.count(Action::Restore, Outcome::Ok),
         r.count(Action::Archive, Outcome::Ok),
+        r.count(Action::Touch, Outcome::Ok),
         r.unchanged,
         r.results
             .iter()

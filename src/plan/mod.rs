@@ -2,6 +2,7 @@
 //! of steps that makes PTV equal to the source.
 
 mod desired;
+pub mod touch;
 
 pub use desired::{
     CHANNEL_PTV_ID, Desired, DesiredRef, desired, in_order, payload, resolved_channel,
@@ -34,6 +35,9 @@ pub enum Action {
     Held,
     /// Gone from the source but protected: kept in PTV.
     Protected,
+    /// Unchanged, but not written for so long that PTV would archive it: re-sent as it
+    /// was last pushed ([`touch`]).
+    Touch,
 }
 
 impl Action {
@@ -48,6 +52,7 @@ impl Action {
             Action::Invalid => "invalid",
             Action::Held => "held",
             Action::Protected => "protected",
+            Action::Touch => "touch",
         }
     }
     /// Does the step write to PTV?
@@ -55,7 +60,7 @@ impl Action {
     pub fn writes(self) -> bool {
         matches!(
             self,
-            Action::Create | Action::Update | Action::Restore | Action::Archive
+            Action::Create | Action::Update | Action::Restore | Action::Archive | Action::Touch
         )
     }
 }
@@ -105,6 +110,15 @@ pub struct PlanOptions {
     /// How long a terminal failure waits before the same content is tried again.
     pub retry_after: chrono::Duration,
     pub now: Option<DateTime<Utc>>,
+    /// Re-send long-unchanged services and channels; `None`: never.
+    pub touch: Option<TouchOptions>,
+}
+
+/// The touch policy and the time between scheduled runs, which the spread counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TouchOptions {
+    pub policy: touch::TouchPolicy,
+    pub every: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -163,6 +177,8 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
         .collect();
     let mut steps = Vec::new();
     let mut unchanged: BTreeMap<ItemKind, usize> = BTreeMap::new();
+    // Unchanged services and channels due for a touch: (last write, kind, id, fingerprint).
+    let mut due: Vec<(Option<DateTime<Utc>>, ItemKind, &str, Fingerprint)> = Vec::new();
 
     let items = in_order(v);
     let fingerprints = fingerprints(v, &items, opts);
@@ -234,7 +250,14 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
         // `finish`, which may turn them into updates. A listed step carries the
         // fingerprint that a successful write stores.
         if step.action == Action::Unchanged && kind != ItemKind::Connections {
-            *unchanged.entry(kind).or_insert(0) += 1;
+            if let (Some(t), Some(p)) = (opts.touch, p)
+                && matches!(kind, ItemKind::Service | ItemKind::Channel)
+                && t.policy.is_due(p.last_pushed_at, now)
+            {
+                due.push((p.last_pushed_at, kind, id, fp));
+            } else {
+                *unchanged.entry(kind).or_insert(0) += 1;
+            }
             continue;
         }
         step.fingerprint = Some(fp);
@@ -252,6 +275,10 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             .map(Box::new);
         }
         steps.push(step);
+    }
+
+    if let Some(t) = opts.touch {
+        touches(v, opts, t, now, &by_key, due, &mut steps, &mut unchanged);
     }
 
     for ((kind, id), findings) in &v.invalid {
@@ -309,6 +336,46 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
         });
     }
     Plan { steps, unchanged }
+}
+
+/// Turns the oldest due items into touches, as many as [`touch::touches_this_run`]
+/// allows; the rest stay unchanged this run.
+#[allow(clippy::too_many_arguments)] // `draft`'s state, handed over once
+fn touches(
+    v: &Validated,
+    opts: &PlanOptions,
+    t: TouchOptions,
+    now: DateTime<Utc>,
+    by_key: &HashMap<(ItemKind, &str), &PlanRow>,
+    mut due: Vec<(Option<DateTime<Utc>>, ItemKind, &str, Fingerprint)>,
+    steps: &mut Vec<Step>,
+    unchanged: &mut BTreeMap<ItemKind, usize>,
+) {
+    // Oldest first (never written first of all), then by id, so runs agree.
+    due.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let lasts: Vec<Option<DateTime<Utc>>> = due.iter().map(|d| d.0).collect();
+    let send = touch::touches_this_run(&lasts, &t.policy, now, t.every);
+    for (i, (last, kind, id, fp)) in due.into_iter().enumerate() {
+        if i >= send {
+            *unchanged.entry(kind).or_insert(0) += 1;
+            continue;
+        }
+        let stored = by_key.get(&(kind, id)).and_then(|p| p.payload.as_ref());
+        steps.push(Step {
+            action: Action::Touch,
+            kind,
+            id: id.to_owned(),
+            changed: Vec::new(),
+            values: Vec::new(),
+            reason: Some(match last {
+                Some(at) => format!("unchanged; last written {} days ago", (now - at).num_days()),
+                None => "unchanged; never written by ptv-sync (adopted)".to_owned(),
+            }),
+            fingerprint: Some(fp),
+            desired: Desired::of(v, kind, id, opts.main_area.as_ref(), stored).map(Box::new),
+            depth: 0,
+        });
+    }
 }
 
 /// The fingerprints of `items`, computed on every core: serialising and hashing 100,000

@@ -158,6 +158,13 @@ fn canonical(mut req: Request<Body>) -> Request<Body> {
     req
 }
 
+/// Engines and daemons under test can run on the simulator's clock.
+impl crate::clock::Clock for SimHandle {
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.shared.now()
+    }
+}
+
 struct Inner {
     shared: Arc<Shared>,
     addr: SocketAddr,

@@ -170,6 +170,7 @@ pub(crate) struct RawPlanRow<'a> {
     pub last_error: Option<&'a str>,
     pub attempts: i32,
     pub protected: bool,
+    pub last_pushed_at: Option<DateTime<Utc>>,
 }
 
 impl RawPlanRow<'_> {
@@ -189,6 +190,7 @@ impl RawPlanRow<'_> {
             failure: PlanRow::held_failure(error.as_ref()),
             channel_ptv_id: self.channel_ptv_id,
             source_id: self.source_id,
+            last_pushed_at: self.last_pushed_at,
         })
     }
 }

@@ -62,6 +62,11 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         org: &str,
     ) -> Result<Vec<(RemoteState, ItemStatus, u64)>, StoreError>;
 
+    /// The oldest last write (`last_pushed_at`) among the organisation's live services
+    /// and channels, which PTV archives 18 months after their last save; `None` when
+    /// there is none. Found by the database: no row is loaded.
+    async fn oldest_write(&self, org: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
     async fn item(
         &self,
         org: &str,
@@ -101,7 +106,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
 
     async fn record_run_item(&self, run_id: i64, item: &RunItem) -> Result<(), StoreError>;
 
-    /// Sets the outcome, counts and `finished_at` (now) of a run and, in the same
+    /// Sets the outcome, counts and `finished_at` of a run and, in the same
     /// transaction, records its organisation's audit chain head as the chain's anchor (logged
     /// at info level; see `audit.rs`).
     async fn finish_run(
@@ -109,6 +114,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
         run_id: i64,
         outcome: RunOutcome,
         counts: &serde_json::Value,
+        finished_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError>;
 
     /// The latest runs of an organisation, newest first.
@@ -173,12 +179,17 @@ const STALE_RUNS_SCANNED: u32 = 100;
 /// Marks an organisation's runs still recorded as `running` as `interrupted` (a process
 /// died mid-run). Only the holder of the organisation's single-writer lock calls this,
 /// before it starts a run: then no other run of that organisation can be in progress.
-pub async fn interrupt_stale_runs(store: &dyn StateStore, org: &str) -> Result<usize, StoreError> {
+/// `now` (the daemon's clock) is recorded as when they ended.
+pub async fn interrupt_stale_runs(
+    store: &dyn StateStore,
+    org: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, StoreError> {
     let mut marked = 0;
     for run in store.last_runs(org, STALE_RUNS_SCANNED).await? {
         if run.outcome == RunOutcome::Running {
             store
-                .finish_run(run.id, RunOutcome::Interrupted, &run.counts)
+                .finish_run(run.id, RunOutcome::Interrupted, &run.counts, now)
                 .await?;
             tracing::warn!(organization = %org, run = run.id, "run {} never finished (the process died); marked interrupted", run.id);
             marked += 1;

@@ -35,7 +35,7 @@ const ITEM_HEAD_SELECT: &str = "SELECT org, kind, source_id, ptv_source_id, gene
 const PLAN_ROW_SELECT: &str = "SELECT kind, source_id, \
      CASE WHEN kind = 'channel' THEN ptv_id END AS ptv_id, remote, fingerprint, \
      CASE WHEN kind IN ('organization', 'connections') THEN payload::text END AS payload, \
-     last_error::text AS last_error, attempts, protected FROM items WHERE org = $1 \
+     last_error::text AS last_error, attempts, protected, last_pushed_at FROM items WHERE org = $1 \
      ORDER BY kind, source_id";
 
 shared_store! {
@@ -176,6 +176,7 @@ impl PostgresStore {
                     last_error: get(&row, "last_error")?,
                     attempts: get(&row, "attempts")?,
                     protected: get(&row, "protected")?,
+                    last_pushed_at: get(&row, "last_pushed_at")?,
                 }
                 .into_row()?,
             );

@@ -415,6 +415,24 @@ macro_rules! shared_store {
                     .collect()
             }
 
+            async fn oldest_write(
+                &self,
+                org: &str,
+            ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT MIN(last_pushed_at) AS oldest FROM items WHERE org = $1 \
+                     AND kind IN ('service', 'channel') AND remote = 'live'",
+                )
+                .bind(org)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::query(format!(
+                    "find the oldest write of organisation {org}"
+                )))?;
+                let what = || format!("items of organisation {org}");
+                $read_opt_time(&row, "oldest", &what)
+            }
+
             async fn item(
                 &self,
                 org: &str,
@@ -559,6 +577,7 @@ macro_rules! shared_store {
                 run_id: i64,
                 outcome: t::RunOutcome,
                 counts: &serde_json::Value,
+                finished_at: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), StoreError> {
                 let op = || format!("record the end of run {run_id}");
                 let mut tx = self.write_tx(&op()).await?;
@@ -569,7 +588,7 @@ macro_rules! shared_store {
                 ))
                 .bind(outcome.as_str())
                 .bind(codec::json_text(counts))
-                .bind($time(chrono::Utc::now()))
+                .bind($time(finished_at))
                 .bind(run_id)
                 .fetch_optional(&mut *tx)
                 .await

@@ -84,7 +84,7 @@ fn item_from_head(org: &str, h: HeadRow) -> Result<ItemRecord, StoreError> {
 const PLAN_ROW_PAGE: &str = "SELECT json_group_array(json_array(kind, source_id, \
      CASE WHEN kind = 'channel' THEN ptv_id END, remote, fingerprint, \
      CASE WHEN kind IN ('organization', 'connections') THEN payload END, last_error, attempts, \
-     protected) ORDER BY kind, source_id) FROM (SELECT * FROM items \
+     protected, last_pushed_at) ORDER BY kind, source_id) FROM (SELECT * FROM items \
      WHERE org = $1 AND (kind, source_id) > ($2, $3) ORDER BY kind, source_id LIMIT $4)";
 
 /// A row of [`PLAN_ROW_PAGE`], in its column order; read from an array, borrowing what
@@ -104,6 +104,8 @@ struct PlanPageRow<'a> {
     last_error: Option<Cow<'a, str>>,
     attempts: i32,
     protected: i64,
+    #[serde(borrow)]
+    last_pushed_at: Option<Cow<'a, str>>,
 }
 
 shared_store! {
@@ -446,6 +448,8 @@ impl SqliteStore {
                     serde_json::from_str(page).map_err(page_error(org))?;
                 let n = rows.len();
                 for r in rows {
+                    let what = || format!("item {org}/{}/{}", r.kind, r.source_id);
+                    let last_pushed_at = parse_opt_time(r.last_pushed_at.as_deref(), &what)?;
                     out.push(
                         codec::RawPlanRow {
                             org,
@@ -458,6 +462,7 @@ impl SqliteStore {
                             last_error: r.last_error.as_deref(),
                             attempts: r.attempts,
                             protected: r.protected != 0,
+                            last_pushed_at,
                         }
                         .into_row()?,
                     );

@@ -70,6 +70,8 @@ stored_enum! {
         /// `ptv-sync protect`: no write to PTV, recorded for who did it.
         Protect => "protect",
         Unprotect => "unprotect",
+        /// An unchanged item re-sent so that PTV does not archive it (`plan::touch`).
+        Touch => "touch",
     }
 }
 
@@ -262,6 +264,9 @@ pub struct PlanRow {
     /// The last failure if it was terminal or needs a person: a transient one is simply
     /// retried.
     pub failure: Option<Box<ItemError>>,
+    /// The last successful write of the item itself (not of a connection set naming
+    /// it): what PTV's 18-month automatic archiving counts from (`plan::touch`).
+    pub last_pushed_at: Option<DateTime<Utc>>,
 }
 
 impl PlanRow {
@@ -292,6 +297,7 @@ impl From<&ItemRecord> for PlanRow {
             protected: r.protected,
             maybe_in_ptv: Self::maybe_in_ptv(r.remote, r.attempts, r.last_error.is_some()),
             failure: Self::held_failure(r.last_error.as_deref()),
+            last_pushed_at: r.last_pushed_at,
         }
     }
 }

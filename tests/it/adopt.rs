@@ -118,7 +118,7 @@ async fn survey_with(app: &TestApp, store: &dyn StateStore) -> Survey {
 async fn link_with(app: &TestApp, store: &dyn StateStore, survey: &Survey) -> usize {
     let org = &app.cfg.organizations[0];
     let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
-    ptv_sync::adopt::link(org, store, &validated, survey, "test")
+    ptv_sync::adopt::link(org, store, &validated, survey, "test", chrono::Utc::now())
         .await
         .unwrap()
 }

@@ -272,3 +272,50 @@ async fn validate_content_checks_warn_and_the_bundled_example_is_clean() {
     let (_, out, err) = run(&["validate", "--json"], &app.config_path());
     assert!(content(&out).is_empty(), "{out}{err}");
 }
+
+/// Issue 15: `status` shows the oldest write and what is due, names every item past
+/// PTV's 15-month warning (and `--check` flags it), and `plan` shows the touch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_names_old_writes_and_plan_shows_the_touch() {
+    let docs = generate(Shape::new(20, 27));
+    let app = spawn_app(&docs).await;
+    app.sync().await;
+    let id = docs.services[0]["id"].as_str().unwrap();
+    let mut rec = app
+        .store
+        .item("test", ptv_sync::model::ItemKind::Service, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let old = chrono::Utc::now()
+        .checked_sub_months(chrono::Months::new(16))
+        .unwrap();
+    rec.last_pushed_at = Some(old);
+    app.store.put_item(&rec).await.unwrap();
+
+    let (code, out, err) = run(&["status", "--json"], &app.config_path());
+    assert_eq!(code, 0, "{err}");
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let writes = &s[0]["writes"];
+    assert_eq!(writes["oldest"]["id"], id, "{writes}");
+    assert_eq!(writes["due"], 1);
+    assert_eq!(writes["past_warning"][0]["id"], id);
+    assert!(s[0]["oldest_write_age_days"].as_i64().unwrap() >= 480);
+    let (_, text, _) = run(&["status"], &app.config_path());
+    assert!(
+        text.contains("oldest write:") && text.contains(&format!("PAST 15 MONTHS:  service {id}")),
+        "{text}"
+    );
+    let (code, _, _) = run(&["status", "--check"], &app.config_path());
+    assert_eq!(
+        code, 2,
+        "an item near PTV's automatic archiving needs attention"
+    );
+
+    let (code, plan, err) = run(&["plan"], &app.config_path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        plan.lines().any(|l| l.contains("touch") && l.contains(id)),
+        "{plan}"
+    );
+}

@@ -151,3 +151,35 @@ fn example_config_loads() {
     let c = load(&text, &[]).unwrap();
     assert_eq!(c.organizations[0].name, "esimerkkila");
 }
+
+#[test]
+fn touch_after_and_window_are_checked_with_the_key_named() {
+    let with = |touch: &str| {
+        BASE.replace(
+            "[organization.ptv]",
+            &format!("[organization.touch]\n{touch}\n[organization.ptv]"),
+        )
+    };
+    let c = load(BASE, &[]).unwrap();
+    assert_eq!(
+        c.organizations[0].touch,
+        ptv_sync::plan::touch::TouchPolicy::default()
+    );
+    let c = load(&with("after = \"365days\"\nwindow = \"60d\""), &[]).unwrap();
+    assert_eq!(c.organizations[0].touch.after.as_secs(), 365 * 86_400);
+    assert_eq!(c.organizations[0].touch.window.as_secs(), 60 * 86_400);
+    for (touch, key) in [
+        ("after = \"18months\"", "organization[0].touch.after"),
+        ("after = \"12h\"", "organization[0].touch.after"),
+        (
+            "after = \"12months\"\nwindow = \"6months\"",
+            "organization[0].touch.window",
+        ),
+        ("window = \"1h\"", "organization[0].touch.window"),
+    ] {
+        let e = load(&with(touch), &[]).unwrap_err();
+        assert!(e.contains(key) && e.contains("18 months"), "{touch}: {e}");
+    }
+    let e = load(&with("afterwards = \"1d\""), &[]).unwrap_err();
+    assert!(e.contains("afterwards"), "{e}");
+}

@@ -476,7 +476,12 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
         .await
         .unwrap();
     app.store
-        .finish_run(old_run, RunOutcome::Ok, &serde_json::json!({}))
+        .finish_run(
+            old_run,
+            RunOutcome::Ok,
+            &serde_json::json!({}),
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     let mut conn = state_db(&app).await;

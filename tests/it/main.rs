@@ -18,5 +18,6 @@ mod soak;
 mod sources;
 mod store;
 mod support;
+mod touch;
 mod units;
 mod validate;

@@ -64,6 +64,7 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<PlanRow>) -> Vec<PlanRow> {
             protected: false,
             maybe_in_ptv: false,
             failure: None,
+            last_pushed_at: None,
         };
         match prior
             .iter_mut()

@@ -404,12 +404,17 @@ pub async fn runs_and_run_items(fx: Fixture) {
     assert!(s.run_items(other).await.unwrap().is_empty());
 
     let counts = json!({ "create": { "ok": 1 }, "update": { "failed": 1 }, "connections": { "blocked": 1 } });
-    s.finish_run(first, RunOutcome::Partial, &counts)
+    s.finish_run(first, RunOutcome::Partial, &counts, chrono::Utc::now())
         .await
         .unwrap();
-    s.finish_run(other, RunOutcome::GuardTripped, &json!({}))
-        .await
-        .unwrap();
+    s.finish_run(
+        other,
+        RunOutcome::GuardTripped,
+        &json!({}),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
 
     let runs = s.last_runs("a", 10).await.unwrap();
     assert_eq!(runs[1].id, first);
@@ -443,7 +448,8 @@ pub async fn unknown_run_is_reported(fx: Fixture) {
         Err(StoreError::RunNotFound { run_id: 4242 })
     ));
     assert!(matches!(
-        s.finish_run(4242, RunOutcome::Ok, &json!({})).await,
+        s.finish_run(4242, RunOutcome::Ok, &json!({}), chrono::Utc::now())
+            .await,
         Err(StoreError::RunNotFound { run_id: 4242 })
     ));
 }
@@ -703,7 +709,9 @@ async fn run_end(s: &Arc<dyn StateStore>, org: &str) {
         })
         .await
         .unwrap();
-    s.finish_run(run, RunOutcome::Ok, &json!({})).await.unwrap();
+    s.finish_run(run, RunOutcome::Ok, &json!({}), chrono::Utc::now())
+        .await
+        .unwrap();
 }
 
 fn seqs_sql(entries: &[AuditEntry]) -> String {
@@ -1419,6 +1427,31 @@ pub async fn item_state_counts_agree_with_the_items(fx: Fixture) {
     assert!(s.item_state_counts("nobody").await.unwrap().is_empty());
 }
 
+/// Issue 15: the oldest last write of live services and channels, found by the
+/// database; organisations, connection sets and archived items do not count.
+pub async fn oldest_write_is_of_live_services_and_channels(fx: Fixture) {
+    let s = &fx.store;
+    assert_eq!(s.oldest_write("a").await.unwrap(), None);
+    let at = |kind, id: &str, remote, secs| {
+        let mut r = ItemRecord::new("a", kind, id, t(0, 0));
+        r.remote = remote;
+        r.last_pushed_at = Some(t(secs, 250));
+        r
+    };
+    s.put_items(&[
+        at(ItemKind::Organization, "o", RemoteState::Live, 1),
+        at(ItemKind::Connections, "c", RemoteState::Live, 2),
+        at(ItemKind::Service, "gone", RemoteState::Archived, 3),
+        at(ItemKind::Channel, "ch", RemoteState::Live, 50),
+        at(ItemKind::Service, "svc", RemoteState::Live, 40),
+        ItemRecord::new("a", ItemKind::Service, "never", t(0, 0)),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.oldest_write("a").await.unwrap(), Some(t(40, 250)));
+    assert_eq!(s.oldest_write("b").await.unwrap(), None);
+}
+
 /// Issue 16 item 6: retention of runs deletes finished runs older than the cut with their
 /// items, and keeps newer and unfinished ones.
 pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
@@ -1443,7 +1476,7 @@ pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
     };
     let done = run("a").await;
     s.record_run_item(done, &item).await.unwrap();
-    s.finish_run(done, RunOutcome::Ok, &json!({}))
+    s.finish_run(done, RunOutcome::Ok, &json!({}), chrono::Utc::now())
         .await
         .unwrap();
     let running = run("a").await;
