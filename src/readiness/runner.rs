@@ -76,7 +76,9 @@ impl Runner {
             allow_mass_archive: true,
             ..RunOptions::default()
         };
-        let prepared = crate::pipeline::prepare(&self.org, self.store.as_ref(), &opts).await?;
+        // The engine's own clock, as its runs plan by.
+        let now = self.engine.clock.now();
+        let prepared = crate::pipeline::prepare(&self.org, self.store.as_ref(), &opts, now).await?;
         let findings = prepared.validated.findings.clone();
         let steps: Vec<Step> = prepared
             .plan
