@@ -26,6 +26,7 @@ pub mod parallel;
 pub mod pipeline;
 pub mod plan;
 pub mod ptv;
+pub mod readiness;
 pub mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;

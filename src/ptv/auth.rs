@@ -46,6 +46,7 @@ pub(crate) struct TokenManager {
     margin: Duration,
     org: String,
     retry: RetryPolicy,
+    log: Option<super::client::RequestLog>,
     cached: tokio::sync::Mutex<Option<Cached>>,
     expiry: StdMutex<Option<DateTime<Utc>>>,
     logins: AtomicU64,
@@ -60,6 +61,7 @@ pub(crate) struct TokenSettings {
     pub margin: Duration,
     pub org: String,
     pub retry: RetryPolicy,
+    pub log: Option<super::client::RequestLog>,
 }
 
 #[derive(serde::Deserialize)]
@@ -78,6 +80,7 @@ impl TokenManager {
             margin: s.margin,
             org: s.org,
             retry: s.retry,
+            log: s.log,
             cached: tokio::sync::Mutex::new(None),
             expiry: StdMutex::new(None),
             logins: AtomicU64::new(0),
@@ -186,13 +189,24 @@ impl TokenManager {
         drop(body);
         drop(password);
         tracing::debug!(org = %self.org, url = %shown(&self.token_url), "logging in to PTV");
-        let response = request.send().await.map_err(|e| PtvError::Transient {
-            item: self.login_item(),
-            status: None,
-            message: redactor.scrub(&describe_reqwest_error(&e)),
+        let started = std::time::Instant::now();
+        let record = |status: Option<u16>| {
+            if let Some(log) = &self.log {
+                log.push("POST", &self.token_url, status, started.elapsed());
+            }
+        };
+        let response = request.send().await.map_err(|e| {
+            record(None);
+            PtvError::Transient {
+                item: self.login_item(),
+                status: None,
+                message: redactor.scrub(&describe_reqwest_error(&e)),
+            }
         })?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| PtvError::Transient {
+        let text = response.text().await;
+        record(Some(status));
+        let text = text.map_err(|e| PtvError::Transient {
             item: self.login_item(),
             status: Some(status),
             message: redactor.scrub(&describe_reqwest_error(&e)),

@@ -52,6 +52,61 @@ pub struct PtvClientConfig {
     pub extra_ca_pem: Option<PathBuf>,
     /// Our name of the organisation, for messages and logs.
     pub org_name: String,
+    /// Where every HTTP request (login included) is recorded, for the readiness report.
+    pub request_log: Option<RequestLog>,
+}
+
+/// One HTTP request as a report shows it: method, path, status and time, never a header,
+/// a body or a query (where tokens, passwords and keys travel).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// The URL's path only: no scheme, host or query.
+    pub path: String,
+    /// `None` when no answer came (the connection failed or was dropped).
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+}
+
+/// An observer of every request a client makes, shared with whoever reads it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(Arc<std::sync::Mutex<Vec<RequestRecord>>>);
+
+impl RequestLog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RequestRecord>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn push(&self, method: &str, url: &Url, status: Option<u16>, took: Duration) {
+        self.lock().push(RequestRecord {
+            method: method.to_owned(),
+            path: url.path().to_owned(),
+            status,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+
+    /// Requests recorded so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The requests recorded after the first `start`.
+    #[must_use]
+    pub fn since(&self, start: usize) -> Vec<RequestRecord> {
+        self.lock()
+            .get(start..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
 }
 
 impl PtvClientConfig {
@@ -85,6 +140,7 @@ impl PtvClientConfig {
             client_cert_pem: None,
             extra_ca_pem: None,
             org_name,
+            request_log: None,
         }
     }
 }
@@ -139,6 +195,7 @@ pub(crate) struct Transport {
     global: Arc<Semaphore>,
     retry: RetryPolicy,
     org: String,
+    log: Option<RequestLog>,
 }
 
 fn check_url(what: &str, url: &Url, production: bool) -> Result<(), PtvError> {
@@ -238,6 +295,7 @@ impl Transport {
                 margin: cfg.token_refresh_margin,
                 org: cfg.org_name.clone(),
                 retry: cfg.retry.clone(),
+                log: cfg.request_log.clone(),
             },
         );
         Ok(Transport {
@@ -250,6 +308,7 @@ impl Transport {
             global,
             retry: cfg.retry,
             org: cfg.org_name,
+            log: cfg.request_log,
         })
     }
 
@@ -416,9 +475,16 @@ impl Transport {
             .expect("the global PTV semaphore is never closed");
         trace.requests += 1;
         tracing::debug!(org = %self.org, method = %call.method, path = url.path(), "PTV request");
+        let started = std::time::Instant::now();
+        let record = |status: Option<u16>| {
+            if let Some(log) = &self.log {
+                log.push(call.method.as_str(), url, status, started.elapsed());
+            }
+        };
         let response = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                record(None);
                 metrics::counter!("ptv_sync_http_responses_total", "org" => self.org.clone(), "status" => "none").increment(1);
                 return Attempt::Retry {
                     status: None,
@@ -435,7 +501,9 @@ impl Transport {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let text = match response.text().await {
+        let text = response.text().await;
+        record(Some(status));
+        let text = match text {
             Ok(t) => redactor.scrub(&t),
             Err(e) => {
                 return Attempt::Retry {

@@ -48,7 +48,7 @@ use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-pub use client::PtvClientConfig;
+pub use client::{PtvClientConfig, RequestLog, RequestRecord};
 pub use error::{ErrorClass, PtvError};
 pub use read::{ArchivedItem, Fetched, RemoteCatalogue, RemoteItem, RemoteStatus, read_catalogue};
 pub use read_back::{

@@ -13,6 +13,7 @@ mod ha;
 mod hardening;
 mod ops;
 mod plan;
+mod readiness;
 mod sim;
 mod soak;
 mod sources;
