@@ -531,7 +531,13 @@ async fn drift_once(dir: &Path) -> anyhow::Result<u8> {
         .ok_or_else(|| anyhow::anyhow!("no state"))?;
     let api = crate::startup::ptv_client(org, crate::startup::global_limit(&cfg))?;
     let t = Instant::now();
-    let (report, _) = crate::drift::check_and_mark(org, store.as_ref(), api.as_ref()).await?;
+    let (report, _) = crate::drift::check_and_mark(
+        org,
+        store.as_ref(),
+        api.as_ref(),
+        crate::clock::system().now(),
+    )
+    .await?;
     let ms = t.elapsed().as_millis();
     let (peak, _) = memory_kib("self");
     println!(

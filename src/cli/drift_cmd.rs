@@ -35,7 +35,13 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         };
         let api = crate::startup::ptv_client(org, global.clone())?;
         let started = std::time::Instant::now();
-        let result = crate::drift::check_and_mark(org, store.as_ref(), api.as_ref()).await;
+        let result = crate::drift::check_and_mark(
+            org,
+            store.as_ref(),
+            api.as_ref(),
+            crate::clock::system().now(),
+        )
+        .await;
         lock.release().await?;
         let (report, marked) = result?;
         drift |= report.has_drift();

@@ -672,7 +672,7 @@ impl Daemon {
             tracing::warn!(organization = %cfg.name, "drift check skipped: the single-writer lock is not held");
             return;
         }
-        match crate::drift::check_and_mark(cfg, self.store.as_ref(), api).await {
+        match crate::drift::check_and_mark(cfg, self.store.as_ref(), api, self.clock.now()).await {
             Ok((report, _)) => {
                 notify::status(&format!(
                     "{}: drift check: {} of {} items in step",

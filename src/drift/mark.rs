@@ -117,15 +117,16 @@ pub async fn mark(
     Ok(marked)
 }
 
-/// One drift check of an organisation, recorded in the state: [`check`], then [`mark`].
-/// The caller holds the organisation's single-writer lock.
+/// One drift check of an organisation, recorded in the state (as of `now`, the caller's
+/// clock): [`check`], then [`mark`]. The caller holds the organisation's single-writer lock.
 pub async fn check_and_mark(
     org: &OrgConfig,
     store: &dyn StateStore,
     api: &dyn PtvApi,
+    now: DateTime<Utc>,
 ) -> Result<(DriftReport, Marked), DriftError> {
     let report = check(org, store, api).await?;
-    let marked = mark(org, store, &report, Utc::now())
+    let marked = mark(org, store, &report, now)
         .await
         .map_err(|source| DriftError::Store {
             org: org.name.clone(),

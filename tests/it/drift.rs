@@ -41,7 +41,9 @@ async fn drift(app: &TestApp) -> (DriftReport, Marked) {
     let org = &app.cfg.organizations[0];
     let api =
         ptv_sync::startup::ptv_client(org, Arc::new(tokio::sync::Semaphore::new(64))).unwrap();
-    ptv_sync::drift::check_and_mark(org, app.store.as_ref(), api.as_ref())
+    // The state records the check at the simulator's time, as the daemon's clock would.
+    let now = ptv_sync::clock::Clock::now(&app.sim);
+    ptv_sync::drift::check_and_mark(org, app.store.as_ref(), api.as_ref(), now)
         .await
         .unwrap()
 }
