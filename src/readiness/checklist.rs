@@ -469,7 +469,7 @@ pub(super) async fn run(
     );
     set.edit_connections();
     let edit_note = if org.api_version == crate::model::ApiVersion::V12 {
-        "Every connection's charge type and description are edited, and one service's set of channels changes. PTV v12 has no write that changes an existing connection (connect and disconnect only), so on v12 the edited additional information reaches PTV only with a new connection; the read-back checks the set of channels."
+        "Every connection's charge type and description are edited, and one service's set of channels changes. PTV v12's connection request carries only the service and channel ids (DVV's beta schema), so on v12 the additional information is reported as not sent and only the changed set of channels reaches PTV; the read-back checks the set of channels."
     } else {
         "Every connection's charge type and description are edited, and one service's set of channels changes."
     };
