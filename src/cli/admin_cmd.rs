@@ -45,12 +45,7 @@ pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Resu
     let kind = ItemKind::from(args.kind);
     // The daemon's single-writer lock: a run in progress must not see the flag change
     // under it (it decides archives from it).
-    let Some(lock) = store.lock_org(&args.org).await? else {
-        anyhow::bail!(
-            "organisation {} is being synced by another ptv-sync process; try again when it is done",
-            args.org
-        );
-    };
+    let lock = super::lock_org(store.as_ref(), &args.org).await?;
     let result = protect_locked(store.as_ref(), args, kind, on).await;
     if let Err(e) = lock.release().await {
         tracing::warn!(organization = %args.org, "releasing the single-writer lock: {e}");

@@ -5,7 +5,6 @@
 use super::{exit, output, selected};
 use crate::config::Config;
 use crate::store::OpenMode;
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,16 +22,11 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
         .ok_or_else(|| {
             anyhow::anyhow!("drift needs the state store; check [state] in the configuration")
         })?;
-    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
+    let global = crate::startup::global_limit(cfg);
     let mut drift = false;
     let mut json = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
-        let Some(lock) = store.lock_org(&org.name).await? else {
-            anyhow::bail!(
-                "organisation {} is being synced by another ptv-sync process; try again when it is done",
-                org.name
-            );
-        };
+        let lock = super::lock_org(store.as_ref(), &org.name).await?;
         let api = crate::startup::ptv_client(org, global.clone())?;
         let started = std::time::Instant::now();
         let result = crate::drift::check_and_mark(

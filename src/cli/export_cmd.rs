@@ -5,7 +5,6 @@ use super::{exit, selected};
 use crate::config::Config;
 use crate::export::{Export, Format};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -75,7 +74,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 .join(", ")
         );
     };
-    let global = Arc::new(tokio::sync::Semaphore::new(cfg.daemon.global_max_in_flight));
+    let global = crate::startup::global_limit(cfg);
     let api = crate::startup::ptv_client(org, global)?;
     let export = crate::export::export(org, api.as_ref(), &args.out, args.format, args.force)
         .await

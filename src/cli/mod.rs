@@ -288,6 +288,19 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
 }
 
 /// The organisations a command applies to: one by `--org`, or all.
+/// The organisation's single-writer lock, as the daemon takes it; another process holding
+/// it is an error that says to wait.
+async fn lock_org(
+    store: &dyn crate::store::StateStore,
+    org: &str,
+) -> anyhow::Result<crate::store::OrgLock> {
+    store.lock_org(org).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "organisation {org} is being synced by another ptv-sync process; try again when it is done"
+        )
+    })
+}
+
 fn selected<'a>(cfg: &'a Config, org: Option<&str>) -> anyhow::Result<Vec<&'a OrgConfig>> {
     match org {
         Some(name) => cfg.org(name).map(|o| vec![o]).ok_or_else(|| {

@@ -218,12 +218,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut reports = Vec::new();
     for org in selected(cfg, args.org.as_deref())? {
         // The same single-writer lock as the daemon: never two writers for one organisation.
-        let Some(lock) = store.lock_org(&org.name).await? else {
-            anyhow::bail!(
-                "organisation {} is being synced by another ptv-sync process; try again when it is done",
-                org.name
-            );
-        };
+        let lock = super::lock_org(store.as_ref(), &org.name).await?;
         crate::store::interrupt_stale_runs(store.as_ref(), &org.name, chrono::Utc::now()).await?;
         // Fencing as in the daemon: a lock lost mid-run (its PostgreSQL session ended)
         // cancels the run, so no write starts while another instance may hold it.

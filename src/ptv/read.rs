@@ -211,17 +211,27 @@ where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = Result<(Option<Value>, u32), PtvError>>,
 {
-    let (first, mut requests) = page(1).await?;
+    let (first, requests) = page(1).await?;
     let Some(first) = first else {
         return Ok((Vec::new(), requests));
     };
-    let count = first
-        .get(count_key)
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .min(max_pages);
+    let count = first.get(count_key).and_then(Value::as_u64).unwrap_or(1);
+    with_the_rest(first, requests, count.min(max_pages), &page).await
+}
+
+/// Page 1 (`first`, read with `requests`) and pages 2 to `count`, read concurrently.
+async fn with_the_rest<F, Fut>(
+    first: Value,
+    mut requests: u32,
+    count: u64,
+    page: &F,
+) -> Result<(Vec<Value>, u32), PtvError>
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<(Option<Value>, u32), PtvError>>,
+{
     let mut bodies = vec![first];
-    for (body, n) in futures::future::try_join_all((2..=count).map(&page)).await? {
+    for (body, n) in futures::future::try_join_all((2..=count).map(page)).await? {
         requests += n;
         bodies.extend(body);
     }
@@ -266,19 +276,11 @@ where
     let Some(first) = first else {
         return Ok((Vec::new(), requests));
     };
-    let mut bodies = Vec::new();
     if let Some(count) = page_count(&first) {
-        bodies.push(first);
-        for (body, n) in
-            futures::future::try_join_all((2..=count.min(max_pages)).map(&page)).await?
-        {
-            requests += n;
-            bodies.extend(body);
-        }
-        return Ok((bodies, requests));
+        return with_the_rest(first, requests, count.min(max_pages), &page).await;
     }
     let mut full = list_entries(&first).len() >= PAGE_SIZE;
-    bodies.push(first);
+    let mut bodies = vec![first];
     let mut next = 2;
     while full && next <= max_pages {
         let (body, n) = page(next).await?;
