@@ -170,6 +170,37 @@ pub(crate) fn named_languages(doc: &Map<String, Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What the version's unmapping tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::RemoteItem;
+    use crate::model::{ChannelType, ItemKind};
+    use serde_json::{Map, Value};
+
+    /// A published remote item around `body`.
+    pub(crate) fn remote(kind: ItemKind, t: Option<ChannelType>, body: Value) -> RemoteItem {
+        RemoteItem {
+            ptv_id: "p".into(),
+            kind,
+            channel_type: t,
+            source_id: None,
+            organization_id: None,
+            name_fi: None,
+            publishing_status: crate::ptv::RemoteStatus::Published,
+            modified: None,
+            modified_by: None,
+            body,
+        }
+    }
+
+    /// A read-back document as the source document it came from (id `x`, no `kind`).
+    pub(crate) fn with_id(mut doc: Map<String, Value>) -> Value {
+        doc.remove("kind");
+        doc.insert("id".into(), "x".into());
+        Value::Object(doc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -729,27 +729,7 @@ mod tests {
     use super::super::map;
     use super::*;
     use crate::model::{Channel, Organization, Service};
-
-    fn remote(kind: ItemKind, t: Option<ChannelType>, body: Value) -> RemoteItem {
-        RemoteItem {
-            ptv_id: "p".into(),
-            kind,
-            channel_type: t,
-            source_id: None,
-            organization_id: None,
-            name_fi: None,
-            publishing_status: crate::ptv::RemoteStatus::Published,
-            modified: None,
-            modified_by: None,
-            body,
-        }
-    }
-
-    fn with_id(mut doc: Map<String, Value>) -> Value {
-        doc.remove("kind");
-        doc.insert("id".into(), "x".into());
-        Value::Object(doc)
-    }
+    use crate::ptv::read_back::test_support::{remote, with_id};
 
     #[test]
     fn a_mapped_service_reads_back_as_its_document() {
