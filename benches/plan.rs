@@ -21,7 +21,7 @@ fn planner(c: &mut Criterion) {
             .iter()
             .map(|s| PlanRow {
                 kind: s.kind,
-                source_id: s.id.as_str().into(),
+                source_id: s.id.clone(),
                 channel_ptv_id: None,
                 remote: RemoteState::Live,
                 fingerprint: s.fingerprint,

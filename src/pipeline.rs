@@ -5,7 +5,7 @@
 //! applies it.
 
 use crate::config::OrgConfig;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use crate::plan::{self, Plan, PlanOptions, Step, guard_trips};
 use crate::source::SourceError;
 use crate::store::{ItemRecord, PlanRow, RemoteState, RunTrigger, StateStore, StoreError};
@@ -58,7 +58,7 @@ impl RunOptions {
     /// Whether the run touches this step.
     #[must_use]
     pub fn selects(&self, s: &Step) -> bool {
-        self.selects_kind(s.kind) && self.item.as_ref().is_none_or(|id| &s.id == id)
+        self.selects_kind(s.kind) && self.item.as_ref().is_none_or(|id| s.id == id.as_str())
     }
 
     /// Narrows a plan to what the options select.
@@ -256,16 +256,16 @@ pub async fn plan_for(
             .filter(|s| s.action == plan::Action::Update)
             .map(|s| (s.kind, s.id.as_str()))
             .collect();
-        let headless: HashSet<(ItemKind, String)> = rows
+        let headless: HashSet<(ItemKind, SourceId)> = rows
             .iter()
             .filter(|r| r.payload.is_none() && r.remote == RemoteState::Live)
             .filter(|r| updates.contains(&(r.kind, r.source_id.as_str())))
-            .map(|r| (r.kind, r.source_id.to_string()))
+            .map(|r| (r.kind, r.source_id.clone()))
             .collect();
         for step in &mut plan.steps {
             if step.action == plan::Action::Update
                 && headless.contains(&(step.kind, step.id.clone()))
-                && let Some(rec) = store.item(&org.name, step.kind, &step.id).await?
+                && let Some(rec) = store.item(&org.name, step.kind, step.id.as_str()).await?
                 && let Some(stored) = &rec.payload
             {
                 plan::describe(validated, &opts, step, stored);

@@ -12,7 +12,7 @@
 //! reported with its candidates and never linked. PTV items nobody claims are left alone.
 //! Pure: no I/O, so every rule is unit-tested.
 
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{ChannelType, ItemKind, SourceId};
 use crate::ptv::RemoteItem;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -23,7 +23,7 @@ pub struct Wanted {
     pub kind: ItemKind,
     pub channel_type: Option<ChannelType>,
     /// The id in the source.
-    pub source_id: String,
+    pub source_id: SourceId,
     /// Our base PTV sourceId / externalId (generation 0).
     pub ptv_source_id: String,
     /// The owning (parent) organisation's source id; `None` for the main organisation.
@@ -384,7 +384,7 @@ mod tests {
         Wanted {
             kind,
             channel_type: (kind == ItemKind::Channel).then_some(ChannelType::Phone),
-            source_id: id.into(),
+            source_id: SourceId::parse(id).unwrap(),
             ptv_source_id: format!("t-{kind}-{id}"),
             owner: owner.map(str::to_owned),
             name_fi: Some(name.into()),

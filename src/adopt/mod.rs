@@ -98,7 +98,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
                 ptv_id: Option<PtvId>| Wanted {
         kind,
         channel_type,
-        source_id: id.to_string(),
+        source_id: id.clone(),
         ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
         owner: owner.map(ToString::to_string),
         name_fi: name.map(str::to_owned),
@@ -235,16 +235,15 @@ pub async fn link(
             rec.generation = generation_of(sid, &wanted.ptv_source_id);
             rec.ptv_source_id = sid.to_owned();
         }
-        if let Some(item) = desired(v, wanted.kind, &wanted.source_id) {
+        if let Some(item) = desired(v, wanted.kind, wanted.source_id.as_str()) {
             let body = payload(v, item, main_area);
             // PTV holds the source's content when we sent it (a lost state being rebuilt)
             // or when what it holds, read back into the source format, is what a write
             // would send (an export used as the source, or an editor who typed the same).
             let holds = ours
-                || survey
-                    .remote
-                    .get(ptv_id)
-                    .is_some_and(|r| holds_content(api, r, &wanted.source_id, v, main_area, &refs));
+                || survey.remote.get(ptv_id).is_some_and(|r| {
+                    holds_content(api, r, wanted.source_id.as_str(), v, main_area, &refs)
+                });
             if holds {
                 rec.fingerprint = Some(crate::fingerprint::fingerprint(api, &body).to_string());
                 rec.first_pushed_at = Some(now);
@@ -260,7 +259,7 @@ pub async fn link(
                 actor: actor.to_owned(),
                 action: ItemAction::Adopt,
                 kind: wanted.kind,
-                source_id: wanted.source_id.clone(),
+                source_id: wanted.source_id.to_string(),
                 ptv_id: Some(ptv_id.clone()),
                 http_status: None,
                 body_sha256: None,
@@ -368,10 +367,7 @@ async fn link_connections(
     refs: &Refs<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Ok(id) = SourceId::parse(&service.source_id) else {
-        return Ok(());
-    };
-    let Some(set) = v.connections.get(&id) else {
+    let Some(set) = v.connections.get(&service.source_id) else {
         return Ok(());
     };
     if set.is_empty()
@@ -393,7 +389,7 @@ async fn link_connections(
             serde_json::from_value(Value::Object(doc)).ok()
         })
         .collect();
-    let body = payload(v, DesiredRef::Connections(&id, set), None);
+    let body = payload(v, DesiredRef::Connections(&service.source_id, set), None);
     let Some(held) = held else {
         return Ok(());
     };
@@ -429,7 +425,7 @@ async fn link_connections(
     rec.ptv_source_id = ptv_source_id(
         &org.source_id_prefix,
         ItemKind::Connections,
-        &service.source_id,
+        service.source_id.as_str(),
         0,
     );
     rec.ptv_id = Some(ptv_id.to_owned());

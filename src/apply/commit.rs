@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The working copy of the organisation's rows during a run.
-pub(super) type Rows = Arc<Mutex<HashMap<(ItemKind, String), ItemRecord>>>;
+pub(super) type Rows = Arc<Mutex<HashMap<(ItemKind, SourceId), ItemRecord>>>;
 
 /// What every step of one run shares.
 pub(super) struct Ctx {
@@ -39,15 +39,13 @@ impl Ctx {
 }
 
 impl Engine {
-    pub(super) fn row(&self, ctx: &Ctx, kind: ItemKind, id: &str) -> ItemRecord {
+    pub(super) fn row(&self, ctx: &Ctx, kind: ItemKind, id: &SourceId) -> ItemRecord {
         let rows = ctx.rows.lock().expect("rows lock");
-        rows.get(&(kind, id.to_owned()))
-            .cloned()
-            .unwrap_or_else(|| {
-                let mut r = ItemRecord::new(&self.org.name, kind, id, self.clock.now());
-                r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
-                r
-            })
+        rows.get(&(kind, id.clone())).cloned().unwrap_or_else(|| {
+            let mut r = ItemRecord::new(&self.org.name, kind, id, self.clock.now());
+            r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id.as_str(), 0);
+            r
+        })
     }
 
     /// The row with its stored payload: the working copy holds services and channels as
@@ -56,10 +54,10 @@ impl Engine {
         &self,
         ctx: &Ctx,
         kind: ItemKind,
-        id: &str,
+        id: &SourceId,
     ) -> Result<ItemRecord, StepError> {
         if matches!(kind, ItemKind::Service | ItemKind::Channel) {
-            let stored = self.store.item(&self.org.name, kind, id).await?;
+            let stored = self.store.item(&self.org.name, kind, id.as_str()).await?;
             if let Some(rec) = stored {
                 return Ok(rec);
             }
@@ -77,12 +75,12 @@ impl Engine {
             return Ok(self.org.main_organization_id.to_string());
         };
         let rows = ctx.rows.lock().expect("rows lock");
-        rows.get(&(kind, id.to_string()))
+        rows.get(&(kind, id.clone()))
             .filter(|r| r.remote == RemoteState::Live)
             .and_then(|r| r.ptv_id.clone())
             .ok_or_else(|| StepError::Waiting {
                 kind,
-                id: id.to_string(),
+                id: id.clone(),
             })
     }
 
@@ -122,7 +120,7 @@ impl Engine {
     pub(super) async fn audit(
         &self,
         kind: ItemKind,
-        id: &str,
+        id: &SourceId,
         action: ItemAction,
         ptv_id: Option<&str>,
         status: u16,
@@ -137,7 +135,7 @@ impl Engine {
     fn audit_entry(
         &self,
         kind: ItemKind,
-        id: &str,
+        id: &SourceId,
         action: ItemAction,
         ptv_id: Option<&str>,
         status: u16,
@@ -149,7 +147,7 @@ impl Engine {
             actor: self.actor.clone(),
             action,
             kind,
-            source_id: id.to_owned(),
+            source_id: id.to_string(),
             ptv_id: ptv_id.map(str::to_owned),
             http_status: Some(status),
             body_sha256: (!body_sha.is_empty()).then(|| body_sha.to_owned()),
@@ -259,7 +257,12 @@ impl Engine {
         let scope = rec.ptv_scope().unwrap_or("connection");
         let mut g = rec.generation + 1;
         loop {
-            let candidate = ptv_source_id(&self.org.source_id_prefix, rec.kind, &rec.source_id, g);
+            let candidate = ptv_source_id(
+                &self.org.source_id_prefix,
+                rec.kind,
+                rec.source_id.as_str(),
+                g,
+            );
             let taken = self
                 .store
                 .source_id_taken(&self.org.name, scope, &candidate)

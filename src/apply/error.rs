@@ -3,7 +3,7 @@
 //! importing each other.
 
 use super::Outcome;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use crate::ptv::PtvError;
 
 /// Why a step did not complete.
@@ -17,10 +17,7 @@ pub enum StepError {
     ShuttingDown,
     /// An item it hangs under is not in PTV yet.
     #[error("waiting for {kind} '{id}', which is not in PTV yet")]
-    Waiting { kind: ItemKind, id: String },
-    /// The step names an item by an id that is not a source id.
-    #[error("{0}")]
-    BadId(String),
+    Waiting { kind: ItemKind, id: SourceId },
     #[error("state store: {0}")]
     Store(#[from] crate::store::StoreError),
     /// PTV refused or did not answer; recorded on the item's row.
@@ -43,7 +40,7 @@ impl StepError {
                 Outcome::NeedsPerson
             }
             StepError::Held { outcome, .. } => *outcome,
-            StepError::BadId(_) | StepError::Store(_) | StepError::Ptv(_) => Outcome::Failed,
+            StepError::Store(_) | StepError::Ptv(_) => Outcome::Failed,
         }
     }
 }

@@ -16,20 +16,20 @@
 use super::{Engine, Outcome};
 use crate::adopt::{MatchedBy, Row};
 use crate::config::OnExisting;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use crate::plan::{Action, Plan};
 use crate::store::ItemRecord;
 use crate::validate::Validated;
 use std::collections::{HashMap, HashSet};
 
 /// Creates that must not be sent this run, with the outcome and message to report.
-pub(super) type Held = HashMap<(ItemKind, String), (Outcome, String)>;
+pub(super) type Held = HashMap<(ItemKind, SourceId), (Outcome, String)>;
 
-fn creates_items(plan: &Plan) -> impl Iterator<Item = (ItemKind, &str)> {
+fn creates_items(plan: &Plan) -> impl Iterator<Item = (ItemKind, &SourceId)> {
     plan.steps
         .iter()
         .filter(|s| s.action == Action::Create && s.kind != ItemKind::Connections)
-        .map(|s| (s.kind, s.id.as_str()))
+        .map(|s| (s.kind, &s.id))
 }
 
 impl Engine {
@@ -49,9 +49,9 @@ impl Engine {
             .filter(|r| super::step::unconfirmed_create(r))
             .map(|r| (r.kind, r.source_id.as_str()))
             .collect();
-        let creates: HashSet<(ItemKind, String)> = creates_items(plan)
-            .filter(|key| !unconfirmed.contains(key))
-            .map(|(k, id)| (k, id.to_owned()))
+        let creates: HashSet<(ItemKind, SourceId)> = creates_items(plan)
+            .filter(|(k, id)| !unconfirmed.contains(&(*k, id.as_str())))
+            .map(|(k, id)| (k, id.clone()))
             .collect();
         if creates.is_empty() {
             return held;
@@ -147,13 +147,12 @@ impl Engine {
                         continue;
                     };
                     let key = (wanted.kind, wanted.source_id.clone());
-                    match self.store.item(&self.org.name, key.0, &key.1).await {
+                    match self.store.item(&self.org.name, key.0, key.1.as_str()).await {
                         Ok(Some(rec)) => {
-                            records.retain(|r| (r.kind, r.source_id.as_str()) != (key.0, &key.1));
+                            records.retain(|r| (r.kind, &r.source_id) != (key.0, &key.1));
                             records.push(rec);
                             for s in &mut plan.steps {
-                                if (s.kind, s.id.as_str()) == (key.0, key.1.as_str())
-                                    && s.action == Action::Create
+                                if (s.kind, &s.id) == (key.0, &key.1) && s.action == Action::Create
                                 {
                                     s.action = Action::Update;
                                 }

@@ -1,6 +1,6 @@
 //! What a run did, for the summary table, `status`, metrics and exit codes.
 
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use crate::plan::{Action, Plan, Step};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, RunOutcome};
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,7 @@ impl Outcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemResult {
     pub kind: ItemKind,
-    pub id: String,
+    pub id: SourceId,
     pub action: Action,
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -149,12 +149,10 @@ mod tests {
             ItemKind::Connections => {
                 return (on.kind == ItemKind::Service && on.id == s.id)
                     || (on.kind == ItemKind::Channel
-                        && v.connections[id]
-                            .iter()
-                            .any(|c| c.channel.as_str() == on.id));
+                        && v.connections[id].iter().any(|c| c.channel == on.id));
             }
         };
-        on.kind == ItemKind::Organization && owner.is_some_and(|o| o.as_str() == on.id)
+        on.kind == ItemKind::Organization && owner.is_some_and(|o| *o == on.id)
     }
 
     #[test]

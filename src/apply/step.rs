@@ -5,14 +5,10 @@ use super::commit::Ctx;
 use super::error::StepError;
 use super::{Engine, ItemResult, Outcome};
 use crate::fingerprint::sha256_hex;
-use crate::model::{Item, ItemKind, SourceId};
+use crate::model::{Item, ItemKind};
 use crate::plan::{Action, Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
 use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
-
-fn source_id(id: &str) -> Result<SourceId, StepError> {
-    SourceId::parse(id).map_err(StepError::BadId)
-}
 
 impl Engine {
     pub(super) async fn step(&self, ctx: &Ctx, s: &Step) -> ItemResult {
@@ -199,7 +195,7 @@ impl Engine {
         else {
             return Err(StepError::Gone);
         };
-        let service = self.ptv_id_of(ctx, ItemKind::Service, Some(&source_id(&s.id)?))?;
+        let service = self.ptv_id_of(ctx, ItemKind::Service, Some(&s.id))?;
         let mut channel_ids = Vec::with_capacity(set.len());
         for c in set {
             channel_ids.push(self.ptv_id_of(ctx, ItemKind::Channel, Some(&c.channel))?);

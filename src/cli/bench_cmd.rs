@@ -129,13 +129,13 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
     let mut records = Vec::with_capacity(plan.steps.len());
     for item in crate::plan::in_order(&validated) {
         let (kind, id) = match item {
-            crate::plan::DesiredRef::Organization(o) => (item.kind(), o.id.to_string()),
-            crate::plan::DesiredRef::Channel(c) => (item.kind(), c.id.to_string()),
-            crate::plan::DesiredRef::Service(s) => (item.kind(), s.id.to_string()),
-            crate::plan::DesiredRef::Connections(id, _) => (item.kind(), id.to_string()),
+            crate::plan::DesiredRef::Organization(o) => (item.kind(), &o.id),
+            crate::plan::DesiredRef::Channel(c) => (item.kind(), &c.id),
+            crate::plan::DesiredRef::Service(s) => (item.kind(), &s.id),
+            crate::plan::DesiredRef::Connections(id, _) => (item.kind(), id),
         };
-        let mut r = ItemRecord::new(&org.name, kind, &id, now);
-        r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, &id, 0);
+        let mut r = ItemRecord::new(&org.name, kind, id, now);
+        r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0);
         r.ptv_id = Some(uuid::Uuid::new_v4().to_string());
         r.remote = RemoteState::Live;
         let payload = crate::plan::payload(&validated, item, org.main_area.as_ref());

@@ -4,7 +4,7 @@
 //! whose last-write times it updates for every touch it plans; no HTTP, since what is
 //! measured is how many writes the plan asks for, and when.
 
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use crate::plan::touch::{TouchPolicy, ptv_archives_at};
 use crate::plan::{Action, PlanOptions, TouchOptions, plan};
 use crate::store::{PlanRow, RemoteState};
@@ -48,7 +48,7 @@ pub(super) fn bench_touch(items: usize, years: usize) -> TouchFigures {
         .iter()
         .map(|s| PlanRow {
             kind: s.kind,
-            source_id: s.id.as_str().into(),
+            source_id: s.id.clone(),
             channel_ptv_id: None,
             remote: RemoteState::Live,
             fingerprint: s.fingerprint,
@@ -59,10 +59,10 @@ pub(super) fn bench_touch(items: usize, years: usize) -> TouchFigures {
             last_pushed_at: Some(start),
         })
         .collect();
-    let index: HashMap<(ItemKind, String), usize> = rows
+    let index: HashMap<(ItemKind, SourceId), usize> = rows
         .iter()
         .enumerate()
-        .map(|(i, r)| ((r.kind, r.source_id.to_string()), i))
+        .map(|(i, r)| ((r.kind, r.source_id.clone()), i))
         .collect();
     let touchable = rows
         .iter()

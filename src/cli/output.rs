@@ -211,7 +211,7 @@ pub fn drift_table(r: &crate::drift::DriftReport) -> String {
         };
         t.add_row(vec![
             d.kind.as_str().to_owned(),
-            escape(&truncate(&d.id, 28)).into_owned(),
+            escape(&truncate(d.id.as_str(), 28)).into_owned(),
             format!("{}{who}", d.verdict.as_str()),
             escape(&truncate(&detail, 200)).into_owned(),
         ]);
@@ -223,6 +223,7 @@ pub fn drift_table(r: &crate::drift::DriftReport) -> String {
 mod tests {
     use super::*;
     use crate::apply::ItemResult;
+    use crate::model::SourceId;
     use crate::plan::{FieldChange, Step};
 
     fn widest(text: &str) -> usize {
@@ -233,7 +234,7 @@ mod tests {
         let step = |action, kind, id: &str| Step {
             action,
             kind,
-            id: id.to_owned(),
+            id: SourceId::parse(id).unwrap(),
             changed: Vec::new(),
             values: Vec::new(),
             reason: None,
@@ -303,7 +304,7 @@ mod tests {
             for i in 0..n {
                 r.results.push(ItemResult {
                     kind: ItemKind::Service,
-                    id: format!("s{i}"),
+                    id: SourceId::parse(&format!("s{i}")).unwrap(),
                     action,
                     outcome,
                     error: None,

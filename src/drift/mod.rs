@@ -35,7 +35,7 @@ mod mark;
 pub use mark::{Marked, check_and_mark, mark};
 
 use crate::config::OrgConfig;
-use crate::model::{ApiVersion, Item, ItemKind};
+use crate::model::{ApiVersion, Item, ItemKind, SourceId};
 use crate::plan::stored_channel_ids;
 use crate::ptv::{ArchivedItem, ItemWrite, PtvApi, PtvError, RemoteItem, RemoteStatus};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, StateStore, StoreError};
@@ -152,7 +152,7 @@ pub fn by_at(by: Option<&str>, at: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemDrift {
     pub kind: ItemKind,
-    pub id: String,
+    pub id: SourceId,
     pub ptv_id: String,
     #[serde(flatten)]
     pub verdict: Verdict,
@@ -173,7 +173,7 @@ pub struct DriftReport {
     pub complete: bool,
     /// Items marked drifted before and found in step now, for [`mark`].
     #[serde(skip)]
-    pub(crate) in_step_keys: Vec<(ItemKind, String)>,
+    pub(crate) in_step_keys: Vec<(ItemKind, SourceId)>,
 }
 
 impl DriftReport {
@@ -472,7 +472,7 @@ pub async fn check(
     let next = if complete {
         None
     } else {
-        slice.last().map(|r| position(r.kind, &r.source_id))
+        slice.last().map(|r| position(r.kind, r.source_id.as_str()))
     };
     store
         .set_drift_cursor(&org.name, next.as_deref())

@@ -161,6 +161,18 @@ impl std::borrow::Borrow<str> for SourceId {
     }
 }
 
+impl PartialEq<str> for SourceId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SourceId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// A PTV item's id (a GUID): how a source document may name the PTV item it describes
 /// (`ptvId`). Written in its canonical form, lower case with hyphens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -273,7 +273,7 @@ mod tests {
                 .desired
                 .as_deref()
                 .expect("a create carries what it sends");
-            let want = payload(&v, desired(&v, s.kind, &s.id).unwrap(), None);
+            let want = payload(&v, desired(&v, s.kind, s.id.as_str()).unwrap(), None);
             assert_eq!(d.payload(), want, "{} {}", s.kind, s.id);
             assert_eq!(
                 s.fingerprint,

@@ -11,7 +11,7 @@ pub use desired::{
 
 use crate::fingerprint::Fingerprint;
 use crate::fingerprint::{changed_paths, changed_values};
-use crate::model::{ApiVersion, Area, ItemKind};
+use crate::model::{ApiVersion, Area, ItemKind, SourceId};
 use crate::store::{DRIFT_NOTE_PREFIX, Payload, PlanRow, RemoteState};
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
@@ -69,7 +69,7 @@ impl Action {
 pub struct Step {
     pub action: Action,
     pub kind: ItemKind,
-    pub id: String,
+    pub id: SourceId,
     /// Changed field paths for updates (from the last pushed payload).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<String>,
@@ -173,24 +173,24 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
     let now = opts.now.unwrap_or_else(Utc::now);
     let by_key: HashMap<(ItemKind, &str), &PlanRow> = prior
         .iter()
-        .map(|p| ((p.kind, p.source_id.as_ref()), p))
+        .map(|p| ((p.kind, p.source_id.as_str()), p))
         .collect();
     let mut steps = Vec::new();
     let mut unchanged: BTreeMap<ItemKind, usize> = BTreeMap::new();
     // Unchanged services and channels due for a touch: (last write, kind, id, fingerprint).
-    let mut due: Vec<(Option<DateTime<Utc>>, ItemKind, &str, Fingerprint)> = Vec::new();
+    let mut due: Vec<(Option<DateTime<Utc>>, ItemKind, &SourceId, Fingerprint)> = Vec::new();
 
     let items = in_order(v);
     let fingerprints = fingerprints(v, &items, opts);
     for (item, fp) in items.into_iter().zip(fingerprints) {
         let kind = item.kind();
         let id = match item {
-            DesiredRef::Organization(o) => o.id.as_str(),
-            DesiredRef::Channel(c) => c.id.as_str(),
-            DesiredRef::Service(s) => s.id.as_str(),
-            DesiredRef::Connections(id, _) => id.as_str(),
+            DesiredRef::Organization(o) => &o.id,
+            DesiredRef::Channel(c) => &c.id,
+            DesiredRef::Service(s) => &s.id,
+            DesiredRef::Connections(id, _) => id,
         };
-        let p = by_key.get(&(kind, id)).copied();
+        let p = by_key.get(&(kind, id.as_str())).copied();
         if let DesiredRef::Connections(_, set) = item
             && set.is_empty()
             && p.is_none_or(|p| {
@@ -210,7 +210,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
         let mut step = Step {
             action: Action::Unchanged,
             kind,
-            id: id.to_owned(),
+            id: id.clone(),
             changed: Vec::new(),
             values: Vec::new(),
             reason: None,
@@ -279,7 +279,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             step.desired = Desired::of(
                 v,
                 kind,
-                id,
+                id.as_str(),
                 opts.main_area.as_ref(),
                 p.and_then(|p| p.payload.as_ref()),
             )
@@ -320,7 +320,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
             (p.remote == RemoteState::Live || (p.remote == RemoteState::Absent && p.maybe_in_ptv))
                 && p.kind != ItemKind::Connections
         })
-        .filter(|p| !v.present.contains_key(&(p.kind, p.source_id.to_string())))
+        .filter(|p| !v.present.contains_key(&(p.kind, p.source_id.clone())))
         .collect();
     gone.sort_by_key(|p| {
         (
@@ -337,7 +337,7 @@ pub fn draft(v: &Validated, prior: &[PlanRow], opts: &PlanOptions) -> Plan {
                 Action::Archive
             },
             kind: p.kind,
-            id: p.source_id.to_string(),
+            id: p.source_id.clone(),
             changed: Vec::new(),
             values: Vec::new(),
             reason: p.protected.then(|| "protected: kept in PTV".to_owned()),
@@ -358,7 +358,7 @@ fn touches(
     t: TouchOptions,
     now: DateTime<Utc>,
     by_key: &HashMap<(ItemKind, &str), &PlanRow>,
-    mut due: Vec<(Option<DateTime<Utc>>, ItemKind, &str, Fingerprint)>,
+    mut due: Vec<(Option<DateTime<Utc>>, ItemKind, &SourceId, Fingerprint)>,
     steps: &mut Vec<Step>,
     unchanged: &mut BTreeMap<ItemKind, usize>,
 ) {
@@ -371,11 +371,13 @@ fn touches(
             *unchanged.entry(kind).or_insert(0) += 1;
             continue;
         }
-        let stored = by_key.get(&(kind, id)).and_then(|p| p.payload.as_ref());
+        let stored = by_key
+            .get(&(kind, id.as_str()))
+            .and_then(|p| p.payload.as_ref());
         steps.push(Step {
             action: Action::Touch,
             kind,
-            id: id.to_owned(),
+            id: id.clone(),
             changed: Vec::new(),
             values: Vec::new(),
             reason: Some(match last {
@@ -383,7 +385,8 @@ fn touches(
                 None => "unchanged; never written by ptv-sync (adopted)".to_owned(),
             }),
             fingerprint: Some(fp),
-            desired: Desired::of(v, kind, id, opts.main_area.as_ref(), stored).map(Box::new),
+            desired: Desired::of(v, kind, id.as_str(), opts.main_area.as_ref(), stored)
+                .map(Box::new),
             depth: 0,
         });
     }
@@ -405,7 +408,7 @@ fn fingerprints(v: &Validated, items: &[DesiredRef<'_>], opts: &PlanOptions) -> 
 
 /// Names the changed fields of an update from the payload stored for it.
 pub fn describe(v: &Validated, opts: &PlanOptions, step: &mut Step, stored: &Payload) {
-    if let Some(item) = desired(v, step.kind, &step.id) {
+    if let Some(item) = desired(v, step.kind, step.id.as_str()) {
         let body = payload(v, item, opts.main_area.as_ref());
         step.changed = changed_paths(&stored.value(), &body);
     }
@@ -416,7 +419,7 @@ pub fn describe(v: &Validated, opts: &PlanOptions, step: &mut Step, stored: &Pay
 pub fn finish(v: &Validated, prior: &[PlanRow], plan: &mut Plan) {
     let by_key: HashMap<(ItemKind, &str), &PlanRow> = prior
         .iter()
-        .map(|p| ((p.kind, p.source_id.as_ref()), p))
+        .map(|p| ((p.kind, p.source_id.as_str()), p))
         .collect();
     force_stale_connections(v, &by_key, &mut plan.steps);
     let unchanged = &mut plan.unchanged;
@@ -436,7 +439,7 @@ fn force_stale_connections(
     by_key: &HashMap<(ItemKind, &str), &PlanRow>,
     steps: &mut [Step],
 ) {
-    let retyped: std::collections::HashSet<String> = steps
+    let retyped: std::collections::HashSet<SourceId> = steps
         .iter()
         .filter(|s| {
             s.kind == ItemKind::Channel
@@ -476,7 +479,7 @@ fn force_stale_connections(
             step.desired = Desired::of(
                 v,
                 ItemKind::Connections,
-                &step.id,
+                step.id.as_str(),
                 None,
                 by_key
                     .get(&(ItemKind::Connections, step.id.as_str()))
@@ -508,7 +511,7 @@ fn org_depth_desc(p: &PlanRow, prior: &[PlanRow]) -> std::cmp::Reverse<usize> {
             .and_then(|q| stored_parent(q.payload.as_ref()))
     };
     let mut depth = 0;
-    let mut cur = parent_of(&p.source_id);
+    let mut cur = parent_of(p.source_id.as_str());
     while let Some(c) = cur {
         depth += 1;
         if depth > 16 {

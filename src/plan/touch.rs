@@ -307,7 +307,8 @@ mod tests {
         use crate::model::ItemKind;
         use crate::store::{ItemRecord, PlanRow, RemoteState};
         let row = |kind, id: &str, remote, last: Option<i64>| {
-            let mut r = ItemRecord::new("o", kind, id, t(0));
+            let id = crate::model::SourceId::parse(id).unwrap();
+            let mut r = ItemRecord::new("o", kind, &id, t(0));
             r.remote = remote;
             r.last_pushed_at = last.map(t);
             PlanRow::from(&r)

@@ -32,7 +32,7 @@ async fn checks_of(
 ) -> Vec<ItemCheck> {
     let mut out = Vec::new();
     for s in run.steps.iter().filter(|s| kinds.contains(&s.kind)) {
-        let result = result_of(run, s.kind, &s.id);
+        let result = result_of(run, s.kind, s.id.as_str());
         out.push(if s.kind == ItemKind::Connections {
             runner.check_connections(s, result, set).await
         } else {
@@ -210,7 +210,7 @@ async fn field_correctness(
                 c.readback = run
                     .findings
                     .iter()
-                    .filter(|f| f.id == refused_id)
+                    .filter(|f| f.id == refused_id.as_str())
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("; ");
@@ -225,7 +225,7 @@ async fn field_correctness(
     let unexpected: Vec<String> = run
         .results
         .iter()
-        .filter(|r| r.outcome != Outcome::Ok && r.id != refused_id)
+        .filter(|r| r.outcome != Outcome::Ok && r.id != refused_id.as_str())
         .map(|r| format!("{} {}: {}", r.kind, r.id, r.error.as_deref().unwrap_or("")))
         .collect();
     if !unexpected.is_empty() {
@@ -257,7 +257,7 @@ async fn archive_check(
         let result = run
             .results
             .iter()
-            .find(|x| x.kind == r.kind && x.id == r.id && x.action == Action::Archive);
+            .find(|x| x.kind == r.kind && x.id == r.id.as_str() && x.action == Action::Archive);
         items.push(runner.check_archived(r, result).await);
     }
     let removed_keys: BTreeSet<(ItemKind, &str)> =

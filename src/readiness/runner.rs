@@ -142,8 +142,8 @@ impl Runner {
     /// with what the adapter maps the item to.
     pub(super) async fn check_item(&self, step: &Step, result: Option<&ItemResult>) -> ItemCheck {
         let t = channel_type_of(step);
-        let mut c = blank(step.kind, t, &step.id);
-        let ptv_id = self.ptv_id_of(step.kind, &step.id).await;
+        let mut c = blank(step.kind, t, step.id.as_str());
+        let ptv_id = self.ptv_id_of(step.kind, step.id.as_str()).await;
         c = self.with_ptv_id(c, step.kind, ptv_id.clone());
         if result.is_none_or(|r| r.outcome != Outcome::Ok) {
             c.outcome = result
@@ -211,8 +211,8 @@ impl Runner {
         result: Option<&ItemResult>,
         set: &TestSet,
     ) -> ItemCheck {
-        let mut c = blank(ItemKind::Connections, None, &step.id);
-        let service = self.ptv_id_of(ItemKind::Service, &step.id).await;
+        let mut c = blank(ItemKind::Connections, None, step.id.as_str());
+        let service = self.ptv_id_of(ItemKind::Service, step.id.as_str()).await;
         c = self.with_ptv_id(c, ItemKind::Service, service.clone());
         if result.is_none_or(|r| r.outcome != Outcome::Ok) {
             c.outcome = result
@@ -230,7 +230,7 @@ impl Runner {
         for (_, ch) in set
             .connection_pairs()
             .into_iter()
-            .filter(|(s, _)| s == &step.id)
+            .filter(|(s, _)| step.id == s.as_str())
         {
             if let Some(id) = self.ptv_id_of(ItemKind::Channel, &ch).await {
                 want.insert(id);

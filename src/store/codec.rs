@@ -6,7 +6,7 @@ use super::types::{
     AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload,
     PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
 };
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 /// Timestamps are stored with microsecond precision on both backends.
@@ -43,6 +43,15 @@ pub(crate) fn parse_enum<T>(
     what: &dyn Fn() -> String,
 ) -> Result<T, StoreError> {
     parse(s).ok_or_else(|| StoreError::corrupt(format!("{}: unknown {column} {s:?}", what())))
+}
+
+/// Parses a stored source id: a row whose id no source could hold is corrupt.
+pub(crate) fn parse_source_id(
+    s: &str,
+    column: &str,
+    what: &dyn Fn() -> String,
+) -> Result<SourceId, StoreError> {
+    SourceId::parse(s).map_err(|e| StoreError::corrupt(format!("{}: {column}: {e}", what())))
 }
 
 pub(crate) fn json_text(v: &serde_json::Value) -> String {
@@ -133,8 +142,8 @@ impl RawItem {
                 .as_deref()
                 .map(|e| parse_error(e, &what).map(Box::new))
                 .transpose()?,
+            source_id: parse_source_id(&self.source_id, "source_id", &what)?,
             org: self.org,
-            source_id: self.source_id,
             ptv_source_id: self.ptv_source_id,
             generation: self.generation,
             ptv_id: self.ptv_id,
@@ -188,8 +197,8 @@ impl RawPlanRow<'_> {
             protected: self.protected,
             maybe_in_ptv: PlanRow::maybe_in_ptv(remote, self.attempts, error.is_some()),
             failure: PlanRow::held_failure(error.as_ref()),
+            source_id: parse_source_id(&self.source_id, "source_id", &what)?,
             channel_ptv_id: self.channel_ptv_id,
-            source_id: self.source_id,
             last_pushed_at: self.last_pushed_at,
         })
     }
@@ -247,7 +256,7 @@ impl RawRunItem {
             kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
             action: parse_enum(&self.action, ItemAction::parse, "action", &what)?,
             outcome: parse_enum(&self.outcome, RunItemOutcome::parse, "outcome", &what)?,
-            source_id: self.source_id,
+            source_id: parse_source_id(&self.source_id, "source_id", &what)?,
             error: self.error,
         })
     }

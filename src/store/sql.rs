@@ -565,7 +565,7 @@ macro_rules! shared_store {
                 )
                 .bind(run_id)
                 .bind(item.kind.as_str())
-                .bind(&item.source_id)
+                .bind(item.source_id.as_str())
                 .bind(item.action.as_str())
                 .bind(item.outcome.as_str())
                 .bind(item.error.as_deref())

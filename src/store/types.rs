@@ -3,9 +3,8 @@
 
 use crate::fingerprint::Fingerprint;
 pub use crate::model::ErrorClass;
-use crate::model::{ItemKind, stored_enum};
+use crate::model::{ItemKind, SourceId, stored_enum};
 use chrono::{DateTime, Utc};
-use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -183,7 +182,7 @@ impl fmt::Debug for Payload {
 pub struct ItemRecord {
     pub org: String,
     pub kind: ItemKind,
-    pub source_id: String,
+    pub source_id: SourceId,
     /// PTV sourceId / v12 externalId, including any generation suffix.
     pub ptv_source_id: String,
     /// 0 = base sourceId; n = `"<base>.g<n>"`, taken when an archived item still holds the base.
@@ -212,12 +211,12 @@ impl ItemRecord {
     /// A record for an item not yet in PTV: generation 0 with the base sourceId
     /// `source_id`, nothing pushed, status `Active`.
     #[must_use]
-    pub fn new(org: &str, kind: ItemKind, source_id: &str, now: DateTime<Utc>) -> Self {
+    pub fn new(org: &str, kind: ItemKind, source_id: &SourceId, now: DateTime<Utc>) -> Self {
         ItemRecord {
             org: org.to_owned(),
             kind,
-            source_id: source_id.to_owned(),
-            ptv_source_id: source_id.to_owned(),
+            source_id: source_id.clone(),
+            ptv_source_id: source_id.to_string(),
             generation: 0,
             ptv_id: None,
             remote: RemoteState::Absent,
@@ -253,7 +252,7 @@ impl ItemRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRow {
     pub kind: ItemKind,
-    pub source_id: CompactString,
+    pub source_id: SourceId,
     /// The PTV id of a channel (`None` for other kinds), for noticing connection sets that
     /// still name a channel's earlier PTV entity.
     pub channel_ptv_id: Option<Box<str>>,
@@ -294,7 +293,7 @@ impl From<&ItemRecord> for PlanRow {
     fn from(r: &ItemRecord) -> Self {
         PlanRow {
             kind: r.kind,
-            source_id: r.source_id.as_str().into(),
+            source_id: r.source_id.clone(),
             channel_ptv_id: r
                 .ptv_id
                 .as_deref()
@@ -341,7 +340,7 @@ pub struct RunRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunItem {
     pub kind: ItemKind,
-    pub source_id: String,
+    pub source_id: SourceId,
     pub action: ItemAction,
     pub outcome: RunItemOutcome,
     pub error: Option<String>,

@@ -298,7 +298,7 @@ mod tests {
         let file = "services.yaml";
         let mut ck = Ck {
             item_kind: crate::model::ItemKind::Service,
-            id: "s1",
+            id: &crate::model::SourceId::parse("s1").unwrap(),
             file: &file,
             out: &mut out,
         };

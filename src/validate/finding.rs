@@ -1,6 +1,6 @@
 //! What validation reports: one finding per problem, naming item, file and field path.
 
-use crate::model::ItemKind;
+use crate::model::{ItemKind, SourceId};
 use serde::Serialize;
 use std::fmt;
 
@@ -82,7 +82,7 @@ pub struct Finding {
     pub severity: Severity,
     pub kind: FindingKind,
     pub item_kind: ItemKind,
-    pub id: String,
+    pub id: SourceId,
     pub file: String,
     /// Field path in source terms, e.g. `languageVersions.fi.summary`; empty for the item.
     pub path: String,

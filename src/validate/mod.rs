@@ -40,7 +40,7 @@ pub struct ValidateOptions {
     pub general_descriptions: Option<std::sync::Arc<GeneralDescriptions>>,
 }
 
-pub type Key = (ItemKind, String);
+pub type Key = (ItemKind, SourceId);
 
 /// The valid part of a snapshot, plus everything known about the rest.
 #[derive(Debug, Clone, Default)]
@@ -93,7 +93,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn ck<'b>(&'b mut self, kind: ItemKind, id: &'b str, file: &'b dyn Display) -> Ck<'b> {
+    fn ck<'b>(&'b mut self, kind: ItemKind, id: &'b SourceId, file: &'b dyn Display) -> Ck<'b> {
         Ck {
             item_kind: kind,
             id,
@@ -101,24 +101,24 @@ impl Run<'_> {
             out: &mut self.findings,
         }
     }
-    fn file(&self, kind: ItemKind, id: &str) -> String {
+    fn file(&self, kind: ItemKind, id: &SourceId) -> String {
         file_of(&self.present, kind, id)
     }
-    fn err(&mut self, kind: ItemKind, id: &str, fk: FindingKind, path: &str, msg: String) {
+    fn err(&mut self, kind: ItemKind, id: &SourceId, fk: FindingKind, path: &str, msg: String) {
         let file = self.file(kind, id);
         self.ck(kind, id, &file).err(fk, path, msg);
     }
 }
 
 /// The file an item came from; a connection set lives in its service's document.
-fn file_of(present: &BTreeMap<Key, Origin>, kind: ItemKind, id: &str) -> String {
+fn file_of(present: &BTreeMap<Key, Origin>, kind: ItemKind, id: &SourceId) -> String {
     let kind = if kind == ItemKind::Connections {
         ItemKind::Service
     } else {
         kind
     };
     present
-        .get(&(kind, id.to_owned()))
+        .get(&(kind, id.clone()))
         .map(ToString::to_string)
         .unwrap_or_default()
 }
@@ -144,10 +144,10 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
 
     let unreadable = snapshot.unreadable;
     for doc in snapshot.documents {
-        let key = (doc.kind, doc.id.to_string());
+        let key = (doc.kind, doc.id.clone());
         if let Some(first) = run.present.get(&key) {
             let first = first.to_string();
-            run.ck(doc.kind, doc.id.as_str(), &doc.origin).err(
+            run.ck(doc.kind, &doc.id, &doc.origin).err(
                 FindingKind::DuplicateId,
                 "id",
                 format!("{} id '{}' is also used in {first}; ids must be unique per kind, so neither is sent", doc.kind, doc.id),
@@ -158,7 +158,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
         match doc.item {
             Ok(item) => items.push((key.clone(), doc.origin.clone(), item)),
             Err(issue) => {
-                run.ck(doc.kind, doc.id.as_str(), &doc.origin).err(
+                run.ck(doc.kind, &doc.id, &doc.origin).err(
                     FindingKind::Parse,
                     issue.path,
                     issue.message,
@@ -233,7 +233,7 @@ pub fn validate_owned(snapshot: Snapshot, opts: &ValidateOptions) -> Validated {
     }
     dependents(&mut run, &mut invalid, &orgs, &services, &channels);
 
-    let is_invalid = |k: ItemKind, id: &SourceId| invalid.contains_key(&(k, id.to_string()));
+    let is_invalid = |k: ItemKind, id: &SourceId| invalid.contains_key(&(k, id.clone()));
     orgs.retain(|id, _| !is_invalid(ItemKind::Organization, id));
     channels.retain(|id, _| !is_invalid(ItemKind::Channel, id));
     services.retain(|id, _| !is_invalid(ItemKind::Service, id));
@@ -275,7 +275,7 @@ fn owner_area(
     }
 }
 
-fn area_fits(run: &mut Run<'_>, kind: ItemKind, id: &str, area: &Area, owner: Option<&Area>) {
+fn area_fits(run: &mut Run<'_>, kind: ItemKind, id: &SourceId, area: &Area, owner: Option<&Area>) {
     if let Some(owner) = owner
         && area.area_type.breadth() > owner.area_type.breadth()
     {
@@ -295,7 +295,7 @@ fn area_fits(run: &mut Run<'_>, kind: ItemKind, id: &str, area: &Area, owner: Op
 fn languages_covered(
     run: &mut Run<'_>,
     kind: ItemKind,
-    id: &str,
+    id: &SourceId,
     langs: &[Lang],
     owner: Option<&Organization>,
 ) {
@@ -324,7 +324,7 @@ fn references(
 ) {
     let main_area = run.opts.main_area.clone();
     for o in orgs.values() {
-        let id = o.id.as_str();
+        let id = &o.id;
         if let Some(p) = &o.parent {
             if orgs.contains_key(p) {
                 // Walk up: a cycle or too deep a chain is an error on this organisation.
@@ -372,7 +372,7 @@ fn references(
         }
     }
     for s in services.values() {
-        let id = s.id.as_str();
+        let id = &s.id;
         if let Some(org) = &s.organization
             && !orgs.contains_key(org)
         {
@@ -428,7 +428,7 @@ fn references(
         }
     }
     for c in channels.values() {
-        let id = c.id.as_str();
+        let id = &c.id;
         if let Some(org) = &c.organization
             && !orgs.contains_key(org)
         {
@@ -517,7 +517,7 @@ fn unique_names(
     for (kind, id, lang, first) in dupes {
         run.err(
             kind,
-            id.as_str(),
+            id,
             FindingKind::DuplicateName,
             &format!("languageVersions.{lang}.name"),
             format!(
@@ -580,7 +580,7 @@ fn dependents(
 ) {
     let bad_org = |invalid: &BTreeMap<Key, Vec<Finding>>, o: &Option<SourceId>| {
         o.as_ref()
-            .filter(|o| invalid.contains_key(&(ItemKind::Organization, o.to_string())))
+            .filter(|o| invalid.contains_key(&(ItemKind::Organization, (*o).clone())))
             .cloned()
     };
     let mark = |run: &mut Run<'_>,
@@ -589,12 +589,12 @@ fn dependents(
                 id: &SourceId,
                 path: &str,
                 msg: String| {
-        let key = (kind, id.to_string());
+        let key = (kind, id.clone());
         if invalid.contains_key(&key) {
             return false;
         }
         let before = run.findings.len();
-        run.err(kind, id.as_str(), FindingKind::DependsOnInvalid, path, msg);
+        run.err(kind, id, FindingKind::DependsOnInvalid, path, msg);
         invalid.insert(key, run.findings[before..].to_vec());
         true
     };
@@ -642,23 +642,23 @@ fn dependents(
         }
     }
     for s in services.values() {
-        if invalid.contains_key(&(ItemKind::Service, s.id.to_string())) {
+        if invalid.contains_key(&(ItemKind::Service, s.id.clone())) {
             invalid
-                .entry((ItemKind::Connections, s.id.to_string()))
+                .entry((ItemKind::Connections, s.id.clone()))
                 .or_default();
             continue;
         }
         for (i, c) in s.connections.iter().enumerate() {
             if channels.contains_key(&c.channel)
-                && invalid.contains_key(&(ItemKind::Channel, c.channel.to_string()))
+                && invalid.contains_key(&(ItemKind::Channel, c.channel.clone()))
             {
-                let key = (ItemKind::Connections, s.id.to_string());
+                let key = (ItemKind::Connections, s.id.clone());
                 if invalid.contains_key(&key) {
                     break;
                 }
-                let file = run.file(ItemKind::Service, s.id.as_str());
+                let file = run.file(ItemKind::Service, &s.id);
                 let before = run.findings.len();
-                run.ck(ItemKind::Connections, s.id.as_str(), &file).warn(
+                run.ck(ItemKind::Connections, &s.id, &file).warn(
                     FindingKind::DependsOnInvalid,
                     format!("connections[{i}].channel"),
                     format!("channel '{}' is invalid; the service is sent but its connection set is held back until the channel is fixed", c.channel),

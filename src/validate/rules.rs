@@ -2,6 +2,7 @@
 //! the source format's.
 
 use super::{Finding, FindingKind as K, Severity};
+use crate::model::SourceId;
 use crate::model::{
     AccessibilityLevel, AddressType, ApiVersion, Area, AreaType, Channel, ChannelType, Email,
     ItemKind, Lang, LangMap, Organization, OrganizationType, Phone, PhoneChargeType, PhoneType,
@@ -10,7 +11,7 @@ use crate::model::{
 
 pub(super) struct Ck<'a> {
     pub item_kind: ItemKind,
-    pub id: &'a str,
+    pub id: &'a SourceId,
     /// Formatted only when a finding is made: most items have none.
     pub file: &'a dyn std::fmt::Display,
     pub out: &'a mut Vec<Finding>,
@@ -28,7 +29,7 @@ impl Ck<'_> {
             severity,
             kind,
             item_kind: self.item_kind,
-            id: self.id.to_owned(),
+            id: self.id.clone(),
             file: self.file.to_string(),
             path: path.into(),
             message: msg.into(),

@@ -146,7 +146,7 @@ async fn unrecorded_create_is_adopted(version: ApiVersion) {
         }
         let mut rec = app
             .store
-            .item("test", head.kind, &head.source_id)
+            .item("test", head.kind, head.source_id.as_str())
             .await
             .unwrap()
             .unwrap();

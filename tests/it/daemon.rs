@@ -468,7 +468,7 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
             old_run,
             &RunItem {
                 kind: ItemKind::Service,
-                source_id: "s-0".into(),
+                source_id: ptv_sync::model::SourceId::parse("s-0").unwrap(),
                 action: ItemAction::Update,
                 outcome: RunItemOutcome::Ok,
                 error: None,

@@ -362,7 +362,7 @@ async fn disconnect_resent(version: ApiVersion) {
         })
         .expect("a service with two connections");
     let (_, channel) = ptv_sync::plan::stored_channel_ids(set.payload.as_ref())[0].clone();
-    let service = ptv_id(&app, ItemKind::Service, &set.source_id).await;
+    let service = ptv_id(&app, ItemKind::Service, set.source_id.as_str()).await;
     sim_post(
         &app,
         &format!("/_sim/ui-disconnect/{service}/{channel}"),

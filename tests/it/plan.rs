@@ -52,7 +52,7 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<PlanRow>) -> Vec<PlanRow> {
         };
         let row = PlanRow {
             kind: s.kind,
-            source_id: s.id.as_str().into(),
+            source_id: s.id.clone(),
             channel_ptv_id: None,
             remote,
             fingerprint: s.fingerprint,
@@ -335,7 +335,7 @@ fn assert_order(v: &Validated, p: &Plan) {
                 .iter()
                 .map(|o| (ItemKind::Organization, o.to_string()))
                 .collect(),
-            ItemKind::Connections => std::iter::once((ItemKind::Service, s.id.clone()))
+            ItemKind::Connections => std::iter::once((ItemKind::Service, s.id.to_string()))
                 .chain(
                     v.connections[s.id.as_str()]
                         .iter()

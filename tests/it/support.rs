@@ -146,14 +146,14 @@ impl TestApp {
                 .map(|e| (&e.source_id, &e.name_fi))
                 .collect::<Vec<_>>()
         );
-        let records: BTreeMap<(ItemKind, String), ptv_sync::store::ItemRecord> = self
-            .store
-            .items("test")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| ((r.kind, r.source_id.clone()), r))
-            .collect();
+        let records: BTreeMap<(ItemKind, ptv_sync::model::SourceId), ptv_sync::store::ItemRecord> =
+            self.store
+                .items("test")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| ((r.kind, r.source_id.clone()), r))
+                .collect();
         let known: BTreeSet<String> = records.values().filter_map(|r| r.ptv_id.clone()).collect();
         // Ours: created under our sourceId/externalId, or recorded in our store (v12
         // channels have no externalId).
@@ -176,7 +176,7 @@ impl TestApp {
             for d in list {
                 let id = d["id"].as_str().unwrap();
                 let rec = records
-                    .get(&(kind, id.to_owned()))
+                    .get(&(kind, ptv_sync::model::SourceId::parse(id).unwrap()))
                     .unwrap_or_else(|| panic!("{kind} {id} not in the store"));
                 assert_eq!(
                     rec.remote,
@@ -209,7 +209,11 @@ impl TestApp {
                         .into_iter()
                         .flatten()
                         .map(|c| {
-                            records[&(ItemKind::Channel, c["channel"].as_str().unwrap().to_owned())]
+                            records[&(
+                                ItemKind::Channel,
+                                ptv_sync::model::SourceId::parse(c["channel"].as_str().unwrap())
+                                    .unwrap(),
+                            )]
                                 .ptv_id
                                 .clone()
                                 .unwrap()

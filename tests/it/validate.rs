@@ -1,6 +1,6 @@
 //! Bad input, case by case: each asserts the finding's kind, item id and field path.
 
-use ptv_sync::model::{ApiVersion, ItemKind};
+use ptv_sync::model::{ApiVersion, ItemKind, SourceId};
 use ptv_sync::source::{Origin, Snapshot, parse_document};
 use ptv_sync::validate::{FindingKind as K, ValidateOptions, Validated, validate};
 use serde_json::{Value, json};
@@ -93,12 +93,14 @@ fn case(
             .join("\n")
     );
     assert!(
-        v.invalid.contains_key(&(item.0, item.1.to_owned())),
+        v.invalid
+            .contains_key(&(item.0, SourceId::parse(item.1).unwrap())),
         "case {name}: item not marked invalid"
     );
     if item.0 != ItemKind::Connections {
         assert!(
-            v.present.contains_key(&(item.0, item.1.to_owned())),
+            v.present
+                .contains_key(&(item.0, SourceId::parse(item.1).unwrap())),
             "case {name}: an invalid item must still count as present (never archived)"
         );
     }
@@ -198,7 +200,10 @@ fn service_with_invalid_channel_is_sent_but_its_connections_are_held() {
         !v.connections.contains_key("permit"),
         "its connection set is held back"
     );
-    assert!(v.invalid.contains_key(&(X, "permit".into())));
+    assert!(
+        v.invalid
+            .contains_key(&(X, SourceId::parse("permit").unwrap()))
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use super::harness::Fixture;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ptv_sync::model::ItemKind;
+use ptv_sync::model::{ItemKind, SourceId};
 use ptv_sync::store::{
     AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemAction, ItemError,
     ItemRecord, ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState,
@@ -18,12 +18,16 @@ fn t(secs: i64, micros: u32) -> DateTime<Utc> {
         .expect("valid time")
 }
 
+fn sid(id: &str) -> SourceId {
+    SourceId::parse(id).unwrap()
+}
+
 /// A record with every optional field set and non-default values everywhere.
 fn full_record(org: &str, kind: ItemKind, source_id: &str) -> ItemRecord {
     ItemRecord {
         org: org.to_owned(),
         kind,
-        source_id: source_id.to_owned(),
+        source_id: sid(source_id),
         ptv_source_id: format!("{source_id}.g2"),
         generation: 2,
         ptv_id: Some("0b7e6a1c-1f0e-4f3a-9a55-0d4f3c2b1a00".to_owned()),
@@ -81,7 +85,7 @@ fn audit(org: &str, at: DateTime<Utc>, n: u32) -> NewAuditEntry {
 pub async fn item_round_trips_every_field(fx: Fixture) {
     let s = &fx.store;
     let full = full_record("espoo", ItemKind::Service, "s-1");
-    let bare = ItemRecord::new("espoo", ItemKind::Channel, "c-1", t(0, 0));
+    let bare = ItemRecord::new("espoo", ItemKind::Channel, &sid("c-1"), t(0, 0));
     assert!(bare.payload.is_none() && bare.last_error.is_none() && bare.ptv_id.is_none());
     s.put_item(&full).await.unwrap();
     s.put_item(&bare).await.unwrap();
@@ -113,7 +117,7 @@ pub async fn item_round_trips_every_field(fx: Fixture) {
             let mut r = ItemRecord::new(
                 "espoo",
                 ItemKind::Organization,
-                &format!("o-{i}-{class}"),
+                &sid(&format!("o-{i}-{}", class.as_str().replace('_', "-"))),
                 t(1, 0),
             );
             r.remote = *remote;
@@ -127,12 +131,12 @@ pub async fn item_round_trips_every_field(fx: Fixture) {
             }));
             s.put_item(&r).await.unwrap();
             assert_eq!(
-                s.item("espoo", r.kind, &r.source_id).await.unwrap(),
+                s.item("espoo", r.kind, r.source_id.as_str()).await.unwrap(),
                 Some(r)
             );
         }
     }
-    let mut conn = ItemRecord::new("espoo", ItemKind::Connections, "s-1", t(3, 0));
+    let mut conn = ItemRecord::new("espoo", ItemKind::Connections, &sid("s-1"), t(3, 0));
     conn.payload = Some(json!([]).into());
     s.put_item(&conn).await.unwrap();
     assert_eq!(
@@ -155,7 +159,7 @@ pub async fn timestamps_keep_microseconds(fx: Fixture) {
         .timestamp_opt(1_790_000_000, 123_456_000)
         .single()
         .unwrap();
-    let mut r = ItemRecord::new("o", ItemKind::Service, "s", nanos);
+    let mut r = ItemRecord::new("o", ItemKind::Service, &sid("s"), nanos);
     r.first_pushed_at = Some(nanos);
     s.put_item(&r).await.unwrap();
     let got = s.item("o", ItemKind::Service, "s").await.unwrap().unwrap();
@@ -191,10 +195,10 @@ pub async fn put_item_upserts(fx: Fixture) {
 
 pub async fn items_are_isolated_per_org(fx: Fixture) {
     let s = &fx.store;
-    let a1 = ItemRecord::new("a", ItemKind::Service, "2", t(0, 0));
-    let a2 = ItemRecord::new("a", ItemKind::Channel, "1", t(0, 0));
-    let a3 = ItemRecord::new("a", ItemKind::Service, "1", t(0, 0));
-    let b1 = ItemRecord::new("b", ItemKind::Service, "1", t(0, 0));
+    let a1 = ItemRecord::new("a", ItemKind::Service, &sid("2"), t(0, 0));
+    let a2 = ItemRecord::new("a", ItemKind::Channel, &sid("1"), t(0, 0));
+    let a3 = ItemRecord::new("a", ItemKind::Service, &sid("1"), t(0, 0));
+    let b1 = ItemRecord::new("b", ItemKind::Service, &sid("1"), t(0, 0));
     s.put_items(&[a1.clone(), b1.clone(), a2.clone()])
         .await
         .unwrap();
@@ -208,14 +212,14 @@ pub async fn items_are_isolated_per_org(fx: Fixture) {
 
 pub async fn source_id_taken_is_per_org_and_scope(fx: Fixture) {
     let s = &fx.store;
-    let mut archived = ItemRecord::new("a", ItemKind::Service, "x", t(0, 0));
+    let mut archived = ItemRecord::new("a", ItemKind::Service, &sid("x"), t(0, 0));
     archived.status = ItemStatus::Archived;
     archived.remote = RemoteState::Archived;
-    let mut channel = ItemRecord::new("a", ItemKind::Channel, "y", t(0, 0));
+    let mut channel = ItemRecord::new("a", ItemKind::Channel, &sid("y"), t(0, 0));
     "y.g1".clone_into(&mut channel.ptv_source_id);
     channel.generation = 1;
-    let org = ItemRecord::new("a", ItemKind::Organization, "z", t(0, 0));
-    let conns = ItemRecord::new("a", ItemKind::Connections, "w", t(0, 0));
+    let org = ItemRecord::new("a", ItemKind::Organization, &sid("z"), t(0, 0));
+    let conns = ItemRecord::new("a", ItemKind::Connections, &sid("w"), t(0, 0));
     s.put_items(&[archived, channel, org, conns]).await.unwrap();
 
     assert!(
@@ -237,11 +241,11 @@ pub async fn source_id_taken_is_per_org_and_scope(fx: Fixture) {
 
 pub async fn source_id_conflict_is_refused(fx: Fixture) {
     let s = &fx.store;
-    s.put_item(&ItemRecord::new("a", ItemKind::Service, "x", t(0, 0)))
+    s.put_item(&ItemRecord::new("a", ItemKind::Service, &sid("x"), t(0, 0)))
         .await
         .unwrap();
     // Another service of the organisation claiming PTV sourceId "x".
-    let mut other = ItemRecord::new("a", ItemKind::Service, "other", t(0, 0));
+    let mut other = ItemRecord::new("a", ItemKind::Service, &sid("other"), t(0, 0));
     "x".clone_into(&mut other.ptv_source_id);
     let err = s.put_item(&other).await.unwrap_err();
     assert!(matches!(err, StoreError::SourceIdConflict { .. }), "{err}");
@@ -255,12 +259,12 @@ pub async fn source_id_conflict_is_refused(fx: Fixture) {
     );
 
     // Same id in another namespace, another organisation, or for connections: fine.
-    let mut channel = ItemRecord::new("a", ItemKind::Channel, "other", t(0, 0));
+    let mut channel = ItemRecord::new("a", ItemKind::Channel, &sid("other"), t(0, 0));
     "x".clone_into(&mut channel.ptv_source_id);
     let mut elsewhere = other.clone();
     "b".clone_into(&mut elsewhere.org);
-    let c1 = ItemRecord::new("a", ItemKind::Connections, "x", t(0, 0));
-    let mut c2 = ItemRecord::new("a", ItemKind::Connections, "y", t(0, 0));
+    let c1 = ItemRecord::new("a", ItemKind::Connections, &sid("x"), t(0, 0));
+    let mut c2 = ItemRecord::new("a", ItemKind::Connections, &sid("y"), t(0, 0));
     "x".clone_into(&mut c2.ptv_source_id);
     s.put_items(&[channel, elsewhere, c1, c2]).await.unwrap();
     assert_eq!(s.items("a").await.unwrap().len(), 4);
@@ -268,7 +272,7 @@ pub async fn source_id_conflict_is_refused(fx: Fixture) {
 
 pub async fn invalid_records_are_refused(fx: Fixture) {
     let s = &fx.store;
-    let mut r = ItemRecord::new("a", ItemKind::Service, "x", t(0, 0));
+    let mut r = ItemRecord::new("a", ItemKind::Service, &sid("x"), t(0, 0));
     r.attempts = -1;
     assert!(matches!(s.put_item(&r).await, Err(StoreError::Invalid(_))));
     assert!(matches!(
@@ -286,7 +290,7 @@ pub async fn invalid_records_are_refused(fx: Fixture) {
 
 pub async fn protect_and_unprotect(fx: Fixture) {
     let s = &fx.store;
-    let r = ItemRecord::new("a", ItemKind::Service, "x", t(0, 0));
+    let r = ItemRecord::new("a", ItemKind::Service, &sid("x"), t(0, 0));
     s.put_item(&r).await.unwrap();
     assert!(
         s.set_protected("a", ItemKind::Service, "x", true)
@@ -379,21 +383,21 @@ pub async fn runs_and_run_items(fx: Fixture) {
     let items = vec![
         RunItem {
             kind: ItemKind::Service,
-            source_id: "s1".into(),
+            source_id: sid("s1"),
             action: ItemAction::Create,
             outcome: RunItemOutcome::Ok,
             error: None,
         },
         RunItem {
             kind: ItemKind::Channel,
-            source_id: "c1".into(),
+            source_id: sid("c1"),
             action: ItemAction::Update,
             outcome: RunItemOutcome::Failed,
             error: Some("HTTP 400: name missing".into()),
         },
         RunItem {
             kind: ItemKind::Connections,
-            source_id: "s1".into(),
+            source_id: sid("s1"),
             action: ItemAction::Connections,
             outcome: RunItemOutcome::Blocked,
             error: None,
@@ -442,7 +446,7 @@ pub async fn unknown_run_is_reported(fx: Fixture) {
     let s = &fx.store;
     let item = RunItem {
         kind: ItemKind::Service,
-        source_id: "s".into(),
+        source_id: sid("s"),
         action: ItemAction::Archive,
         outcome: RunItemOutcome::Skipped,
         error: None,
@@ -1142,7 +1146,7 @@ pub async fn put_items_writes_ten_thousand_rows(fx: Fixture) {
     let mut recs: Vec<ItemRecord> = (0..10_000)
         .map(|i| {
             let org = if i % 4 == 0 { "b" } else { "a" };
-            let mut r = ItemRecord::new(org, kinds[i % 2], &format!("id-{i:05}"), t(0, 0));
+            let mut r = ItemRecord::new(org, kinds[i % 2], &sid(&format!("id-{i:05}")), t(0, 0));
             r.payload = Some(json!({ "n": i }).into());
             r.attempts = i32::try_from(i % 7).unwrap();
             r
@@ -1158,7 +1162,7 @@ pub async fn put_items_writes_ten_thousand_rows(fx: Fixture) {
     let b = s.items("b").await.unwrap();
     assert_eq!((a.len(), b.len()), (7_500, 2_500));
     assert_eq!(
-        s.item("a", dup.kind, &dup.source_id).await.unwrap(),
+        s.item("a", dup.kind, dup.source_id.as_str()).await.unwrap(),
         Some(dup)
     );
     assert_eq!(
@@ -1302,7 +1306,7 @@ async fn many_rows(s: &dyn StateStore) {
             let mut r = ItemRecord::new(
                 "a",
                 kinds[i % 4],
-                &format!("id-{i:05}"),
+                &sid(&format!("id-{i:05}")),
                 t(0, u32::try_from(i % 60).unwrap()),
             );
             r.ptv_source_id = format!("p-{i}");
@@ -1341,7 +1345,7 @@ async fn many_rows(s: &dyn StateStore) {
     s.put_item(&ItemRecord::new(
         "b",
         ItemKind::Service,
-        "other-org",
+        &sid("other-org"),
         t(0, 0),
     ))
     .await
@@ -1374,6 +1378,30 @@ pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixtu
             .all(|r| r.payload.is_some())
     );
     assert!(s.item_heads("nobody").await.unwrap().is_empty());
+}
+
+/// A stored source id no source could hold (a hand edit) is a store error naming the
+/// item and the column, on every read of rows, never a step that fails later.
+pub async fn a_stored_source_id_is_parsed_on_read(fx: Fixture) {
+    let s = &fx.store;
+    let r = ItemRecord::new("a", ItemKind::Service, &sid("x"), t(0, 0));
+    s.put_item(&r).await.unwrap();
+    let sql = "UPDATE items SET source_id = 'bad_id' WHERE source_id = 'x'";
+    fx.exec(sql, sql).await;
+    let errors = [
+        s.items("a").await.map(|_| ()),
+        s.item_heads("a").await.map(|_| ()),
+        s.plan_rows("a").await.map(|_| ()),
+    ];
+    for e in errors {
+        let e = e.expect_err("a corrupt row is refused");
+        let text = e.to_string();
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{text}");
+        assert!(
+            text.contains("a/service/bad_id") && text.contains("source_id"),
+            "{text}"
+        );
+    }
 }
 
 /// Plan rows are what a plan needs of `items`, in the same order: no payloads of services
@@ -1466,7 +1494,7 @@ pub async fn oldest_write_is_of_live_services_and_channels(fx: Fixture) {
     let s = &fx.store;
     assert_eq!(s.oldest_write("a").await.unwrap(), None);
     let at = |kind, id: &str, remote, secs| {
-        let mut r = ItemRecord::new("a", kind, id, t(0, 0));
+        let mut r = ItemRecord::new("a", kind, &sid(id), t(0, 0));
         r.remote = remote;
         r.last_pushed_at = Some(t(secs, 250));
         r
@@ -1477,7 +1505,7 @@ pub async fn oldest_write_is_of_live_services_and_channels(fx: Fixture) {
         at(ItemKind::Service, "gone", RemoteState::Archived, 3),
         at(ItemKind::Channel, "ch", RemoteState::Live, 50),
         at(ItemKind::Service, "svc", RemoteState::Live, 40),
-        ItemRecord::new("a", ItemKind::Service, "never", t(0, 0)),
+        ItemRecord::new("a", ItemKind::Service, &sid("never"), t(0, 0)),
     ])
     .await
     .unwrap();
@@ -1502,7 +1530,7 @@ pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
     };
     let item = RunItem {
         kind: ItemKind::Service,
-        source_id: "s-1".into(),
+        source_id: sid("s-1"),
         action: ItemAction::Create,
         outcome: RunItemOutcome::Ok,
         error: None,
