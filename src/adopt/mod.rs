@@ -85,10 +85,10 @@ impl Survey {
 /// The source's items as matching sees them, with what the state already links.
 #[must_use]
 pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wanted> {
-    let linked: HashMap<(ItemKind, &str), &str> = records
+    let linked: HashMap<(ItemKind, &str), PtvId> = records
         .iter()
         .filter(|r| r.remote == RemoteState::Live)
-        .filter_map(|r| Some(((r.kind, r.source_id.as_str()), r.ptv_id.as_deref()?)))
+        .filter_map(|r| Some(((r.kind, r.source_id.as_str()), r.ptv_id?)))
         .collect();
     let want = |kind,
                 id: &SourceId,
@@ -102,7 +102,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
         ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
         owner: owner.map(ToString::to_string),
         name_fi: name.map(str::to_owned),
-        linked: linked.get(&(kind, id.as_str())).map(|s| (*s).to_owned()),
+        linked: linked.get(&(kind, id.as_str())).map(ToString::to_string),
         ptv_id: ptv_id.map(|p| p.to_string()),
     };
     let mut out = Vec::with_capacity(v.valid_count());
@@ -181,6 +181,16 @@ fn generation_of(sid: &str, base: &str) -> i32 {
 
 /// Writes every new match of `survey` as a state row and an audit entry, stamped `now`.
 /// Answers the number of item rows written.
+/// The PTV id a catalogue read named for an item, as the state stores it: PTV names its
+/// items by GUID, so anything else is refused rather than linked.
+fn remote_ptv_id(kind: ItemKind, id: &SourceId, ptv_id: &str) -> Result<PtvId, StoreError> {
+    PtvId::parse(ptv_id).map_err(|e| {
+        StoreError::Invalid(format!(
+            "{kind} '{id}': PTV's catalogue read named it by {e}; PTV's answer was unexpected, so it is not linked"
+        ))
+    })
+}
+
 pub async fn link(
     org: &OrgConfig,
     store: &dyn StateStore,
@@ -220,7 +230,7 @@ pub async fn link(
             continue;
         };
         let mut rec = ItemRecord::new(&org.name, wanted.kind, &wanted.source_id, now);
-        rec.ptv_id = Some(ptv_id.clone());
+        rec.ptv_id = Some(remote_ptv_id(wanted.kind, &wanted.source_id, ptv_id)?);
         rec.remote = RemoteState::Live;
         rec.status = ItemStatus::Active;
         rec.ptv_source_id.clone_from(&wanted.ptv_source_id);
@@ -428,7 +438,11 @@ async fn link_connections(
         service.source_id.as_str(),
         0,
     );
-    rec.ptv_id = Some(ptv_id.to_owned());
+    rec.ptv_id = Some(remote_ptv_id(
+        ItemKind::Connections,
+        &service.source_id,
+        ptv_id,
+    )?);
     rec.remote = RemoteState::Live;
     rec.status = ItemStatus::Active;
     rec.fingerprint = Some(crate::fingerprint::fingerprint(org.api_version, &body).to_string());

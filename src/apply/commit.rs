@@ -4,7 +4,7 @@
 
 use super::Engine;
 use super::error::StepError;
-use crate::model::{Item, ItemKind, SourceId, ptv_source_id};
+use crate::model::{Item, ItemKind, PtvId, SourceId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::{PtvError, Written};
 use crate::store::{
@@ -70,14 +70,14 @@ impl Engine {
         ctx: &Ctx,
         kind: ItemKind,
         id: Option<&SourceId>,
-    ) -> Result<String, StepError> {
+    ) -> Result<PtvId, StepError> {
         let Some(id) = id else {
-            return Ok(self.org.main_organization_id.to_string());
+            return Ok(self.org.main_organization_id);
         };
         let rows = ctx.rows.lock().expect("rows lock");
         rows.get(&(kind, id.clone()))
             .filter(|r| r.remote == RemoteState::Live)
-            .and_then(|r| r.ptv_id.clone())
+            .and_then(|r| r.ptv_id)
             .ok_or_else(|| StepError::Waiting {
                 kind,
                 id: id.clone(),
@@ -122,7 +122,7 @@ impl Engine {
         kind: ItemKind,
         id: &SourceId,
         action: ItemAction,
-        ptv_id: Option<&str>,
+        ptv_id: Option<&PtvId>,
         status: u16,
         body_sha: &str,
     ) {
@@ -137,7 +137,7 @@ impl Engine {
         kind: ItemKind,
         id: &SourceId,
         action: ItemAction,
-        ptv_id: Option<&str>,
+        ptv_id: Option<&PtvId>,
         status: u16,
         body_sha: &str,
     ) -> NewAuditEntry {
@@ -148,7 +148,7 @@ impl Engine {
             action,
             kind,
             source_id: id.to_string(),
-            ptv_id: ptv_id.map(str::to_owned),
+            ptv_id: ptv_id.map(ToString::to_string),
             http_status: Some(status),
             body_sha256: (!body_sha.is_empty()).then(|| body_sha.to_owned()),
             reason: None,
@@ -167,7 +167,7 @@ impl Engine {
         let class = e.class();
         let message = e.to_string();
         if let Some(status) = e.http_status() {
-            self.audit(s.kind, &s.id, action, rec.ptv_id.as_deref(), status, "")
+            self.audit(s.kind, &s.id, action, rec.ptv_id.as_ref(), status, "")
                 .await;
         }
         rec.status = if class == ErrorClass::NeedsPerson {
@@ -202,7 +202,7 @@ impl Engine {
         payload: Option<serde_json::Value>,
     ) -> Result<(), StepError> {
         let now = self.clock.now();
-        rec.ptv_id = Some(w.ptv_id.clone());
+        rec.ptv_id = Some(w.ptv_id);
         if action == ItemAction::Archive {
             rec.remote = RemoteState::Archived;
             rec.status = ItemStatus::Archived;
@@ -240,7 +240,7 @@ impl Engine {
     }
 
     /// The PTV id of the organisation an item hangs under.
-    pub(super) fn owner_ptv_id(&self, ctx: &Ctx, item: &Item) -> Result<String, StepError> {
+    pub(super) fn owner_ptv_id(&self, ctx: &Ctx, item: &Item) -> Result<PtvId, StepError> {
         match item {
             Item::Organization(o) => self.ptv_id_of(ctx, ItemKind::Organization, o.parent.as_ref()),
             Item::Service(s) => {

@@ -5,7 +5,7 @@ use super::commit::Ctx;
 use super::error::StepError;
 use super::{Engine, ItemResult, Outcome};
 use crate::fingerprint::sha256_hex;
-use crate::model::{Item, ItemKind};
+use crate::model::{Item, ItemKind, PtvId};
 use crate::plan::{Action, Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
 use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
@@ -79,7 +79,7 @@ impl Engine {
             && let Ok(old_channel) = old.parse::<crate::model::Channel>()
             && old_channel.channel_type != c.channel_type
         {
-            if let Some(old_id) = rec.ptv_id.clone() {
+            if let Some(old_id) = rec.ptv_id {
                 let old_item = Item::Channel(old_channel);
                 {
                     let a = Archive {
@@ -123,7 +123,7 @@ impl Engine {
             };
         }
 
-        let (action, result) = match (s.action, rec.ptv_id.clone()) {
+        let (action, result) = match (s.action, rec.ptv_id) {
             (Action::Update, Some(id)) => (
                 ItemAction::Update,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
@@ -205,7 +205,7 @@ impl Engine {
         let write = ConnectionSet {
             service_ptv_id: &service,
             service_source_id: &service_row.ptv_source_id,
-            desired: set.iter().zip(channel_ids.iter().cloned()).collect(),
+            desired: set.iter().zip(channel_ids.iter().copied()).collect(),
             previous_channel_ids: previous_channel_ids.clone(),
         };
         // Remembers the channel PTV ids we set, for v12's removals next time.
@@ -234,7 +234,7 @@ impl Engine {
         let owner = item
             .as_ref()
             .and_then(|i| self.owner_ptv_id(ctx, i).ok())
-            .unwrap_or_else(|| self.org.main_organization_id.to_string());
+            .unwrap_or(self.org.main_organization_id);
         let write = Archive {
             kind: s.kind,
             source_id: &rec.ptv_source_id,
@@ -243,7 +243,7 @@ impl Engine {
         };
         // No PTV id: a create was attempted but never confirmed. Find it by sourceId; if PTV
         // never got it, there is nothing to archive and the row is cleared.
-        let ptv_id = match rec.ptv_id.clone() {
+        let ptv_id = match rec.ptv_id {
             Some(id) => id,
             None => match self.api.find(&crate::ptv::Lookup::of_archive(&write)).await {
                 Ok(Some(found)) if !found.archived => found.ptv_id,
@@ -261,7 +261,7 @@ impl Engine {
         let result = match self.api.archive(&ptv_id, &write).await {
             // Already gone from PTV's live set: the archive is done.
             Err(PtvError::NotFound { .. }) => Ok(Written {
-                ptv_id: ptv_id.clone(),
+                ptv_id,
                 http_status: 404,
                 body_sha256: sha256_hex(b""),
                 adopted: false,
@@ -304,7 +304,7 @@ impl Engine {
         &self,
         rec: &ItemRecord,
         item: &Item,
-        owner: &str,
+        owner: &PtvId,
     ) -> Result<Option<crate::ptv::Found>, PtvError> {
         let sent: Option<Item> = rec.payload.as_ref().and_then(|p| match item {
             Item::Organization(_) => p.parse().ok().map(Item::Organization),
@@ -322,7 +322,7 @@ impl Engine {
                 kind: item.kind(),
                 channel_type: item.channel_type(),
                 source_id: rec.ptv_source_id.clone(),
-                organization_ptv_id: owner.to_owned(),
+                organization_ptv_id: *owner,
                 name_fi: Some(name),
             };
             if let Some(found) = self.api.find(&lookup).await? {
@@ -334,7 +334,7 @@ impl Engine {
     }
 }
 
-fn item_write<'a>(rec: &'a ItemRecord, item: &'a Item, owner: &'a str) -> ItemWrite<'a> {
+fn item_write<'a>(rec: &'a ItemRecord, item: &'a Item, owner: &'a PtvId) -> ItemWrite<'a> {
     ItemWrite {
         item,
         source_id: &rec.ptv_source_id,

@@ -103,13 +103,13 @@ async fn protect_locked(
             },
             kind,
             source_id: args.id.clone(),
-            ptv_id: item.ptv_id.clone(),
+            ptv_id: item.ptv_id.map(|id| id.to_string()),
             http_status: None,
             body_sha256: None,
             reason: None,
         })
         .await?;
-    Ok(item.ptv_id)
+    Ok(item.ptv_id.map(|id| id.to_string()))
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -136,7 +136,7 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
         };
         let mut r = ItemRecord::new(&org.name, kind, id, now);
         r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0);
-        r.ptv_id = Some(uuid::Uuid::new_v4().to_string());
+        r.ptv_id = crate::model::PtvId::parse(&uuid::Uuid::new_v4().to_string()).ok();
         r.remote = RemoteState::Live;
         let payload = crate::plan::payload(&validated, item, org.main_area.as_ref());
         r.fingerprint =
@@ -567,7 +567,7 @@ async fn bench_drift(items: usize, latency_ms: u64) -> anyhow::Result<(serde_jso
     let services: Vec<uuid::Uuid> = rows
         .iter()
         .filter(|r| r.kind == crate::model::ItemKind::Service)
-        .filter_map(|r| r.ptv_id.as_deref()?.parse().ok())
+        .filter_map(|r| r.ptv_id?.to_string().parse().ok())
         .collect();
     for id in services.iter().step_by(100) {
         sim.ui_edit(

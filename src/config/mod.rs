@@ -265,7 +265,7 @@ pub struct OrgConfig {
     pub name: String,
     pub environment: Environment,
     pub api_version: ApiVersion,
-    pub main_organization_id: uuid::Uuid,
+    pub main_organization_id: crate::model::PtvId,
     pub source_id_prefix: String,
     pub main_area: Option<Area>,
     pub schedule: Schedule,
@@ -736,8 +736,9 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
                 format!("organisation name '{}' is used twice", o.name),
             ));
         }
-        let main_organization_id =
-            uuid::Uuid::parse_str(&o.main_organization_id).map_err(|_| {
+        let main_organization_id = uuid::Uuid::parse_str(&o.main_organization_id)
+            .map(crate::model::PtvId::from)
+            .map_err(|_| {
                 key_err(
                     &k("main_organization_id"),
                     format!(

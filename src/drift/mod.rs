@@ -35,7 +35,7 @@ mod mark;
 pub use mark::{Marked, check_and_mark, mark};
 
 use crate::config::OrgConfig;
-use crate::model::{ApiVersion, Item, ItemKind, SourceId};
+use crate::model::{ApiVersion, Item, ItemKind, PtvId, SourceId};
 use crate::plan::stored_channel_ids;
 use crate::ptv::{ArchivedItem, ItemWrite, PtvApi, PtvError, RemoteItem, RemoteStatus};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, StateStore, StoreError};
@@ -235,11 +235,13 @@ pub async fn check(
     };
     let rows = store.items(&org.name).await.map_err(store_err)?;
     let main = org.main_organization_id.to_string();
-    let org_ptv: HashMap<&str, &str> = rows
+    let org_ptv: HashMap<&str, PtvId> = rows
         .iter()
         .filter(|r| r.kind == ItemKind::Organization && r.remote == RemoteState::Live)
-        .filter_map(|r| Some((r.source_id.as_str(), r.ptv_id.as_deref()?)))
+        .filter_map(|r| Some((r.source_id.as_str(), r.ptv_id?)))
         .collect();
+    // PTV's reads name items by the GUID's text, as PTV writes it (lower case).
+    let remote_key = |r: &ItemRecord| r.ptv_id.map(|id| id.to_string());
     let connections: HashMap<&str, &ItemRecord> = rows
         .iter()
         .filter(|r| r.kind == ItemKind::Connections && r.remote == RemoteState::Live)
@@ -275,7 +277,7 @@ pub async fn check(
         slice
             .iter()
             .filter(|r| r.kind == kind)
-            .filter_map(|r| r.ptv_id.clone())
+            .filter_map(|r| remote_key(r))
             .collect()
     };
     let (orgs, channels, services) = (
@@ -299,7 +301,7 @@ pub async fn check(
     let unseen: Vec<&ItemRecord> = slice
         .iter()
         .copied()
-        .filter(|r| r.ptv_id.as_ref().is_some_and(|id| !held.contains_key(id)))
+        .filter(|r| remote_key(r).is_some_and(|id| !held.contains_key(&id)))
         .collect();
     let latest_reads: &[&ItemRecord] = if org.api_version == ApiVersion::V11 {
         &unseen
@@ -309,7 +311,8 @@ pub async fn check(
     let latest = futures::future::try_join_all(
         latest_reads
             .iter()
-            .map(|r| api.read_latest(r.kind, r.ptv_id.as_deref().unwrap_or_default())),
+            .map(|r| (r.kind, remote_key(r).unwrap_or_default()))
+            .map(|(kind, id)| async move { api.read_latest(kind, &id).await }),
     )
     .await
     .map_err(ptv_err)?;
@@ -323,9 +326,7 @@ pub async fn check(
         .iter()
         .filter(|r| {
             r.kind != ItemKind::Organization
-                && r.ptv_id
-                    .as_ref()
-                    .is_some_and(|id| !latest_of.contains_key(id))
+                && remote_key(r).is_some_and(|id| !latest_of.contains_key(&id))
         })
         .map(|r| r.kind)
         .collect();
@@ -340,7 +341,7 @@ pub async fn check(
         // v11 lists per organisation; v12's list is the whole API key's.
         let mut owners = vec![main.clone()];
         if org.api_version == ApiVersion::V11 {
-            owners.extend(org_ptv.values().map(|s| (*s).to_owned()));
+            owners.extend(org_ptv.values().map(ToString::to_string));
         }
         let lists = futures::future::try_join_all(missing_kinds.iter().flat_map(|kind| {
             owners
@@ -364,7 +365,7 @@ pub async fn check(
         complete,
         in_step_keys: Vec::new(),
     };
-    let owner_of = |item: &Item| -> String {
+    let owner_of = |item: &Item| -> PtvId {
         let parent = match item {
             Item::Organization(o) => o.parent.as_ref(),
             Item::Service(s) => s.organization.as_ref(),
@@ -372,11 +373,12 @@ pub async fn check(
         };
         parent
             .and_then(|p| org_ptv.get(p.as_str()))
-            .map_or_else(|| main.clone(), |s| (*s).to_owned())
+            .copied()
+            .unwrap_or(org.main_organization_id)
     };
     let mut link_checks: Vec<(&ItemRecord, &RemoteItem, BTreeSet<String>)> = Vec::new();
     for r in slice {
-        let ptv_id = r.ptv_id.clone().unwrap_or_default();
+        let ptv_id = remote_key(r).unwrap_or_default();
         let verdict = if let Some(remote) = held.get(&ptv_id) {
             if remote.publishing_status == RemoteStatus::Modified {
                 Verdict::ModifiedVersion {
@@ -499,7 +501,7 @@ fn edited(
     api: &dyn PtvApi,
     r: &ItemRecord,
     remote: &RemoteItem,
-    owner_of: &dyn Fn(&Item) -> String,
+    owner_of: &dyn Fn(&Item) -> PtvId,
 ) -> Verdict {
     let Some(item) = stored_item(r) else {
         return Verdict::InStep;

@@ -194,6 +194,13 @@ impl PtvId {
     }
 }
 
+/// A GUID read another way (the configuration reads any form of UUID, as it always has).
+impl From<uuid::Uuid> for PtvId {
+    fn from(u: uuid::Uuid) -> Self {
+        PtvId(u)
+    }
+}
+
 impl fmt::Display for PtvId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0.hyphenated(), f)

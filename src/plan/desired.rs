@@ -2,7 +2,9 @@
 //! fingerprint. Defaults that depend on other items (a channel's area) are resolved here
 //! so that a change to them changes the fingerprint.
 
-use crate::model::{Area, Channel, Connection, Item, ItemKind, Organization, Service, SourceId};
+use crate::model::{
+    Area, Channel, Connection, Item, ItemKind, Organization, PtvId, Service, SourceId,
+};
 use crate::store::Payload;
 use crate::validate::Validated;
 use serde_json::Value;
@@ -20,10 +22,11 @@ pub enum Desired {
     /// organisation's configured one) when it names none.
     Channel(Arc<Channel>, Option<Area>),
     /// A service's connection set, and the PTV ids of the channels its stored set named
-    /// (v12 removes the ones no longer desired).
+    /// (v12 removes the ones no longer desired; a stored id that is no GUID names nothing
+    /// PTV could hold, so there is nothing to remove).
     Connections {
         set: Vec<Connection>,
-        previous_channel_ids: Vec<String>,
+        previous_channel_ids: Vec<PtvId>,
     },
 }
 
@@ -54,7 +57,7 @@ impl Desired {
                 set: v.connections.get(id)?.clone(),
                 previous_channel_ids: stored_channel_ids(stored)
                     .into_iter()
-                    .map(|(_, id)| id)
+                    .filter_map(|(_, id)| PtvId::parse(&id).ok())
                     .collect(),
             },
         })
@@ -87,18 +90,18 @@ impl Desired {
     /// A connection set's stored payload: each link also remembers the PTV id of its
     /// channel (`channel_ptv_ids` in the set's order), read back by [`stored_channel_ids`].
     #[must_use]
-    pub fn connections_payload(&self, channel_ptv_ids: &[String]) -> Value {
+    pub fn connections_payload(&self, channel_ptv_ids: &[PtvId]) -> Value {
         let Desired::Connections { set, .. } = self else {
             return self.payload();
         };
-        let mut links: Vec<(&Connection, &String)> = set.iter().zip(channel_ptv_ids).collect();
+        let mut links: Vec<(&Connection, &PtvId)> = set.iter().zip(channel_ptv_ids).collect();
         links.sort_by(|a, b| a.0.channel.cmp(&b.0.channel));
         let mut payload = serde_json::to_value(links.iter().map(|l| l.0).collect::<Vec<_>>())
             .expect("model types always serialise");
         if let Value::Array(items) = &mut payload {
             for (v, (_, id)) in items.iter_mut().zip(&links) {
                 if let Value::Object(m) = v {
-                    m.insert(CHANNEL_PTV_ID.into(), Value::String((*id).clone()));
+                    m.insert(CHANNEL_PTV_ID.into(), Value::String(id.to_string()));
                 }
             }
         }
@@ -280,12 +283,17 @@ mod tests {
                 Some(crate::fingerprint::fingerprint(opts.api, &want))
             );
             if let Desired::Connections { set, .. } = d {
-                let ids: Vec<String> = (0..set.len()).map(|i| format!("ptv-{i}")).collect();
+                let ids: Vec<PtvId> = (0..set.len())
+                    .map(|i| PtvId::parse(&format!("00000000-0000-4000-8000-{i:012}")).unwrap())
+                    .collect();
                 let stored = Payload::new(&d.connections_payload(&ids));
                 let mut back = stored_channel_ids(Some(&stored));
                 back.sort();
-                let mut sent: Vec<(String, String)> =
-                    set.iter().map(|c| c.channel.to_string()).zip(ids).collect();
+                let mut sent: Vec<(String, String)> = set
+                    .iter()
+                    .map(|c| c.channel.to_string())
+                    .zip(ids.iter().map(ToString::to_string))
+                    .collect();
                 sent.sort();
                 assert_eq!(back, sent);
             }

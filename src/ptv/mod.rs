@@ -44,7 +44,7 @@ pub mod v11;
 pub mod v12;
 pub mod wire;
 
-use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -64,7 +64,7 @@ pub struct ItemWrite<'a> {
     pub item: &'a Item,
     /// PTV `sourceId` (v11) / `externalId` (v12), namespaced, with generation suffix.
     pub source_id: &'a str,
-    pub owner: &'a str,
+    pub owner: &'a PtvId,
 }
 
 /// An item to archive: the item last sent, where it is known (v11 archives by sending it
@@ -73,25 +73,25 @@ pub struct ItemWrite<'a> {
 pub struct Archive<'a> {
     pub kind: ItemKind,
     pub source_id: &'a str,
-    pub owner: &'a str,
+    pub owner: &'a PtvId,
     pub last: Option<&'a Item>,
 }
 
 /// The full desired connection set of one service.
 #[derive(Debug, Clone)]
 pub struct ConnectionSet<'a> {
-    pub service_ptv_id: &'a str,
+    pub service_ptv_id: &'a PtvId,
     pub service_source_id: &'a str,
     /// Each desired connection with the PTV id of its channel.
-    pub desired: Vec<(&'a Connection, String)>,
+    pub desired: Vec<(&'a Connection, PtvId)>,
     /// The channel ids written last time (v12 removes the ones no longer desired).
-    pub previous_channel_ids: Vec<String>,
+    pub previous_channel_ids: Vec<PtvId>,
 }
 
 /// What a write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
-    pub ptv_id: String,
+    pub ptv_id: PtvId,
     /// Status of the last request; 0 when nothing needed sending (a v12 connection set
     /// that did not change), 404 for a v12 archive of an item already archived.
     pub http_status: u16,
@@ -111,7 +111,7 @@ pub struct Lookup {
     pub kind: ItemKind,
     pub channel_type: Option<ChannelType>,
     pub source_id: String,
-    pub organization_ptv_id: String,
+    pub organization_ptv_id: PtvId,
     pub name_fi: Option<String>,
 }
 
@@ -124,7 +124,7 @@ impl Lookup {
             kind: a.kind,
             channel_type: a.last.and_then(Item::channel_type),
             source_id: a.source_id.to_owned(),
-            organization_ptv_id: a.owner.to_owned(),
+            organization_ptv_id: *a.owner,
             name_fi: a.last.map(Item::display_name),
         }
     }
@@ -133,7 +133,7 @@ impl Lookup {
 /// An existing PTV item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
-    pub ptv_id: String,
+    pub ptv_id: PtvId,
     /// Archived (`Deleted`): restore it with [`PtvApi::restore`] instead of creating.
     pub archived: bool,
 }
@@ -155,11 +155,11 @@ pub struct Mapped {
 pub trait PtvApi: Send + Sync {
     /// Safe create; see the module documentation.
     async fn create(&self, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
-    async fn update(&self, ptv_id: &str, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
+    async fn update(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
     /// v11: PUT of the full body, `Published`, on an archived item; v12: PUT of the full body.
-    async fn restore(&self, ptv_id: &str, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
+    async fn restore(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
     /// v11: PUT of the full last body with `publishingStatus: Deleted`; v12: DELETE.
-    async fn archive(&self, ptv_id: &str, a: &Archive<'_>) -> Result<Written, PtvError>;
+    async fn archive(&self, ptv_id: &PtvId, a: &Archive<'_>) -> Result<Written, PtvError>;
     /// Writes the full connection set of a service.
     async fn set_connections(&self, c: &ConnectionSet<'_>) -> Result<Written, PtvError>;
     /// Read-only lookup for safe creates; `None` when nothing matches.
@@ -248,11 +248,38 @@ pub(crate) fn describe(
     }
 }
 
-/// Extracts the PTV id from a write answer (`id` on v11, `contentId` on v12).
-pub(crate) fn id_of(body: &serde_json::Value) -> Option<String> {
-    ["id", "contentId"]
-        .iter()
-        .find_map(|k| body.get(*k).and_then(serde_json::Value::as_str))
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// The PTV id in an answer (`id` on v11, `contentId` on v12): `Ok(None)` when it names
+/// none, an error when what it names is not a GUID (PTV's answer is not what its API
+/// promises, so nothing is taken from it). `item` and `request` name what was asked.
+pub(crate) fn id_of(
+    body: &serde_json::Value,
+    item: &str,
+    request: &str,
+) -> Result<Option<PtvId>, PtvError> {
+    let Some((key, raw)) = ["id", "contentId"].iter().find_map(|k| {
+        body.get(*k)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*k, s))
+    }) else {
+        return Ok(None);
+    };
+    ptv_id_in(raw, item, request, key).map(Some)
+}
+
+/// A PTV id PTV's answer names in `field`; not a GUID: an error naming the request and
+/// the field (PTV's answer is not what its API promises, so nothing is taken from it).
+pub(crate) fn ptv_id_in(
+    raw: &str,
+    item: &str,
+    request: &str,
+    field: &str,
+) -> Result<PtvId, PtvError> {
+    PtvId::parse(raw).map_err(|e| PtvError::Transient {
+        item: item.to_owned(),
+        status: None,
+        message: format!(
+            "PTV's answer to {request} was unexpected: its `{field}` is not a GUID ({e}); nothing was taken from it"
+        ),
+    })
 }

@@ -7,7 +7,7 @@ use super::{
     Archive, ArchivedItem, ConnectionSet, Fetched, Found, ItemWrite, Lookup, PtvApi, PtvError,
     RemoteConnection, RemoteItem, Written,
 };
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{ChannelType, ItemKind, PtvId};
 
 /// An adapter seen through [`PtvApi`].
 pub(crate) struct Typed<W>(pub W);
@@ -20,7 +20,7 @@ impl<W: Wire> Typed<W> {
                 kind: w.item.kind(),
                 channel_type: w.item.channel_type(),
                 source_id: w.source_id.to_owned(),
-                organization_ptv_id: w.owner.to_owned(),
+                organization_ptv_id: *w.owner,
                 name_fi: Some(w.item.display_name()),
                 body: mapped.body,
             },
@@ -43,19 +43,19 @@ impl<W: Wire> PtvApi for Typed<W> {
         with_not_sent(self.0.create(&write).await, not_sent)
     }
 
-    async fn update(&self, ptv_id: &str, w: &ItemWrite<'_>) -> Result<Written, PtvError> {
+    async fn update(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError> {
         let (write, not_sent) = self.write(w)?;
         with_not_sent(self.0.update(ptv_id, &write).await, not_sent)
     }
 
-    async fn restore(&self, ptv_id: &str, w: &ItemWrite<'_>) -> Result<Written, PtvError> {
+    async fn restore(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError> {
         let (write, not_sent) = self.write(w)?;
         with_not_sent(self.0.restore(ptv_id, &write).await, not_sent)
     }
 
     /// The last item's full body where it can still be built; otherwise an empty one
     /// (v12 archives without a body; v11 then sends only `sourceId` and the status).
-    async fn archive(&self, ptv_id: &str, a: &Archive<'_>) -> Result<Written, PtvError> {
+    async fn archive(&self, ptv_id: &PtvId, a: &Archive<'_>) -> Result<Written, PtvError> {
         let full = a.last.and_then(|item| {
             self.write(&ItemWrite {
                 item,
@@ -69,7 +69,7 @@ impl<W: Wire> PtvApi for Typed<W> {
                 kind: a.kind,
                 channel_type: None,
                 source_id: a.source_id.to_owned(),
-                organization_ptv_id: a.owner.to_owned(),
+                organization_ptv_id: *a.owner,
                 name_fi: None,
                 body: serde_json::json!({}),
             },
@@ -90,10 +90,10 @@ impl<W: Wire> PtvApi for Typed<W> {
             })
             .collect();
         let write = ConnectionsWrite {
-            service_ptv_id: c.service_ptv_id.to_owned(),
+            service_ptv_id: *c.service_ptv_id,
             service_source_id: c.service_source_id.to_owned(),
             desired,
-            desired_channel_ids: c.desired.iter().map(|(_, id)| id.clone()).collect(),
+            desired_channel_ids: c.desired.iter().map(|(_, id)| *id).collect(),
             previous_channel_ids: c.previous_channel_ids.clone(),
         };
         with_not_sent(self.0.set_connections(&write).await, not_sent)

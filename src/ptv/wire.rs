@@ -9,7 +9,7 @@ use super::{
     ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteConnection,
     RemoteItem, Written, v11, v12,
 };
-use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -21,7 +21,7 @@ pub struct Write {
     /// PTV `sourceId` (v11) / `externalId` (v12), namespaced, with generation suffix.
     pub source_id: String,
     /// PTV id of the responsible organisation (for a sub-organisation: its parent).
-    pub organization_ptv_id: String,
+    pub organization_ptv_id: PtvId,
     /// Finnish name: v12 channels have no externalId, so they are found by name.
     pub name_fi: Option<String>,
     /// Version-specific body from `v11::map` / `v12::map`, without `publishingStatus`.
@@ -31,13 +31,13 @@ pub struct Write {
 /// The full desired connection set of one service, in wire shape.
 #[derive(Debug, Clone)]
 pub struct ConnectionsWrite {
-    pub service_ptv_id: String,
+    pub service_ptv_id: PtvId,
     pub service_source_id: String,
     /// Version-specific relation bodies, each naming the channel's PTV id.
     pub desired: Vec<serde_json::Value>,
-    pub desired_channel_ids: Vec<String>,
+    pub desired_channel_ids: Vec<PtvId>,
     /// The channel ids written last time (v12 removes the ones no longer desired).
-    pub previous_channel_ids: Vec<String>,
+    pub previous_channel_ids: Vec<PtvId>,
 }
 
 impl Lookup {
@@ -48,7 +48,7 @@ impl Lookup {
             kind: w.kind,
             channel_type: w.channel_type,
             source_id: w.source_id.clone(),
-            organization_ptv_id: w.organization_ptv_id.clone(),
+            organization_ptv_id: w.organization_ptv_id,
             name_fi: w.name_fi.clone(),
         }
     }
@@ -60,16 +60,16 @@ impl Lookup {
 pub trait Wire: Send + Sync {
     /// The body of `item` under `owner` (the PTV id of its organisation), and what this
     /// version cannot carry. Channels arrive with their area resolved.
-    fn map_item(&self, item: &Item, owner: &str) -> Result<Mapped, PtvError>;
+    fn map_item(&self, item: &Item, owner: &PtvId) -> Result<Mapped, PtvError>;
     /// The relation body of one connection of `service` to `channel` (PTV ids).
-    fn map_connection(&self, c: &Connection, service: &str, channel: &str) -> Mapped;
+    fn map_connection(&self, c: &Connection, service: &PtvId, channel: &PtvId) -> Mapped;
     /// Safe create.
     async fn create(&self, w: &Write) -> Result<Written, PtvError>;
-    async fn update(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    async fn update(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError>;
     /// v11: PUT of the full body, `Published`, on an archived item; v12: PUT of the full body.
-    async fn restore(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    async fn restore(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError>;
     /// v11: PUT of the full last body with `publishingStatus: Deleted`; v12: DELETE.
-    async fn archive(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError>;
+    async fn archive(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError>;
     /// Writes the full connection set of a service.
     async fn set_connections(&self, c: &ConnectionsWrite) -> Result<Written, PtvError>;
     /// Read-only lookup for safe creates; `None` when nothing matches.

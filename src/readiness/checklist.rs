@@ -350,7 +350,7 @@ pub(super) async fn run(
     )
     .build();
     let runner = Runner {
-        main_id: org.main_organization_id.to_string(),
+        main_id: org.main_organization_id,
         org: rd,
         source_dir,
         store,
@@ -506,6 +506,7 @@ pub(super) async fn run(
                     .ok()
                     .flatten()
                     .and_then(|r| r.ptv_id)
+                    .map(|id| id.to_string())
             }
         },
         |kind, id| runner.link(kind, id),

@@ -26,7 +26,7 @@ pub(super) struct StageRun {
 pub(super) struct Runner {
     /// The readiness organisation: the real one's PTV settings, our key and source.
     pub(super) org: OrgConfig,
-    pub(super) main_id: String,
+    pub(super) main_id: crate::model::PtvId,
     pub(super) source_dir: std::path::PathBuf,
     pub(super) store: Arc<dyn StateStore>,
     pub(super) api: Arc<dyn PtvApi>,
@@ -102,16 +102,21 @@ impl Runner {
             .ok()
             .flatten()
             .and_then(|r| r.ptv_id)
+            .map(|id| id.to_string())
     }
 
-    /// The PTV id of an item's organisation (a sub-organisation's parent).
-    pub(super) async fn owner_of(&self, owner: Option<&str>) -> String {
+    /// The PTV id of an item's organisation (a sub-organisation's parent); `None` when
+    /// the sub-organisation has none recorded.
+    pub(super) async fn owner_of(&self, owner: Option<&str>) -> Option<crate::model::PtvId> {
         match owner {
             Some(id) => self
-                .ptv_id_of(ItemKind::Organization, id)
+                .store
+                .item(&self.org.name, ItemKind::Organization, id)
                 .await
-                .unwrap_or_default(),
-            None => self.main_id.clone(),
+                .ok()
+                .flatten()
+                .and_then(|r| r.ptv_id),
+            None => Some(self.main_id),
         }
     }
 
@@ -176,9 +181,12 @@ impl Runner {
             Item::Service(s) => s.organization.as_ref(),
             Item::Channel(ch) => ch.organization.as_ref(),
         };
-        let owner = self
+        let Some(owner) = self
             .owner_of(owner.map(crate::model::SourceId::as_str))
-            .await;
+            .await
+        else {
+            return Err("its organisation has no PTV id recorded".into());
+        };
         let sent = self
             .wire
             .map_item(item, &owner)
@@ -289,7 +297,7 @@ impl Runner {
             .await
             .ok()
             .flatten();
-        let ptv_id = rec.as_ref().and_then(|r| r.ptv_id.clone());
+        let ptv_id = rec.as_ref().and_then(|r| r.ptv_id).map(|id| id.to_string());
         c = self.with_ptv_id(c, r.kind, ptv_id);
         c.outcome = match result {
             Some(res) if res.outcome == Outcome::Ok => "archive ok".into(),
@@ -306,7 +314,11 @@ impl Runner {
                 || ptv_source_id(&self.org.source_id_prefix, r.kind, &r.id, 0),
                 |rec| rec.ptv_source_id,
             ),
-            organization_ptv_id: self.owner_of(r.owner.as_deref()).await,
+            // An organisation with no PTV id recorded: looked for under the main one.
+            organization_ptv_id: self
+                .owner_of(r.owner.as_deref())
+                .await
+                .unwrap_or(self.main_id),
             name_fi: r.name_fi.clone(),
         };
         let archived_ok = result.is_some_and(|res| res.outcome == Outcome::Ok);
@@ -344,7 +356,7 @@ impl Runner {
     pub(super) async fn missing_language(&self) -> Option<String> {
         let body = self
             .api
-            .read(ItemKind::Organization, None, &self.main_id)
+            .read(ItemKind::Organization, None, &self.main_id.to_string())
             .await
             .ok()??;
         let mut langs: BTreeSet<String> = body["organizationNames"]

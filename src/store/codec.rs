@@ -6,7 +6,7 @@ use super::types::{
     AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload,
     PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
 };
-use crate::model::{ItemKind, SourceId};
+use crate::model::{ItemKind, PtvId, SourceId};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 /// Timestamps are stored with microsecond precision on both backends.
@@ -52,6 +52,18 @@ pub(crate) fn parse_source_id(
     what: &dyn Fn() -> String,
 ) -> Result<SourceId, StoreError> {
     SourceId::parse(s).map_err(|e| StoreError::corrupt(format!("{}: {column}: {e}", what())))
+}
+
+/// Parses a stored PTV id: a row naming something that is no GUID is corrupt.
+pub(crate) fn parse_ptv_id(
+    s: Option<&str>,
+    column: &str,
+    what: &dyn Fn() -> String,
+) -> Result<Option<PtvId>, StoreError> {
+    s.map(|s| {
+        PtvId::parse(s).map_err(|e| StoreError::corrupt(format!("{}: {column}: {e}", what())))
+    })
+    .transpose()
 }
 
 pub(crate) fn json_text(v: &serde_json::Value) -> String {
@@ -143,10 +155,10 @@ impl RawItem {
                 .map(|e| parse_error(e, &what).map(Box::new))
                 .transpose()?,
             source_id: parse_source_id(&self.source_id, "source_id", &what)?,
+            ptv_id: parse_ptv_id(self.ptv_id.as_deref(), "ptv_id", &what)?,
             org: self.org,
             ptv_source_id: self.ptv_source_id,
             generation: self.generation,
-            ptv_id: self.ptv_id,
             fingerprint: self.fingerprint,
             attempts: self.attempts,
             protected: self.protected,

@@ -94,7 +94,7 @@ macro_rules! shared_store {
                     .push_bind(r.ptv_scope())
                     .push_bind(r.ptv_source_id.as_str())
                     .push_bind(r.generation)
-                    .push_bind(r.ptv_id.as_deref())
+                    .push_bind(r.ptv_id.map(|id| id.to_string()))
                     .push_bind(r.remote.as_str())
                     .push_bind(r.fingerprint.as_deref())
                     .push_bind(r.payload.as_ref().map(t::Payload::as_str))

@@ -3,7 +3,7 @@
 
 use crate::fingerprint::Fingerprint;
 pub use crate::model::ErrorClass;
-use crate::model::{ItemKind, SourceId, stored_enum};
+use crate::model::{ItemKind, PtvId, SourceId, stored_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -188,7 +188,7 @@ pub struct ItemRecord {
     /// 0 = base sourceId; n = `"<base>.g<n>"`, taken when an archived item still holds the base.
     pub generation: i32,
     /// v11 GUID / v12 contentId.
-    pub ptv_id: Option<String>,
+    pub ptv_id: Option<PtvId>,
     pub remote: RemoteState,
     /// Fingerprint of what PTV holds (last successful push).
     pub fingerprint: Option<String>,
@@ -296,9 +296,8 @@ impl From<&ItemRecord> for PlanRow {
             source_id: r.source_id.clone(),
             channel_ptv_id: r
                 .ptv_id
-                .as_deref()
                 .filter(|_| r.kind == ItemKind::Channel)
-                .map(Into::into),
+                .map(|id| id.to_string().into()),
             remote: r.remote,
             fingerprint: r.fingerprint.as_deref().and_then(Fingerprint::parse),
             payload: r.payload.clone(),

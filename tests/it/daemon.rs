@@ -280,10 +280,10 @@ async fn sigterm_mid_run_commits_the_items_in_flight_and_exits_0() {
         .filter(|e| e.source_id.as_deref().is_some_and(|s| s.starts_with("t-")))
     {
         assert!(
-            records
-                .iter()
-                .any(|r| r.ptv_id.as_deref() == Some(e.id.to_string().as_str())
-                    && r.remote == ptv_sync::store::RemoteState::Live),
+            records.iter().any(
+                |r| r.ptv_id.map(|id| id.to_string()) == Some(e.id.to_string())
+                    && r.remote == ptv_sync::store::RemoteState::Live
+            ),
             "{:?} is in PTV but not committed in the store",
             e.source_id
         );

@@ -56,6 +56,7 @@ async fn ptv_id(app: &TestApp, kind: ItemKind, id: &str) -> String {
         .unwrap()
         .ptv_id
         .unwrap()
+        .to_string()
 }
 
 async fn sim_post(app: &TestApp, path: &str, body: Value) {

@@ -129,7 +129,7 @@ impl TestApp {
     /// The PTV entity holding an item's current sourceId.
     pub async fn entity_of(&self, kind: ItemKind, id: &str) -> Option<ptv_sync::sim::SimEntity> {
         let rec = self.store.item("test", kind, id).await.unwrap()?;
-        let ptv_id: uuid::Uuid = rec.ptv_id?.parse().ok()?;
+        let ptv_id: uuid::Uuid = rec.ptv_id?.to_string().parse().ok()?;
         self.sim.entity(ptv_id)
     }
 
@@ -154,7 +154,10 @@ impl TestApp {
                 .into_iter()
                 .map(|r| ((r.kind, r.source_id.clone()), r))
                 .collect();
-        let known: BTreeSet<String> = records.values().filter_map(|r| r.ptv_id.clone()).collect();
+        let known: BTreeSet<String> = records
+            .values()
+            .filter_map(|r| r.ptv_id.map(|id| id.to_string()))
+            .collect();
         // Ours: created under our sourceId/externalId, or recorded in our store (v12
         // channels have no externalId).
         let prefix = format!("{PREFIX}-");
@@ -186,7 +189,7 @@ impl TestApp {
                 );
                 let e = ours
                     .iter()
-                    .find(|e| Some(e.id.to_string()) == rec.ptv_id)
+                    .find(|e| Some(e.id.to_string()) == rec.ptv_id.map(|id| id.to_string()))
                     .unwrap_or_else(|| {
                         panic!("{kind} {id} ({}) missing from PTV", rec.ptv_source_id)
                     });
@@ -215,8 +218,8 @@ impl TestApp {
                                     .unwrap(),
                             )]
                                 .ptv_id
-                                .clone()
                                 .unwrap()
+                                .to_string()
                         })
                         .collect();
                     want.sort();

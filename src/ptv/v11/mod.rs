@@ -10,9 +10,9 @@ use super::error::{PtvError, says_already_exists};
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
     ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe,
-    id_of,
+    id_of, ptv_id_in,
 };
-use crate::model::{ChannelType, Connection, Item, ItemKind};
+use crate::model::{ChannelType, Connection, Item, ItemKind, PtvId};
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ fn with_status(w: &Write, status: &str) -> Result<Value, PtvError> {
     Ok(Value::Object(map))
 }
 
-fn written(ptv_id: String, reply: &Reply, trace: &Trace, adopted: bool) -> Written {
+fn written(ptv_id: PtvId, reply: &Reply, trace: &Trace, adopted: bool) -> Written {
     Written {
         ptv_id,
         http_status: reply.status,
@@ -145,12 +145,18 @@ impl V11Client {
             .await
     }
 
-    async fn put_by_id(&self, ptv_id: &str, w: &Write, status: &str) -> Result<Written, PtvError> {
+    async fn put_by_id(
+        &self,
+        ptv_id: &PtvId,
+        w: &Write,
+        status: &str,
+    ) -> Result<Written, PtvError> {
         let mut path = collection(w.kind, w.channel_type)?;
-        path.push(ptv_id.to_owned());
+        let id = ptv_id.to_string();
+        path.push(id.clone());
         let mut trace = Trace::default();
-        let reply = self.put(path, w, Some(ptv_id), status, &mut trace).await?;
-        Ok(written(ptv_id.to_owned(), &reply, &trace, false))
+        let reply = self.put(path, w, Some(&id), status, &mut trace).await?;
+        Ok(written(*ptv_id, &reply, &trace, false))
     }
 
     /// Recovery: PUT the full body by sourceId. `Ok(None)` when PTV knows no such sourceId.
@@ -218,7 +224,7 @@ impl V11Client {
                 "organization".into(),
             ];
             let query = vec![
-                ("organizationId", l.organization_ptv_id.clone()),
+                ("organizationId", l.organization_ptv_id.to_string()),
                 ("page", page.to_string()),
             ];
             let Some(body) = self.get(path, query, true, l.kind, &item, trace).await? else {
@@ -226,7 +232,7 @@ impl V11Client {
             };
             if let Some(id) = match_source_id(body.get("itemList"), &l.source_id) {
                 return Ok(Some(Found {
-                    ptv_id: id,
+                    ptv_id: ptv_id_in(id, &item, "the organisation's list", "id")?,
                     archived: false,
                 }));
             }
@@ -257,7 +263,7 @@ impl V11Client {
                 "list".into(),
             ];
             let query = vec![
-                ("organizationId", l.organization_ptv_id.clone()),
+                ("organizationId", l.organization_ptv_id.to_string()),
                 ("skip", skip.to_string()),
                 ("take", take.to_string()),
             ];
@@ -270,7 +276,7 @@ impl V11Client {
                 .or(Some(&body));
             if let Some(id) = match_source_id(items, &l.source_id) {
                 return Ok(Some(Found {
-                    ptv_id: id,
+                    ptv_id: ptv_id_in(id, &item, "the archived list", "id")?,
                     archived: true,
                 }));
             }
@@ -322,13 +328,13 @@ impl V11Client {
                     .and_then(Value::as_array)
                     .and_then(|a| {
                         a.iter()
-                            .find(|o| o.get("id").and_then(Value::as_str) == Some(id.as_str()))
+                            .find(|o| o.get("id").and_then(Value::as_str) == Some(id))
                     })
                     .and_then(|o| o.get("publishingStatus"))
                     .and_then(Value::as_str)
                     .is_some_and(|s| s == DELETED || s == "Archived");
                 return Ok(Some(Found {
-                    ptv_id: id,
+                    ptv_id: ptv_id_in(id, &item, "the organisation list", "id")?,
                     archived,
                 }));
             }
@@ -353,11 +359,11 @@ impl V11Client {
 }
 
 /// The `id` of the item in `list` whose `sourceId` is `source_id` (case-insensitive, as PTV).
-fn match_source_id(list: Option<&Value>, source_id: &str) -> Option<String> {
+fn match_source_id<'a>(list: Option<&'a Value>, source_id: &str) -> Option<&'a str> {
     list?.as_array()?.iter().find_map(|it| {
         let sid = it.get("sourceId").and_then(Value::as_str)?;
         if sid.eq_ignore_ascii_case(source_id) {
-            it.get("id").and_then(Value::as_str).map(str::to_owned)
+            it.get("id").and_then(Value::as_str)
         } else {
             None
         }
@@ -377,7 +383,8 @@ fn collect_sub_ids(node: &Value, out: &mut Vec<String>) {
 
 #[async_trait::async_trait]
 impl Wire for V11Client {
-    fn map_item(&self, item: &Item, owner: &str) -> Result<Mapped, PtvError> {
+    fn map_item(&self, item: &Item, owner: &PtvId) -> Result<Mapped, PtvError> {
+        let owner = &owner.to_string();
         Ok(match item {
             Item::Organization(o) => map::organization(o, owner),
             Item::Service(s) => map::service(s, owner),
@@ -385,9 +392,9 @@ impl Wire for V11Client {
         })
     }
 
-    fn map_connection(&self, c: &Connection, _service: &str, channel: &str) -> Mapped {
+    fn map_connection(&self, c: &Connection, _service: &PtvId, channel: &PtvId) -> Mapped {
         Mapped {
-            body: map::connection(c, channel),
+            body: map::connection(c, &channel.to_string()),
             not_sent: Vec::new(),
         }
     }
@@ -412,7 +419,7 @@ impl Wire for V11Client {
                 item: &item,
             };
             let (exists_said, unknown) = match self.t.send(&call, &mut trace).await {
-                Ok(reply) => match id_of(&reply.body) {
+                Ok(reply) => match id_of(&reply.body, &item, "the create")? {
                     Some(id) => return Ok(written(id, &reply, &trace, false)),
                     None => (
                         false,
@@ -438,7 +445,7 @@ impl Wire for V11Client {
             };
             tracing::info!(item = %item, "create outcome unknown or sourceId taken; looking the item up by sourceId");
             if let Some(reply) = self.put_by_source_id(w, &mut trace).await? {
-                let Some(id) = id_of(&reply.body) else {
+                let Some(id) = id_of(&reply.body, &item, "the PUT by sourceId")? else {
                     return Err(PtvError::Conflict {
                         item,
                         message: "PTV accepted the sourceId update but did not say the item's id"
@@ -470,15 +477,15 @@ impl Wire for V11Client {
         }
     }
 
-    async fn update(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError> {
+    async fn update(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
         self.put_by_id(ptv_id, w, PUBLISHED).await
     }
 
-    async fn restore(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError> {
+    async fn restore(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
         self.put_by_id(ptv_id, w, PUBLISHED).await
     }
 
-    async fn archive(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError> {
+    async fn archive(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
         self.put_by_id(ptv_id, w, DELETED).await
     }
 
@@ -502,7 +509,7 @@ impl Wire for V11Client {
                         "v11".into(),
                         "Connection".into(),
                         "serviceId".into(),
-                        c.service_ptv_id.clone(),
+                        c.service_ptv_id.to_string(),
                     ],
                     query: Vec::new(),
                     body: Some(&body),
@@ -514,7 +521,7 @@ impl Wire for V11Client {
                 &mut trace,
             )
             .await?;
-        Ok(written(c.service_ptv_id.clone(), &reply, &trace, false))
+        Ok(written(c.service_ptv_id, &reply, &trace, false))
     }
 
     async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError> {
@@ -656,7 +663,7 @@ mod tests {
             kind: ItemKind::Service,
             channel_type: None,
             source_id: "x-service-1".into(),
-            organization_ptv_id: "o".into(),
+            organization_ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             name_fi: None,
             body: serde_json::json!({"fundingType": "PubliclyFunded"}),
         };
@@ -670,7 +677,7 @@ mod tests {
     fn source_ids_match_case_insensitively_and_sub_orgs_are_collected() {
         let list =
             serde_json::json!([{"id": "a", "sourceId": "X-1"}, {"id": "b", "sourceId": "x-2"}]);
-        assert_eq!(match_source_id(Some(&list), "x-1").as_deref(), Some("a"));
+        assert_eq!(match_source_id(Some(&list), "x-1"), Some("a"));
         assert_eq!(match_source_id(Some(&list), "x-3"), None);
         let tree = serde_json::json!({"id": "m", "subOrganizations": [{"id": "s1", "subOrganizations": [{"id": "s2"}]}]});
         let mut ids = Vec::new();

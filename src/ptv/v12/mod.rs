@@ -12,9 +12,9 @@ use super::error::PtvError;
 use super::wire::{ConnectionsWrite, Wire, Write};
 use super::{
     ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, RemoteItem, Written, describe,
-    id_of,
+    id_of, ptv_id_in,
 };
-use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId};
 use routes::Route;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -35,7 +35,7 @@ fn route_err(e: routes::RouteError) -> PtvError {
     PtvError::config(e.to_string())
 }
 
-fn written(ptv_id: String, status: u16, trace: &Trace, adopted: bool) -> Written {
+fn written(ptv_id: PtvId, status: u16, trace: &Trace, adopted: bool) -> Written {
     Written {
         ptv_id,
         http_status: status,
@@ -86,10 +86,9 @@ fn matches(item: &Value, l: &Lookup) -> bool {
 }
 
 /// A UUID mentioned in a problem detail (a 409 may name the existing item).
-fn uuid_in(text: &str) -> Option<String> {
+fn uuid_in(text: &str) -> Option<PtvId> {
     text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
-        .find(|w| uuid::Uuid::parse_str(w).is_ok() && w.len() == 36)
-        .map(str::to_owned)
+        .find_map(|w| PtvId::parse(w).ok())
 }
 
 impl V12Client {
@@ -165,9 +164,10 @@ impl V12Client {
         }
     }
 
-    async fn put(&self, ptv_id: &str, w: &Write, trace: &mut Trace) -> Result<Written, PtvError> {
-        let route = routes::update(w.kind, w.channel_type, ptv_id).map_err(route_err)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, Some(ptv_id));
+    async fn put(&self, ptv_id: &PtvId, w: &Write, trace: &mut Trace) -> Result<Written, PtvError> {
+        let id = ptv_id.to_string();
+        let route = routes::update(w.kind, w.channel_type, &id).map_err(route_err)?;
+        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id));
         let reply = self
             .call(
                 route,
@@ -179,7 +179,7 @@ impl V12Client {
                 trace,
             )
             .await?;
-        Ok(written(ptv_id.to_owned(), reply.status, trace, false))
+        Ok(written(*ptv_id, reply.status, trace, false))
     }
 
     async fn search(&self, l: &Lookup, trace: &mut Trace) -> Result<Option<Found>, PtvError> {
@@ -187,7 +187,7 @@ impl V12Client {
         let mut page = 1_u64;
         loop {
             let mut query = vec![
-                ("organizationContentIds", l.organization_ptv_id.clone()),
+                ("organizationContentIds", l.organization_ptv_id.to_string()),
                 ("page", page.to_string()),
                 ("pageSize", PAGE_SIZE.to_string()),
             ];
@@ -200,7 +200,7 @@ impl V12Client {
             };
             let items = body.get("items").and_then(Value::as_array);
             if let Some(hit) = items.and_then(|a| a.iter().find(|it| matches(it, l)))
-                && let Some(id) = id_of(hit)
+                && let Some(id) = id_of(hit, &item, "the search")?
             {
                 return Ok(Some(Found {
                     ptv_id: id,
@@ -253,7 +253,7 @@ impl V12Client {
                 && matches(&org, l)
             {
                 return Ok(Some(Found {
-                    ptv_id: id,
+                    ptv_id: ptv_id_in(&id, &item, "the organisation hierarchy", "childContentId")?,
                     archived: false,
                 }));
             }
@@ -282,8 +282,8 @@ impl V12Client {
         let Some(id) = uuid_in(message) else {
             return Ok(None);
         };
-        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id));
-        let route = routes::read(w.kind, &id).map_err(route_err)?;
+        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id.to_string()));
+        let route = routes::read(w.kind, &id.to_string()).map_err(route_err)?;
         let live = self
             .get(route, Vec::new(), w.kind, &item, trace)
             .await?
@@ -299,7 +299,8 @@ impl V12Client {
 
 #[async_trait::async_trait]
 impl Wire for V12Client {
-    fn map_item(&self, item: &Item, owner: &str) -> Result<Mapped, PtvError> {
+    fn map_item(&self, item: &Item, owner: &PtvId) -> Result<Mapped, PtvError> {
+        let owner = &owner.to_string();
         let unsendable = |e: map::MapError| PtvError::Unsendable {
             item: describe(item.kind(), item.channel_type(), item.id().as_str(), None),
             version: ApiVersion::V12,
@@ -313,8 +314,8 @@ impl Wire for V12Client {
         }
     }
 
-    fn map_connection(&self, c: &Connection, service: &str, channel: &str) -> Mapped {
-        map::connection(c, service, channel)
+    fn map_connection(&self, c: &Connection, service: &PtvId, channel: &PtvId) -> Mapped {
+        map::connection(c, &service.to_string(), &channel.to_string())
     }
 
     async fn create(&self, w: &Write) -> Result<Written, PtvError> {
@@ -341,7 +342,7 @@ impl Wire for V12Client {
             // `conflict`: the externalId is taken; `name_taken`: the name is (a v12
             // channel has no externalId, so our own earlier create answers this).
             let (conflict, name_taken, unknown) = match outcome {
-                Ok(reply) => match id_of(&reply.body) {
+                Ok(reply) => match id_of(&reply.body, &item, "the create")? {
                     Some(id) => return Ok(written(id, reply.status, &trace, false)),
                     None => (
                         None,
@@ -404,17 +405,18 @@ impl Wire for V12Client {
         }
     }
 
-    async fn update(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError> {
+    async fn update(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
         self.put(ptv_id, w, &mut Trace::default()).await
     }
 
-    async fn restore(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError> {
+    async fn restore(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
         self.put(ptv_id, w, &mut Trace::default()).await
     }
 
-    async fn archive(&self, ptv_id: &str, w: &Write) -> Result<Written, PtvError> {
-        let route = routes::archive(w.kind, ptv_id).map_err(route_err)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, Some(ptv_id));
+    async fn archive(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
+        let id = ptv_id.to_string();
+        let route = routes::archive(w.kind, &id).map_err(route_err)?;
+        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id));
         let mut trace = Trace::default();
         match self
             .call(
@@ -428,12 +430,12 @@ impl Wire for V12Client {
             )
             .await
         {
-            Ok(reply) => Ok(written(ptv_id.to_owned(), reply.status, &trace, false)),
+            Ok(reply) => Ok(written(*ptv_id, reply.status, &trace, false)),
             // An archived item answers 404: a repeated archive (e.g. after a lost answer)
             // has nothing left to do.
             Err(PtvError::NotFound { .. }) => {
                 tracing::info!(item = %item, "already archived in PTV");
-                Ok(written(ptv_id.to_owned(), routes::GONE, &trace, false))
+                Ok(written(*ptv_id, routes::GONE, &trace, false))
             }
             Err(e) => Err(e),
         }
@@ -442,17 +444,24 @@ impl Wire for V12Client {
     /// POST per connection not written before, DELETE per connection no longer desired.
     /// `http_status` is that of the last request, 0 when nothing needed writing.
     async fn set_connections(&self, c: &ConnectionsWrite) -> Result<Written, PtvError> {
-        let previous: BTreeSet<&str> = c.previous_channel_ids.iter().map(String::as_str).collect();
-        let desired: BTreeSet<&str> = c.desired_channel_ids.iter().map(String::as_str).collect();
+        let previous: BTreeSet<&PtvId> = c.previous_channel_ids.iter().collect();
+        let desired: BTreeSet<&PtvId> = c.desired_channel_ids.iter().collect();
+        let service = c.service_ptv_id.to_string();
         let mut trace = Trace::default();
         let mut last = 0_u16;
         for channel in desired.difference(&previous) {
             let body = c
                 .desired
                 .iter()
-                .find(|b| b.get("channelContentId").and_then(Value::as_str) == Some(channel))
+                .find(|b| {
+                    b.get("channelContentId")
+                        .and_then(Value::as_str)
+                        .and_then(|id| PtvId::parse(id).ok())
+                        .as_ref()
+                        == Some(*channel)
+                })
                 .cloned()
-                .unwrap_or_else(|| serde_json::json!({"serviceContentId": c.service_ptv_id, "channelContentId": channel}));
+                .unwrap_or_else(|| serde_json::json!({"serviceContentId": service, "channelContentId": channel}));
             let item = format!(
                 "connection of service {} to channel {channel}",
                 c.service_source_id
@@ -482,7 +491,7 @@ impl Wire for V12Client {
             );
             match self
                 .call(
-                    routes::disconnect(&c.service_ptv_id, channel),
+                    routes::disconnect(&service, &channel.to_string()),
                     Vec::new(),
                     None,
                     Mode::Idempotent,
@@ -497,7 +506,7 @@ impl Wire for V12Client {
                 Err(e) => return Err(e),
             }
         }
-        Ok(written(c.service_ptv_id.clone(), last, &trace, false))
+        Ok(written(c.service_ptv_id, last, &trace, false))
     }
 
     async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError> {
@@ -586,7 +595,7 @@ mod tests {
             },
             channel_type: t,
             source_id: "x-1".into(),
-            organization_ptv_id: "o".into(),
+            organization_ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             name_fi: name.map(str::to_owned),
         }
     }
@@ -607,6 +616,7 @@ mod tests {
     fn uuid_is_found_in_a_problem_detail() {
         assert_eq!(
             uuid_in("externalId x already used by 3fa85f64-5717-4562-b3fc-2c963f66afa6.")
+                .map(|id| id.to_string())
                 .as_deref(),
             Some("3fa85f64-5717-4562-b3fc-2c963f66afa6")
         );
@@ -619,7 +629,7 @@ mod tests {
             kind: ItemKind::Service,
             channel_type: None,
             source_id: "x-1".into(),
-            organization_ptv_id: "o".into(),
+            organization_ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             name_fi: None,
             body: serde_json::json!({}),
         };

@@ -1,6 +1,6 @@
 //! Retries of transient failures, and terminal answers arriving typed and unretried.
 
-use super::{config, connect, fast_retry, jwt, mount_login, received, service_write};
+use super::{config, connect, fast_retry, jwt, mount_login, pid, received, service_write};
 use ptv_sync::model::{ApiVersion, ItemKind};
 use ptv_sync::ptv::{ErrorClass, PtvError};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ async fn single_answer(answer: ResponseTemplate) -> (PtvError, usize) {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let err = api
-        .update(SERVICE, &service_write("t-service-1"))
+        .update(&pid(SERVICE), &service_write("t-service-1"))
         .await
         .unwrap_err();
     (err, received(&server, "PUT", &put_path()).await.len())
@@ -65,7 +65,7 @@ async fn a_429_with_retry_after_is_honoured_then_the_write_succeeds() {
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let started = Instant::now();
     let w = api
-        .update(SERVICE, &service_write("t-service-1"))
+        .update(&pid(SERVICE), &service_write("t-service-1"))
         .await
         .unwrap();
     assert!(
@@ -82,11 +82,11 @@ async fn server_errors_are_retried_then_succeed() {
     mount_then_ok(&server, ResponseTemplate::new(503), 2).await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let w = api
-        .update(SERVICE, &service_write("t-service-1"))
+        .update(&pid(SERVICE), &service_write("t-service-1"))
         .await
         .unwrap();
     assert_eq!(w.requests, 3);
-    assert_eq!(w.ptv_id, SERVICE);
+    assert_eq!(w.ptv_id, pid(SERVICE));
     assert_eq!(w.body_sha256.len(), 64);
 }
 
@@ -102,7 +102,7 @@ async fn the_retry_cap_ends_in_a_transient_error() {
     cfg.retry = fast_retry(3);
     let api = connect(cfg);
     let err = api
-        .update(SERVICE, &service_write("t-service-1"))
+        .update(&pid(SERVICE), &service_write("t-service-1"))
         .await
         .unwrap_err();
     assert!(
@@ -132,7 +132,7 @@ async fn a_timeout_is_retried() {
     cfg.request_timeout = Duration::from_millis(300);
     let api = connect(cfg);
     let w = api
-        .update(SERVICE, &service_write("t-service-1"))
+        .update(&pid(SERVICE), &service_write("t-service-1"))
         .await
         .unwrap();
     assert_eq!(w.requests, 2);
@@ -181,7 +181,7 @@ async fn v12_problem_details_arrive_with_source_paths() {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V12));
     let err = api
-        .update(SERVICE, &service_write("t-service-1"))
+        .update(&pid(SERVICE), &service_write("t-service-1"))
         .await
         .unwrap_err();
     let fields = err.fields().expect("validation error");

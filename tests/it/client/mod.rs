@@ -12,7 +12,7 @@ mod tokens;
 mod transport;
 
 use base64::Engine as _;
-use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
+use ptv_sync::model::{ApiVersion, ChannelType, ItemKind, PtvId};
 use ptv_sync::ptv::wire::{Wire, Write};
 use ptv_sync::ptv::{PtvClientConfig, RetryPolicy};
 use ptv_sync::secret::SecretSource;
@@ -115,12 +115,17 @@ pub fn connect(cfg: PtvClientConfig) -> Arc<dyn Wire> {
     ptv_sync::ptv::wire::connect(cfg, Arc::new(Semaphore::new(64))).unwrap()
 }
 
+/// A PTV id of the fixtures (all GUIDs).
+pub fn pid(id: &str) -> PtvId {
+    PtvId::parse(id).unwrap()
+}
+
 pub fn service_write(source_id: &str) -> Write {
     Write {
         kind: ItemKind::Service,
         channel_type: None,
         source_id: source_id.into(),
-        organization_ptv_id: ORG.into(),
+        organization_ptv_id: pid(ORG),
         name_fi: Some("Rakennuslupa".into()),
         body: serde_json::json!({
             "fundingType": "PubliclyFunded",
@@ -134,7 +139,7 @@ pub fn channel_write(source_id: &str, t: ChannelType, name: &str) -> Write {
         kind: ItemKind::Channel,
         channel_type: Some(t),
         source_id: source_id.into(),
-        organization_ptv_id: ORG.into(),
+        organization_ptv_id: pid(ORG),
         name_fi: Some(name.into()),
         body: serde_json::json!({"organizationId": ORG}),
     }

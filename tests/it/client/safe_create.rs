@@ -1,6 +1,6 @@
 //! Safe creates (never a blind second POST), lookups, archive/restore and connections.
 
-use super::{ORG, channel_write, config, connect, jwt, mount_login, received, service_write};
+use super::{ORG, channel_write, config, connect, jwt, mount_login, pid, received, service_write};
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
 use ptv_sync::ptv::wire::ConnectionsWrite;
 use ptv_sync::ptv::{Found, Lookup, PtvError};
@@ -10,6 +10,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const NEW_ID: &str = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 const SID: &str = "t-service-building-permit";
+const GONE: &str = "00000000-0000-4000-8000-0000000000a1";
+const C_KEEP: &str = "00000000-0000-4000-8000-0000000000c1";
+const C_NEW: &str = "00000000-0000-4000-8000-0000000000c2";
+const C_OLD: &str = "00000000-0000-4000-8000-0000000000c3";
 
 async fn v11_server(post_answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
@@ -43,7 +47,7 @@ async fn assert_adopted_after(post_answer: ResponseTemplate) {
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let w = api.create(&service_write(SID)).await.unwrap();
     assert!(w.adopted);
-    assert_eq!(w.ptv_id, NEW_ID);
+    assert_eq!(w.ptv_id, pid(NEW_ID));
     assert_eq!(
         received(&server, "POST", "/api/v11/Service").await.len(),
         1,
@@ -115,7 +119,7 @@ async fn a_create_that_did_not_happen_is_posted_again_after_the_lookup() {
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let w = api.create(&service_write(SID)).await.unwrap();
     assert!(!w.adopted);
-    assert_eq!(w.ptv_id, NEW_ID);
+    assert_eq!(w.ptv_id, pid(NEW_ID));
     assert_eq!(received(&server, "POST", "/api/v11/Service").await.len(), 2);
     assert_eq!(w.requests, 3, "POST, lookup, POST");
     let post: serde_json::Value = received(&server, "POST", "/api/v11/Service").await[1]
@@ -169,7 +173,7 @@ async fn v11_e_service_channels_use_the_echannel_paths() {
         ))
         .await
         .unwrap();
-    assert!(w.adopted && w.ptv_id == NEW_ID);
+    assert!(w.adopted && w.ptv_id == pid(NEW_ID));
 }
 
 #[tokio::test]
@@ -183,7 +187,7 @@ async fn v11_find_pages_the_organisation_list_then_the_archive() {
             .and(query_param("page", page.to_string()))
             .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
                 "pageNumber": page, "pageSize": 100, "pageCount": 2,
-                "itemList": [{"id": format!("live-{page}"), "sourceId": format!("t-live-{page}")}]
+                "itemList": [{"id": format!("00000000-0000-4000-8000-00000000000{page}"), "sourceId": format!("t-live-{page}")}]
             })))
             .mount(&server)
             .await;
@@ -191,7 +195,7 @@ async fn v11_find_pages_the_organisation_list_then_the_archive() {
     Mock::given(method("GET"))
         .and(path("/api/v11/Service/archived/list"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "itemList": [{"id": "gone-1", "sourceId": "t-gone-1"}]
+            "itemList": [{"id": GONE, "sourceId": "t-gone-1"}]
         })))
         .mount(&server)
         .await;
@@ -200,20 +204,20 @@ async fn v11_find_pages_the_organisation_list_then_the_archive() {
         kind: ItemKind::Service,
         channel_type: None,
         source_id: sid.into(),
-        organization_ptv_id: ORG.into(),
+        organization_ptv_id: pid(ORG),
         name_fi: None,
     };
     assert_eq!(
         api.find(&lookup("T-LIVE-2")).await.unwrap(),
         Some(Found {
-            ptv_id: "live-2".into(),
+            ptv_id: pid("00000000-0000-4000-8000-000000000002"),
             archived: false
         })
     );
     assert_eq!(
         api.find(&lookup("t-gone-1")).await.unwrap(),
         Some(Found {
-            ptv_id: "gone-1".into(),
+            ptv_id: pid(GONE),
             archived: true
         })
     );
@@ -237,8 +241,8 @@ async fn v11_archive_restore_and_connections_send_full_bodies() {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let w = service_write(SID);
-    api.archive(NEW_ID, &w).await.unwrap();
-    api.restore(NEW_ID, &w).await.unwrap();
+    api.archive(&pid(NEW_ID), &w).await.unwrap();
+    api.restore(&pid(NEW_ID), &w).await.unwrap();
     let puts = received(&server, "PUT", &format!("/api/v11/Service/{NEW_ID}")).await;
     let archived: serde_json::Value = puts[0].body_json().unwrap();
     let restored: serde_json::Value = puts[1].body_json().unwrap();
@@ -250,11 +254,11 @@ async fn v11_archive_restore_and_connections_send_full_bodies() {
     assert_eq!(restored["publishingStatus"], "Published");
 
     let none = ConnectionsWrite {
-        service_ptv_id: NEW_ID.into(),
+        service_ptv_id: pid(NEW_ID),
         service_source_id: SID.into(),
         desired: Vec::new(),
         desired_channel_ids: Vec::new(),
-        previous_channel_ids: vec!["c1".into()],
+        previous_channel_ids: vec![pid(C_KEEP)],
     };
     let written = api.set_connections(&none).await.unwrap();
     let body: serde_json::Value = received(
@@ -313,7 +317,7 @@ async fn v12_conflict_is_resolved_by_organisation_type_and_name() {
         .await
         .unwrap();
     assert!(w.adopted);
-    assert_eq!(w.ptv_id, NEW_ID);
+    assert_eq!(w.ptv_id, pid(NEW_ID));
     assert_eq!(
         received(&server, "POST", "/api/v12/service-channel/telephone")
             .await
@@ -379,7 +383,7 @@ async fn v12_duplicate_name_on_a_channel_create_is_adopted_with_our_body() {
         .await
         .unwrap();
     assert!(w.adopted);
-    assert_eq!(w.ptv_id, NEW_ID);
+    assert_eq!(w.ptv_id, pid(NEW_ID));
     assert_eq!(
         received(&server, "POST", "/api/v12/service-channel/telephone")
             .await
@@ -438,7 +442,7 @@ async fn v12_creates_carry_the_external_id_and_answer_201() {
     let api = connect(config(&server.uri(), ApiVersion::V12));
     let w = api.create(&service_write(SID)).await.unwrap();
     assert_eq!(
-        (w.ptv_id.as_str(), w.http_status, w.adopted),
+        (w.ptv_id.to_string().as_str(), w.http_status, w.adopted),
         (NEW_ID, 201, false)
     );
 }
@@ -453,27 +457,27 @@ async fn v12_connections_post_new_pairs_and_delete_removed_ones() {
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
-        .and(path(format!("/api/v12/connection/{NEW_ID}/c-old")))
+        .and(path(format!("/api/v12/connection/{NEW_ID}/{C_OLD}")))
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V12));
     let c = ConnectionsWrite {
-        service_ptv_id: NEW_ID.into(),
+        service_ptv_id: pid(NEW_ID),
         service_source_id: SID.into(),
         desired: vec![
-            serde_json::json!({"serviceContentId": NEW_ID, "channelContentId": "c-keep"}),
-            serde_json::json!({"serviceContentId": NEW_ID, "channelContentId": "c-new"}),
+            serde_json::json!({"serviceContentId": NEW_ID, "channelContentId": C_KEEP}),
+            serde_json::json!({"serviceContentId": NEW_ID, "channelContentId": C_NEW}),
         ],
-        desired_channel_ids: vec!["c-keep".into(), "c-new".into()],
-        previous_channel_ids: vec!["c-keep".into(), "c-old".into()],
+        desired_channel_ids: vec![pid(C_KEEP), pid(C_NEW)],
+        previous_channel_ids: vec![pid(C_KEEP), pid(C_OLD)],
     };
     let w = api.set_connections(&c).await.unwrap();
     assert_eq!((w.requests, w.http_status), (2, 204));
     let posts = received(&server, "POST", "/api/v12/connection").await;
     assert_eq!(posts.len(), 1);
     let body: serde_json::Value = posts[0].body_json().unwrap();
-    assert_eq!(body["channelContentId"], "c-new");
+    assert_eq!(body["channelContentId"], C_NEW);
 }
 
 #[tokio::test]
@@ -497,6 +501,50 @@ async fn v12_archive_is_a_delete_and_repeating_it_is_harmless() {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V12));
     let w = service_write(SID);
-    assert_eq!(api.archive(NEW_ID, &w).await.unwrap().http_status, 204);
-    assert_eq!(api.archive(NEW_ID, &w).await.unwrap().http_status, 404);
+    assert_eq!(
+        api.archive(&pid(NEW_ID), &w).await.unwrap().http_status,
+        204
+    );
+    assert_eq!(
+        api.archive(&pid(NEW_ID), &w).await.unwrap().http_status,
+        404
+    );
+}
+
+/// An answer naming the new item by something that is no GUID is not what PTV's API
+/// promises: the create fails with an error naming the request and the field, and
+/// nothing is taken from the answer.
+#[tokio::test]
+async fn a_create_answered_with_an_id_that_is_no_guid_is_an_unexpected_answer() {
+    for (version, route, field) in [
+        (ApiVersion::V11, "/api/v11/Service", "id"),
+        (ApiVersion::V12, "/api/v12/service", "contentId"),
+    ] {
+        let server = MockServer::start().await;
+        mount_login(&server, vec![jwt(3600, "t")]).await;
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(serde_json::json!({ field: "service-17" })),
+            )
+            .mount(&server)
+            .await;
+        let api = connect(config(&server.uri(), version));
+        let err = api.create(&service_write(SID)).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, PtvError::Transient { .. }),
+            "{version}: {text}"
+        );
+        assert!(
+            text.contains(SID)
+                && text.contains("the create")
+                && text.contains(&format!("`{field}`"))
+                && text.contains("not a GUID")
+                && text.contains("service-17"),
+            "{version}: {text}"
+        );
+        assert_eq!(received(&server, "POST", route).await.len(), 1, "{version}");
+    }
 }

@@ -1,6 +1,6 @@
 //! No password, token or API key in logs (TRACE included), errors or Debug output.
 
-use super::{API_KEY, PASSWORD, config, connect, jwt, service_write};
+use super::{API_KEY, PASSWORD, config, connect, jwt, pid, service_write};
 use ptv_sync::model::ApiVersion;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
@@ -98,11 +98,11 @@ async fn run_and_check(capture: &Capture, check_capture: bool) {
     let debug_cfg = format!("{cfg:?}");
     let api = connect(cfg);
     let w = service_write("t-service-1");
-    api.update(SERVICE, &w).await.unwrap();
-    api.update(SERVICE, &w).await.unwrap();
+    api.update(&pid(SERVICE), &w).await.unwrap();
+    api.update(&pid(SERVICE), &w).await.unwrap();
     assert_eq!(api.logins(), 2, "the 401 forced a re-login");
     let create_err = api.create(&w).await.unwrap_err();
-    let archive_err = api.archive(SERVICE, &w).await.unwrap_err();
+    let archive_err = api.archive(&pid(SERVICE), &w).await.unwrap_err();
 
     // A login server that echoes the password in its refusal.
     let careless = MockServer::start().await;
@@ -112,7 +112,7 @@ async fn run_and_check(capture: &Capture, check_capture: bool) {
         .mount(&careless)
         .await;
     let api2 = connect(config(&careless.uri(), ApiVersion::V11));
-    let login_err = api2.update(SERVICE, &w).await.unwrap_err();
+    let login_err = api2.update(&pid(SERVICE), &w).await.unwrap_err();
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     if check_capture {

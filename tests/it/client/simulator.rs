@@ -1,8 +1,8 @@
 //! The client against the PTV simulator: whole lifecycles with PTV's rules, token
 //! revocation, lost responses, and items blocked in the UI.
 
-use super::fast_retry;
 use super::mapping::{channel_json, service_json};
+use super::{fast_retry, pid};
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
 use ptv_sync::ptv::wire::{ConnectionsWrite, Wire, Write};
 use ptv_sync::ptv::{ErrorClass, PtvClientConfig, PtvError, v11, v12};
@@ -57,7 +57,7 @@ fn v11_service(org: Uuid, id: &str, name: &str) -> Write {
         kind: ItemKind::Service,
         channel_type: None,
         source_id: format!("demo-service-{id}"),
-        organization_ptv_id: org.to_string(),
+        organization_ptv_id: pid(&org.to_string()),
         name_fi: Some(name.into()),
         body: v11::map::service(&service_model(id, name), &org.to_string()).body,
     }
@@ -75,7 +75,7 @@ fn channel_write(version: ApiVersion, org: Uuid, t: ChannelType) -> Write {
         kind: ItemKind::Channel,
         channel_type: Some(t),
         source_id: format!("demo-channel-{t}"),
-        organization_ptv_id: org.to_string(),
+        organization_ptv_id: pid(&org.to_string()),
         name_fi: Some(
             c.language_versions
                 .values()
@@ -89,7 +89,7 @@ fn channel_write(version: ApiVersion, org: Uuid, t: ChannelType) -> Write {
 }
 
 fn status_of(sim: &SimHandle, id: &str) -> PublishingStatus {
-    sim.entity(id.parse().unwrap())
+    sim.entity(id.to_string().parse().unwrap())
         .expect("entity in the simulator")
         .status
 }
@@ -104,7 +104,7 @@ async fn v11_lifecycle_create_connect_update_archive_restore() {
     let service = api.create(&svc).await.unwrap();
     assert!(!service.adopted && !channel.adopted);
     assert_eq!(
-        status_of(&sim, &service.ptv_id),
+        status_of(&sim, &service.ptv_id.to_string()),
         PublishingStatus::Published
     );
 
@@ -113,18 +113,18 @@ async fn v11_lifecycle_create_connect_update_archive_restore() {
             json!({"channel": "x", "description": {"fi": "Hae lupaa verkossa."}}),
         )
         .unwrap(),
-        &channel.ptv_id,
+        &channel.ptv_id.to_string(),
     );
     let conns = ConnectionsWrite {
-        service_ptv_id: service.ptv_id.clone(),
+        service_ptv_id: service.ptv_id,
         service_source_id: svc.source_id.clone(),
         desired: vec![relation],
-        desired_channel_ids: vec![channel.ptv_id.clone()],
+        desired_channel_ids: vec![channel.ptv_id],
         previous_channel_ids: Vec::new(),
     };
     api.set_connections(&conns).await.unwrap();
     let read = api
-        .read(ItemKind::Service, None, &service.ptv_id)
+        .read(ItemKind::Service, None, &service.ptv_id.to_string())
         .await
         .unwrap()
         .unwrap();
@@ -146,7 +146,10 @@ async fn v11_lifecycle_create_connect_update_archive_restore() {
     };
     api.set_connections(&none).await.unwrap();
     api.archive(&service.ptv_id, &renamed).await.unwrap();
-    assert_eq!(status_of(&sim, &service.ptv_id), PublishingStatus::Deleted);
+    assert_eq!(
+        status_of(&sim, &service.ptv_id.to_string()),
+        PublishingStatus::Deleted
+    );
     let found = api
         .find(&ptv_sync::ptv::Lookup::of(&renamed))
         .await
@@ -158,7 +161,7 @@ async fn v11_lifecycle_create_connect_update_archive_restore() {
 
     api.restore(&service.ptv_id, &renamed).await.unwrap();
     assert_eq!(
-        status_of(&sim, &service.ptv_id),
+        status_of(&sim, &service.ptv_id.to_string()),
         PublishingStatus::Published
     );
     assert!(sim.duplicates().is_empty());
@@ -222,12 +225,15 @@ async fn items_blocked_in_the_ui_arrive_as_needing_a_person() {
     let api = client(&sim, ApiVersion::V11, org);
     let svc = v11_service(org, "a", "Palvelu A");
     let id = api.create(&svc).await.unwrap().ptv_id;
-    assert!(sim.set_locked(id.parse().unwrap(), Some("maija@demo.example".into())));
+    assert!(sim.set_locked(
+        id.to_string().parse().unwrap(),
+        Some("maija@demo.example".into())
+    ));
     let err = api.update(&id, &svc).await.unwrap_err();
     assert!(matches!(err, PtvError::Locked { .. }), "{err:?}");
     assert_eq!(err.class(), ErrorClass::NeedsPerson);
-    assert!(sim.set_locked(id.parse().unwrap(), None));
-    assert!(sim.set_modified(id.parse().unwrap()));
+    assert!(sim.set_locked(id.to_string().parse().unwrap(), None));
+    assert!(sim.set_modified(id.to_string().parse().unwrap()));
     let err = api.update(&id, &svc).await.unwrap_err();
     assert!(matches!(err, PtvError::Modified { .. }), "{err:?}");
     assert_eq!(err.class(), ErrorClass::NeedsPerson);
@@ -243,7 +249,7 @@ async fn v12_create_adopt_connect_and_archive() {
         kind: ItemKind::Service,
         channel_type: None,
         source_id: "demo-service-permit".into(),
-        organization_ptv_id: org.to_string(),
+        organization_ptv_id: pid(&org.to_string()),
         name_fi: Some("Rakennuslupa".into()),
         body: v12::map::service(&model, &org.to_string()).body,
     };
@@ -261,19 +267,19 @@ async fn v12_create_adopt_connect_and_archive() {
     let ch = channel_write(ApiVersion::V12, org, ChannelType::Phone);
     let channel = api.create(&ch).await.unwrap();
     let conns = ConnectionsWrite {
-        service_ptv_id: created.ptv_id.clone(),
+        service_ptv_id: created.ptv_id,
         service_source_id: svc.source_id.clone(),
         desired: vec![
             json!({"serviceContentId": created.ptv_id, "channelContentId": channel.ptv_id}),
         ],
-        desired_channel_ids: vec![channel.ptv_id.clone()],
+        desired_channel_ids: vec![channel.ptv_id],
         previous_channel_ids: Vec::new(),
     };
     assert_eq!(api.set_connections(&conns).await.unwrap().requests, 1);
     let back = ConnectionsWrite {
         desired: Vec::new(),
         desired_channel_ids: Vec::new(),
-        previous_channel_ids: vec![channel.ptv_id.clone()],
+        previous_channel_ids: vec![channel.ptv_id],
         ..conns
     };
     assert_eq!(api.set_connections(&back).await.unwrap().http_status, 204);
@@ -281,16 +287,19 @@ async fn v12_create_adopt_connect_and_archive() {
     api.update(&created.ptv_id, &svc).await.unwrap();
     let archived = api.archive(&created.ptv_id, &svc).await.unwrap();
     assert_eq!(archived.http_status, 204);
-    assert_eq!(status_of(&sim, &created.ptv_id), PublishingStatus::Deleted);
+    assert_eq!(
+        status_of(&sim, &created.ptv_id.to_string()),
+        PublishingStatus::Deleted
+    );
     assert!(
-        api.read(ItemKind::Service, None, &created.ptv_id)
+        api.read(ItemKind::Service, None, &created.ptv_id.to_string())
             .await
             .unwrap()
             .is_none()
     );
     api.restore(&created.ptv_id, &svc).await.unwrap();
     assert_eq!(
-        status_of(&sim, &created.ptv_id),
+        status_of(&sim, &created.ptv_id.to_string()),
         PublishingStatus::Published
     );
     assert!(sim.duplicates().is_empty());

@@ -62,7 +62,7 @@ async fn thousand_creates_with_lost_answers_and_429s_make_no_duplicates() {
                 kind: ItemKind::Organization,
                 channel_type: None,
                 source_id: format!("k-org-{}", o.id),
-                organization_ptv_id: main_org.to_string(),
+                organization_ptv_id: crate::client::pid(&main_org.to_string()),
                 name_fi: None,
                 body: ptv_sync::ptv::v11::map::organization(&o, &main_org.to_string()).body,
             };

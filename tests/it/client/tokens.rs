@@ -1,6 +1,6 @@
 //! Logins: single flight, refresh before expiry, one re-login on 401, where tokens go.
 
-use super::{API_KEY, ORG, config, connect, jwt, mount_login, received, service_write};
+use super::{API_KEY, ORG, config, connect, jwt, mount_login, pid, received, service_write};
 use ptv_sync::model::{ApiVersion, ItemKind};
 use ptv_sync::ptv::{ErrorClass, PtvError};
 use std::sync::atomic::Ordering;
@@ -26,12 +26,13 @@ async fn twenty_concurrent_writes_with_an_expired_token_log_in_once() {
     mount_put_ok(&server).await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let w = service_write("t-service-1");
-    api.update(SERVICE, &w).await.unwrap();
+    api.update(&pid(SERVICE), &w).await.unwrap();
     assert_eq!(logins.load(Ordering::SeqCst), 1);
     let first_expiry = api.token_expiry().expect("expiry of the first token");
 
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let writes = futures::future::join_all((0..20).map(|_| api.update(SERVICE, &w))).await;
+    let id = pid(SERVICE);
+    let writes = futures::future::join_all((0..20).map(|_| api.update(&id, &w))).await;
     assert!(writes.iter().all(Result::is_ok), "{writes:?}");
     assert_eq!(
         logins.load(Ordering::SeqCst),
@@ -53,7 +54,7 @@ async fn a_revoked_token_costs_one_relogin_and_no_failed_write() {
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let w = service_write("t-service-1");
     for _ in 0..3 {
-        api.update(SERVICE, &w).await.unwrap();
+        api.update(&pid(SERVICE), &w).await.unwrap();
     }
     // PTV forgets the old token before its exp ("tokens from yesterday").
     Mock::given(method("PUT"))
@@ -65,7 +66,8 @@ async fn a_revoked_token_costs_one_relogin_and_no_failed_write() {
         .with_priority(1)
         .mount(&server)
         .await;
-    let writes = futures::future::join_all((0..10).map(|_| api.update(SERVICE, &w))).await;
+    let id = pid(SERVICE);
+    let writes = futures::future::join_all((0..10).map(|_| api.update(&id, &w))).await;
     assert!(writes.iter().all(Result::is_ok), "{writes:?}");
     assert_eq!(logins.load(Ordering::SeqCst), 2, "exactly one re-login");
     let with_new = received(&server, "PUT", &format!("/api/v11/Service/{SERVICE}"))
@@ -87,7 +89,10 @@ async fn a_token_refused_twice_is_an_auth_error_not_a_loop() {
         .mount(&server)
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
-    let err = api.update(SERVICE, &service_write("x")).await.unwrap_err();
+    let err = api
+        .update(&pid(SERVICE), &service_write("x"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -118,7 +123,10 @@ async fn wrong_credentials_are_an_auth_error_without_retries() {
         .mount(&server)
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
-    let err = api.update(SERVICE, &service_write("x")).await.unwrap_err();
+    let err = api
+        .update(&pid(SERVICE), &service_write("x"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -156,7 +164,9 @@ async fn test_environment_token_keys_and_login_body_are_understood() {
     cfg.api_user_organisation = Some("saha-123".into());
     let api = connect(cfg);
     assert_eq!(api.token_expiry(), None, "no token before the first login");
-    api.update(SERVICE, &service_write("x")).await.unwrap();
+    api.update(&pid(SERVICE), &service_write("x"))
+        .await
+        .unwrap();
     let exp = api.token_expiry().unwrap();
     let lifetime = exp - chrono::Utc::now();
     assert!(
@@ -236,7 +246,10 @@ async fn v12_sends_the_api_key_everywhere_and_the_token_on_writes_only() {
             .is_some()
     );
     assert_eq!(api.logins(), 0);
-    let w = api.update(SERVICE, &service_write("x")).await.unwrap();
+    let w = api
+        .update(&pid(SERVICE), &service_write("x"))
+        .await
+        .unwrap();
     assert_eq!(w.http_status, 200);
     let get = &received(&server, "GET", &format!("/api/v12/service/{SERVICE}")).await[0];
     assert!(get.headers.get("authorization").is_none());

@@ -1,6 +1,6 @@
 //! Transport: configuration checks, User-Agent, concurrency reduction on 429.
 
-use super::{ORG, config, jwt, mount_login, received, service_write};
+use super::{ORG, config, jwt, mount_login, pid, received, service_write};
 use ptv_sync::model::ApiVersion;
 use ptv_sync::ptv::PtvError;
 use ptv_sync::ptv::v11::V11Client;
@@ -74,7 +74,7 @@ async fn the_user_agent_names_ptv_sync_and_its_version() {
         .mount(&server)
         .await;
     let api = super::connect(config(&server.uri(), ApiVersion::V11));
-    api.update(ORG, &service_write("x")).await.unwrap();
+    api.update(&pid(ORG), &service_write("x")).await.unwrap();
     let login = &received(&server, "POST", super::LOGIN_PATH).await[0];
     assert_eq!(login.headers["user-agent"].to_str().unwrap(), ua);
 }
@@ -99,12 +99,12 @@ async fn throttling_halves_the_requests_in_flight_and_success_grows_them_back() 
     cfg.max_in_flight = 4;
     let client = V11Client::new(cfg, Arc::new(Semaphore::new(8))).unwrap();
     assert_eq!(client.in_flight_limit(), 4);
-    let w = client.update(ORG, &service_write("x")).await.unwrap();
+    let w = client.update(&pid(ORG), &service_write("x")).await.unwrap();
     assert_eq!(w.requests, 4);
     // 4 → 2 → 1 → 1 on the three 429s, then one success at limit 1 adds one.
     assert_eq!(client.in_flight_limit(), 2);
     for _ in 0..5 {
-        client.update(ORG, &service_write("x")).await.unwrap();
+        client.update(&pid(ORG), &service_write("x")).await.unwrap();
     }
     assert_eq!(
         client.in_flight_limit(),
@@ -134,9 +134,10 @@ async fn the_global_cap_bounds_requests_across_organisations() {
             .unwrap();
     let w = service_write("x");
     let started = std::time::Instant::now();
+    let id = pid(ORG);
     let (ra, rb) = tokio::join!(
-        async { futures::future::join_all((0..2).map(|_| a.update(ORG, &w))).await },
-        async { futures::future::join_all((0..2).map(|_| b.update(ORG, &w))).await },
+        async { futures::future::join_all((0..2).map(|_| a.update(&id, &w))).await },
+        async { futures::future::join_all((0..2).map(|_| b.update(&id, &w))).await },
     );
     assert!(ra.iter().chain(rb.iter()).all(Result::is_ok));
     // One permit: the four 100 ms requests run one after another.

@@ -1,6 +1,6 @@
 //! The PTV client against a server that redirects or echoes escaped secrets.
 
-use crate::client::{LOGIN_PATH, ORG, config, connect, jwt, mount_login, service_write};
+use crate::client::{LOGIN_PATH, ORG, config, connect, jwt, mount_login, pid, service_write};
 use ptv_sync::model::ApiVersion;
 use secrecy::SecretString;
 use wiremock::matchers::{method, path};
@@ -31,7 +31,10 @@ async fn the_ptv_client_follows_no_redirect_and_names_the_url() {
             .mount(&server)
             .await;
         let api = connect(config(&server.uri(), version));
-        let err = api.update(ORG, &service_write("x")).await.unwrap_err();
+        let err = api
+            .update(&pid(ORG), &service_write("x"))
+            .await
+            .unwrap_err();
         let msg = err.to_string();
         assert!(
             matches!(err, ptv_sync::ptv::PtvError::Config { .. }),
@@ -57,7 +60,10 @@ async fn the_ptv_client_follows_no_redirect_and_names_the_url() {
             .mount(&server)
             .await;
         let api = connect(config(&server.uri(), version));
-        let err = api.update(ORG, &service_write("x")).await.unwrap_err();
+        let err = api
+            .update(&pid(ORG), &service_write("x"))
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, ptv_sync::ptv::PtvError::Config { .. })
                 && err.to_string().contains("redirect"),
@@ -91,7 +97,7 @@ async fn a_json_escaped_password_is_scrubbed_too() {
     let mut cfg = config(&server.uri(), ApiVersion::V11);
     cfg.password = ptv_sync::secret::SecretSource::Inline(SecretString::from(password.to_owned()));
     let err = connect(cfg)
-        .update(ORG, &service_write("x"))
+        .update(&pid(ORG), &service_write("x"))
         .await
         .unwrap_err();
     let text = format!("{err} {err:?}");

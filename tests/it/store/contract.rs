@@ -2,7 +2,7 @@
 
 use super::harness::Fixture;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ptv_sync::model::{ItemKind, SourceId};
+use ptv_sync::model::{ItemKind, PtvId, SourceId};
 use ptv_sync::store::{
     AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemAction, ItemError,
     ItemRecord, ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState,
@@ -30,7 +30,7 @@ fn full_record(org: &str, kind: ItemKind, source_id: &str) -> ItemRecord {
         source_id: sid(source_id),
         ptv_source_id: format!("{source_id}.g2"),
         generation: 2,
-        ptv_id: Some("0b7e6a1c-1f0e-4f3a-9a55-0d4f3c2b1a00".to_owned()),
+        ptv_id: Some(PtvId::parse("0b7e6a1c-1f0e-4f3a-9a55-0d4f3c2b1a00").unwrap()),
         remote: RemoteState::Live,
         fingerprint: Some("f".repeat(64)),
         payload: Some(
@@ -1322,7 +1322,8 @@ async fn many_rows(s: &dyn StateStore) {
                 RemoteState::Absent,
                 RemoteState::Archived,
             ][i % 3];
-            r.ptv_id = (r.remote != RemoteState::Absent).then(|| format!("guid-{i}"));
+            r.ptv_id = (r.remote != RemoteState::Absent)
+                .then(|| PtvId::parse(&format!("00000000-0000-4000-8000-{i:012}")).unwrap());
             r.attempts = i32::try_from(i % 4).unwrap();
             r.protected = i % 5 == 0;
             if i % 9 == 0 || i % 11 == 0 {
@@ -1432,7 +1433,7 @@ pub async fn plan_rows_are_what_a_plan_needs_of_each_item(fx: Fixture) {
         .unwrap();
     assert_eq!(
         channel.0.channel_ptv_id.as_deref(),
-        channel.1.ptv_id.as_deref()
+        channel.1.ptv_id.map(|id| id.to_string()).as_deref()
     );
     assert!(
         rows.iter()
