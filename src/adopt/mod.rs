@@ -24,6 +24,7 @@ pub mod matching;
 pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
+use crate::model::OrgName;
 use crate::model::{Connection, Item, ItemKind, Lang, PtvId, SourceId, ptv_source_id};
 use crate::plan::{CHANNEL_PTV_ID, Desired, DesiredRef, payload};
 use crate::ptv::{
@@ -41,7 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 /// What `adopt` found for one organisation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Survey {
-    pub organization: String,
+    pub organization: OrgName,
     pub rows: Vec<Row>,
     /// Requests the catalogue read took, and the fewest that could read it.
     pub requests: u32,
@@ -219,7 +220,7 @@ pub async fn link(
         let Row::Matched { wanted, ptv_id, by } = row else {
             continue;
         };
-        let mut rec = ItemRecord::new(&org.name, wanted.kind, &wanted.source_id, now);
+        let mut rec = ItemRecord::new(org.state_key.as_str(), wanted.kind, &wanted.source_id, now);
         rec.ptv_id = Some(ptv_id.clone());
         rec.remote = RemoteState::Live;
         rec.status = ItemStatus::Active;
@@ -256,7 +257,7 @@ pub async fn link(
         store
             .append_audit(&NewAuditEntry {
                 at: now,
-                org: org.name.clone(),
+                org: org.state_key.to_string(),
                 actor: actor.to_owned(),
                 action: ItemAction::Adopt,
                 kind: wanted.kind,
@@ -425,7 +426,12 @@ async fn link_connections(
             }
         }
     }
-    let mut rec = ItemRecord::new(&org.name, ItemKind::Connections, &service.source_id, now);
+    let mut rec = ItemRecord::new(
+        org.state_key.as_str(),
+        ItemKind::Connections,
+        &service.source_id,
+        now,
+    );
     rec.ptv_source_id = ptv_source_id(
         &org.source_id_prefix,
         ItemKind::Connections,

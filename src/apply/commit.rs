@@ -44,7 +44,8 @@ impl Engine {
         rows.get(&(kind, id.to_owned()))
             .cloned()
             .unwrap_or_else(|| {
-                let mut r = ItemRecord::new(&self.org.name, kind, id, self.clock.now());
+                let mut r =
+                    ItemRecord::new(self.org.state_key.as_str(), kind, id, self.clock.now());
                 r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
                 r
             })
@@ -59,7 +60,10 @@ impl Engine {
         id: &str,
     ) -> Result<ItemRecord, StepError> {
         if matches!(kind, ItemKind::Service | ItemKind::Channel) {
-            let stored = self.store.item(&self.org.name, kind, id).await?;
+            let stored = self
+                .store
+                .item(self.org.state_key.as_str(), kind, id)
+                .await?;
             if let Some(rec) = stored {
                 return Ok(rec);
             }
@@ -145,7 +149,7 @@ impl Engine {
     ) -> NewAuditEntry {
         NewAuditEntry {
             at: self.clock.now(),
-            org: self.org.name.clone(),
+            org: self.org.state_key.to_string(),
             actor: self.actor.clone(),
             action,
             kind,
@@ -187,7 +191,7 @@ impl Engine {
         rec.attempts += 1;
         rec.last_touched_at = self.clock.now();
         tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "{message}");
-        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.to_string(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
         if let Err(err) = self.commit(ctx, rec).await {
             return err;
         }
@@ -237,7 +241,7 @@ impl Engine {
             .clone()
             .filter(|r| r.starts_with(crate::store::DRIFT_NOTE_PREFIX));
         self.commit_audited(ctx, rec, &entry).await?;
-        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.to_string(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
         Ok(())
     }
 
@@ -262,7 +266,7 @@ impl Engine {
             let candidate = ptv_source_id(&self.org.source_id_prefix, rec.kind, &rec.source_id, g);
             let taken = self
                 .store
-                .source_id_taken(&self.org.name, scope, &candidate)
+                .source_id_taken(self.org.state_key.as_str(), scope, &candidate)
                 .await?;
             if !taken {
                 rec.generation = g;

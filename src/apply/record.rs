@@ -13,7 +13,7 @@ impl Engine {
     ) -> Result<i64, RunError> {
         self.store
             .begin_run(&NewRun {
-                org: self.org.name.clone(),
+                org: self.org.state_key.to_string(),
                 trigger: opts.trigger,
                 actor: self.actor.clone(),
                 started_at,
@@ -44,7 +44,7 @@ impl Engine {
         run_id: i64,
         report: &mut RunReport,
     ) -> Result<(), RunError> {
-        let org = &self.org.name;
+        let key = self.org.state_key.as_str();
         let guarded = report.guard.is_some();
         report.outcome = if report.failures().next().is_some()
             || report
@@ -65,10 +65,10 @@ impl Engine {
             .map_err(|e| self.store_error(e))?;
         let mut state = self
             .store
-            .org_state(org)
+            .org_state(key)
             .await
             .map_err(|e| self.store_error(e))?
-            .unwrap_or_else(|| OrgState::new(org));
+            .unwrap_or_else(|| OrgState::new(key));
         state.last_run_id = Some(run_id);
         state.last_run_at = Some(finished);
         // Success (for DVV's daily freshness) means every planned item was attempted; item
@@ -84,7 +84,7 @@ impl Engine {
             .put_org_state(&state)
             .await
             .map_err(|e| self.store_error(e))?;
-        metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => org.clone())
+        metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => self.org.name.to_string())
             .set(finished.timestamp() as f64);
         Ok(())
     }

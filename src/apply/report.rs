@@ -1,6 +1,6 @@
 //! What a run did, for the summary table, `status`, metrics and exit codes.
 
-use crate::model::ItemKind;
+use crate::model::{ItemKind, OrgName};
 use crate::plan::{Action, Plan, Step};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, RunOutcome};
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ pub struct ItemResult {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
-    pub organization: String,
+    pub organization: OrgName,
     pub run_id: Option<i64>,
     pub dry_run: bool,
     pub outcome: RunOutcome,
@@ -61,9 +61,9 @@ pub struct RunReport {
 impl RunReport {
     /// The report of a run about to apply `plan`.
     #[must_use]
-    pub fn begin(org: &str, dry_run: bool, guard: Option<String>, plan: &Plan) -> Self {
+    pub fn begin(org: &OrgName, dry_run: bool, guard: Option<String>, plan: &Plan) -> Self {
         RunReport {
-            organization: org.to_owned(),
+            organization: org.clone(),
             run_id: None,
             dry_run,
             outcome: RunOutcome::Ok,
@@ -91,7 +91,7 @@ impl RunReport {
         self.plan = plan;
         self.duration_ms = started.elapsed().as_millis();
         if !self.dry_run {
-            metrics::histogram!("ptv_sync_run_duration_seconds", "org" => self.organization.clone())
+            metrics::histogram!("ptv_sync_run_duration_seconds", "org" => self.organization.to_string())
                 .record(started.elapsed().as_secs_f64());
         }
         self

@@ -53,7 +53,7 @@ impl Engine {
             if let Some(p) = &self.progress {
                 p.done(&result);
             }
-            metrics::counter!("ptv_sync_items_total", "org" => self.org.name.clone(), "kind" => result.kind.as_str(), "action" => result.action.as_str(), "outcome" => result.outcome.as_str()).increment(1);
+            metrics::counter!("ptv_sync_items_total", "org" => self.org.name.to_string(), "kind" => result.kind.as_str(), "action" => result.action.as_str(), "outcome" => result.outcome.as_str()).increment(1);
             results.push(result);
         }
         results

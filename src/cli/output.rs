@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn the_run_summary_table_fits_80_columns() {
         let mut r = RunReport {
-            organization: "esimerkkila".into(),
+            organization: crate::model::OrgName::parse("esimerkkila").unwrap(),
             run_id: Some(7),
             dry_run: false,
             outcome: crate::store::RunOutcome::Partial,

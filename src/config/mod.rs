@@ -9,7 +9,7 @@ pub mod bounds;
 pub mod duration;
 pub mod schedule;
 
-use crate::model::{ApiVersion, Area};
+use crate::model::{ApiVersion, Area, OrgName, StateKey};
 use crate::plan::GuardLimits;
 use crate::secret::SecretSource;
 use bounds::{DAY, Size};
@@ -262,7 +262,10 @@ pub struct DriftConfig {
 
 #[derive(Debug, Clone)]
 pub struct OrgConfig {
-    pub name: String,
+    pub name: OrgName,
+    /// Not read from the file: where this organisation's rows live in the state store.
+    /// Its name; readiness points a copy at a throw-away key of its own.
+    pub state_key: StateKey,
     pub environment: Environment,
     pub api_version: ApiVersion,
     pub main_organization_id: uuid::Uuid,
@@ -444,8 +447,8 @@ impl Config {
     }
 
     #[must_use]
-    pub fn org(&self, name: &str) -> Option<&OrgConfig> {
-        self.organizations.iter().find(|o| o.name == name)
+    pub fn org(&self, name: &OrgName) -> Option<&OrgConfig> {
+        self.organizations.iter().find(|o| o.name == *name)
     }
 }
 
@@ -719,21 +722,11 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
     let mut orgs = Vec::new();
     for (i, o) in raw.organization.into_iter().enumerate() {
         let k = |field: &str| format!("organization[{i}].{field}");
-        if o.name.is_empty()
-            || !o
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        let name = OrgName::parse(&o.name).map_err(|e| key_err(&k("name"), e))?;
+        if orgs.iter().any(|x: &OrgConfig| x.name == name) {
             return Err(key_err(
                 &k("name"),
-                format!("'{}' must be letters, digits, '-' or '_'", o.name),
-            ));
-        }
-        if orgs.iter().any(|x: &OrgConfig| x.name == o.name) {
-            return Err(key_err(
-                &k("name"),
-                format!("organisation name '{}' is used twice", o.name),
+                format!("organisation name '{name}' is used twice"),
             ));
         }
         let main_organization_id =
@@ -897,7 +890,8 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
         orgs.push(OrgConfig {
-            name: o.name,
+            state_key: StateKey::of(&name),
+            name,
             environment: o.environment,
             api_version: o.api_version,
             main_organization_id,

@@ -6,6 +6,7 @@ mod identity;
 mod items;
 mod kind;
 mod list;
+mod org_name;
 mod stored_enum;
 mod text;
 
@@ -20,6 +21,7 @@ pub use items::{
     Service, ServiceChargeType, ServiceLang, ServiceType, WcagLevel,
 };
 pub use kind::{ApiVersion, ChannelType, ItemKind};
+pub use org_name::{OrgName, StateKey};
 pub use stored_enum::ErrorClass;
 pub(crate) use stored_enum::stored_enum;
 pub use text::{PtvId, SourceId, Text};

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::apply::Outcome;
 use crate::config::{OrgConfig, SourceConfig};
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{ChannelType, ItemKind, StateKey};
 use crate::plan::Action;
 use crate::ptv::RequestLog;
 use crate::source::DirLimits;
@@ -325,7 +325,7 @@ pub(super) async fn run(
     let source_dir = work.path().join("source");
     std::fs::create_dir_all(&source_dir)?;
     let mut rd = org.clone();
-    rd.name = format!("{}#readiness-{run_id}", org.name);
+    rd.state_key = StateKey::scoped(&org.name, &format!("readiness-{run_id}"));
     rd.source = SourceConfig::Dir {
         path: source_dir.clone(),
         limits: DirLimits::default(),
@@ -497,11 +497,11 @@ pub(super) async fn run(
         &set,
         |kind, id| {
             let store = runner.store.clone();
-            let org = runner.org.name.clone();
+            let key = runner.org.state_key.clone();
             let id = id.to_owned();
             async move {
                 store
-                    .item(&org, kind, &id)
+                    .item(key.as_str(), kind, &id)
                     .await
                     .ok()
                     .flatten()

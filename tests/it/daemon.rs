@@ -375,6 +375,39 @@ async fn the_admin_endpoint_checks_the_token_before_the_body_and_records_its_own
     assert!(d.sigterm().success());
 }
 
+/// The admin endpoint checks an organisation name as the configuration does: a malformed
+/// one is a 400 naming the field, and an unknown one a 400 naming the organisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_endpoint_refuses_a_malformed_or_unknown_org_naming_it() {
+    let (app, mut d) = idle_daemon(10).await;
+    let cfg = ptv_sync::config::Config::load(&app.config_path()).unwrap();
+    let url = format!("http://{}/admin/resync", cfg.daemon.listen);
+    let token = std::fs::read_to_string(ptv_sync::daemon::admin_token_path(&cfg)).unwrap();
+    let client = reqwest::Client::new();
+    for (org, wanted) in [
+        (
+            "no such",
+            "org: 'no such' must be letters, digits, '-' or '_'",
+        ),
+        ("nosuch", "no organisation 'nosuch'"),
+    ] {
+        let resp = client
+            .post(&url)
+            .bearer_auth(token.trim())
+            .json(&serde_json::json!({ "org": org }))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(wanted), "{text}");
+    }
+    let before = app.store.last_runs("test", 10).await.unwrap().len();
+    assert!(d.sigterm().success());
+    assert_eq!(app.store.last_runs("test", 10).await.unwrap().len(), before);
+}
+
 /// Issue 16 item 20: a `/metrics` scrape counts items in the database instead of loading
 /// every item with its payload. A row no reader could decode (its `last_error` is not an
 /// error) shows it: the counts are still served.
