@@ -174,9 +174,8 @@ pub fn describe() {
 /// Creates an organisation's series at zero, so that a rate or an alert sees them before the
 /// first event (a counter that appears only when it first counts hides that first event).
 pub fn register_org(org: &crate::model::OrgName, max_age: std::time::Duration) {
-    use crate::apply::Outcome;
     use crate::model::ItemKind;
-    use crate::plan::Action;
+    use crate::model::{Action, Outcome};
     let org = org.to_string();
     for outcome in RUN_OUTCOMES {
         metrics::counter!(RUNS, "org" => org.clone(), "outcome" => outcome).absolute(0);

@@ -253,7 +253,7 @@ pub async fn plan_for(
         let updates: HashSet<(ItemKind, &str)> = plan
             .steps
             .iter()
-            .filter(|s| s.action == plan::Action::Update)
+            .filter(|s| s.action == crate::model::Action::Update)
             .map(|s| (s.kind, s.id.as_str()))
             .collect();
         let headless: HashSet<(ItemKind, String)> = rows
@@ -263,7 +263,7 @@ pub async fn plan_for(
             .map(|r| (r.kind, r.source_id.to_string()))
             .collect();
         for step in &mut plan.steps {
-            if step.action == plan::Action::Update
+            if step.action == crate::model::Action::Update
                 && headless.contains(&(step.kind, step.id.clone()))
                 && let Some(rec) = store
                     .item(org.state_key.as_str(), step.kind, &step.id)

@@ -24,7 +24,7 @@ pub mod matching;
 pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
-use crate::model::OrgName;
+use crate::model::{Action, OrgName};
 use crate::model::{Connection, Item, ItemKind, Lang, PtvId, SourceId, ptv_source_id};
 use crate::plan::{CHANNEL_PTV_ID, Desired, DesiredRef, payload};
 use crate::ptv::{
@@ -32,7 +32,7 @@ use crate::ptv::{
     read_back, read_back_connection, read_catalogue,
 };
 use crate::store::{
-    ItemAction, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
+    ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
 };
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
@@ -259,7 +259,7 @@ pub async fn link(
                 at: now,
                 org: org.state_key.to_string(),
                 actor: actor.to_owned(),
-                action: ItemAction::Adopt,
+                action: Action::Adopt,
                 kind: wanted.kind,
                 source_id: wanted.source_id.clone(),
                 ptv_id: Some(ptv_id.clone()),

@@ -4,11 +4,12 @@
 
 use super::Engine;
 use super::error::StepError;
+use crate::model::Action;
 use crate::model::{Item, ItemKind, SourceId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::{PtvError, Written};
 use crate::store::{
-    ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
+    ErrorClass, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -127,7 +128,7 @@ impl Engine {
         &self,
         kind: ItemKind,
         id: &str,
-        action: ItemAction,
+        action: Action,
         ptv_id: Option<&str>,
         status: u16,
         body_sha: &str,
@@ -142,7 +143,7 @@ impl Engine {
         &self,
         kind: ItemKind,
         id: &str,
-        action: ItemAction,
+        action: Action,
         ptv_id: Option<&str>,
         status: u16,
         body_sha: &str,
@@ -168,7 +169,7 @@ impl Engine {
         mut rec: ItemRecord,
         s: &Step,
         e: &PtvError,
-        action: ItemAction,
+        action: Action,
     ) -> StepError {
         let class = e.class();
         let message = e.to_string();
@@ -204,12 +205,12 @@ impl Engine {
         mut rec: ItemRecord,
         s: &Step,
         w: &Written,
-        action: ItemAction,
+        action: Action,
         payload: Option<serde_json::Value>,
     ) -> Result<(), StepError> {
         let now = self.clock.now();
         rec.ptv_id = Some(w.ptv_id.clone());
-        if action == ItemAction::Archive {
+        if action == Action::Archive {
             rec.remote = RemoteState::Archived;
             rec.status = ItemStatus::Archived;
         } else {
@@ -226,7 +227,7 @@ impl Engine {
         if !w.not_sent.is_empty() {
             tracing::info!(organization = %self.org.name, kind = %s.kind, id = %s.id, "not sent, this PTV version cannot carry it: {}", w.not_sent.join("; "));
         }
-        let audited = if w.adopted { ItemAction::Adopt } else { action };
+        let audited = if w.adopted { Action::Adopt } else { action };
         let mut entry = self.audit_entry(
             s.kind,
             &s.id,

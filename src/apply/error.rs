@@ -1,9 +1,7 @@
 //! How a step can fail ([`StepError`]), and how each failure is reported. Its own file so
 //! that a step (`step`) and the commit of its result (`commit`) both use it without
 //! importing each other.
-
-use super::Outcome;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, Outcome};
 use crate::ptv::PtvError;
 
 /// Why a step did not complete.

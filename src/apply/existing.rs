@@ -13,11 +13,14 @@
 //! adopts them. When the catalogue cannot be read, the creates wait for the next run
 //! rather than risk a duplicate.
 
-use super::{Engine, Outcome};
+use crate::model::Outcome;
+
+use super::Engine;
 use crate::adopt::{MatchedBy, Row};
 use crate::config::OnExisting;
+use crate::model::Action;
 use crate::model::ItemKind;
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use crate::store::ItemRecord;
 use crate::validate::Validated;
 use std::collections::{HashMap, HashSet};

@@ -24,12 +24,12 @@ mod step;
 
 pub use crate::pipeline::RunOptions;
 pub use error::StepError;
-pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label, state_label_of};
+pub use report::{ItemResult, RunReport, STATE_LABELS, state_label, state_label_of};
 
 use crate::config::OrgConfig;
-use crate::model::OrgName;
+use crate::model::{Action, OrgName};
 use crate::pipeline::{PrepareError, Prepared};
-use crate::plan::{Action, Step};
+use crate::plan::Step;
 use crate::ptv::PtvApi;
 use crate::store::StateStore;
 use std::sync::Arc;

@@ -1,7 +1,9 @@
 //! The run record: opening a run in the store, closing it with its outcome and counts, and
 //! the organisation's state (last run, last success, guard trips, token expiry).
 
-use super::{Engine, Outcome, RunError, RunOptions, RunReport};
+use crate::model::Outcome;
+
+use super::{Engine, RunError, RunOptions, RunReport};
 use crate::store::{NewRun, OrgState, RunOutcome};
 use chrono::{DateTime, Utc};
 

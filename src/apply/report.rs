@@ -1,36 +1,10 @@
 //! What a run did, for the summary table, `status`, metrics and exit codes.
 
-use crate::model::{ItemKind, OrgName};
-use crate::plan::{Action, Plan, Step};
+use crate::model::{Action, ItemKind, OrgName, Outcome};
+use crate::plan::{Plan, Step};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, RunOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok,
-    Failed,
-    /// Needs a person (Modified or locked in PTV's UI, rights).
-    NeedsPerson,
-    /// Waiting for an item it depends on.
-    Blocked,
-    /// Not attempted: dry run, guard trip or shutdown.
-    Skipped,
-}
-
-impl Outcome {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::NeedsPerson => "needs_person",
-            Outcome::Blocked => "blocked",
-            Outcome::Skipped => "skipped",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemResult {

@@ -3,12 +3,12 @@
 
 use super::commit::Ctx;
 use super::error::StepError;
-use super::{Engine, ItemResult, Outcome};
+use super::{Engine, ItemResult};
 use crate::fingerprint::sha256_hex;
-use crate::model::{Item, ItemKind, SourceId};
-use crate::plan::{Action, Desired, Step};
+use crate::model::{Action, Item, ItemKind, Outcome, SourceId};
+use crate::plan::{Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
-use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
+use crate::store::{ItemRecord, ItemStatus, RemoteState, RunItem};
 
 fn source_id(id: &str) -> Result<SourceId, StepError> {
     SourceId::parse(id).map_err(StepError::BadId)
@@ -54,13 +54,8 @@ impl Engine {
         let item = RunItem {
             kind: s.kind,
             source_id: s.id.clone(),
-            action: store_action(s),
-            outcome: match result.outcome {
-                Outcome::Ok => RunItemOutcome::Ok,
-                Outcome::Failed => RunItemOutcome::Failed,
-                Outcome::NeedsPerson | Outcome::Blocked => RunItemOutcome::Blocked,
-                Outcome::Skipped => RunItemOutcome::Skipped,
-            },
+            action: recorded_action(s),
+            outcome: result.outcome,
             error: result.error.clone(),
         };
         if let Err(e) = self.store.record_run_item(ctx.run_id, &item).await {
@@ -97,7 +92,7 @@ impl Engine {
                             self.audit(
                                 s.kind,
                                 &s.id,
-                                ItemAction::Archive,
+                                Action::Archive,
                                 Some(&wr.ptv_id),
                                 wr.http_status,
                                 &wr.body_sha256,
@@ -105,7 +100,7 @@ impl Engine {
                             .await;
                         }
                         Err(e) => {
-                            return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await);
+                            return Err(self.fail(ctx, rec, s, &e, Action::Archive).await);
                         }
                     }
                 }
@@ -120,25 +115,25 @@ impl Engine {
             };
             return match self.api.create(&w).await {
                 Ok(wr) => {
-                    self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                    self.succeed(ctx, rec, s, &wr, Action::Create, Some(payload))
                         .await
                 }
-                Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Create).await),
             };
         }
 
         let (action, result) = match (s.action, rec.ptv_id.clone()) {
             (Action::Update, Some(id)) => (
-                ItemAction::Update,
+                Action::Update,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
             ),
             // The same content again: the save itself is the point (PTV's clock).
             (Action::Touch, Some(id)) => (
-                ItemAction::Touch,
+                Action::Touch,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
             ),
             (Action::Restore, Some(id)) => (
-                ItemAction::Restore,
+                Action::Restore,
                 self.api
                     .restore(&id, &item_write(&rec, &item, &owner))
                     .await,
@@ -149,7 +144,7 @@ impl Engine {
                 let adopted = if unconfirmed_create(&rec) {
                     match self.find_unconfirmed(&rec, &item, &owner).await {
                         Ok(found) => found,
-                        Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                        Err(e) => return Err(self.fail(ctx, rec, s, &e, Action::Create).await),
                     }
                 } else {
                     None
@@ -166,23 +161,23 @@ impl Engine {
                     wr.adopted |= adopted.is_some();
                     wr
                 });
-                (ItemAction::Create, result)
+                (Action::Create, result)
             }
         };
         match result {
             Ok(w) => self.succeed(ctx, rec, s, &w, action, Some(payload)).await,
             // PTV no longer has it (removed, or archived by someone else beyond restore):
             // create it afresh under the next generation of its sourceId.
-            Err(PtvError::NotFound { .. }) if action != ItemAction::Create => {
+            Err(PtvError::NotFound { .. }) if action != Action::Create => {
                 tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "PTV no longer has this item; creating it again under a new sourceId generation");
                 self.next_generation(&mut rec).await?;
                 self.record_intent(ctx, &mut rec, &payload).await?;
                 match self.api.create(&item_write(&rec, &item, &owner)).await {
                     Ok(wr) => {
-                        self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                        self.succeed(ctx, rec, s, &wr, Action::Create, Some(payload))
                             .await
                     }
-                    Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                    Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Create).await),
                 }
             }
             Err(e) => Err(self.fail(ctx, rec, s, &e, action).await),
@@ -216,10 +211,10 @@ impl Engine {
         let payload = desired.connections_payload(&channel_ids);
         match self.api.set_connections(&write).await {
             Ok(w) => {
-                self.succeed(ctx, rec, s, &w, ItemAction::Connections, Some(payload))
+                self.succeed(ctx, rec, s, &w, Action::Connections, Some(payload))
                     .await
             }
-            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Connections).await),
+            Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Connections).await),
         }
     }
 
@@ -259,7 +254,7 @@ impl Engine {
                     cleared.last_touched_at = self.clock.now();
                     return self.commit(ctx, cleared).await;
                 }
-                Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+                Err(e) => return Err(self.fail(ctx, rec, s, &e, Action::Archive).await),
             },
         };
         let result = match self.api.archive(&ptv_id, &write).await {
@@ -276,8 +271,7 @@ impl Engine {
         };
         match result {
             Ok(w) => {
-                self.succeed(ctx, rec, s, &w, ItemAction::Archive, None)
-                    .await?;
+                self.succeed(ctx, rec, s, &w, Action::Archive, None).await?;
                 if s.kind == ItemKind::Service {
                     // The service's connection set goes with it; PTV needs no write for that.
                     let mut conn = self.row(ctx, ItemKind::Connections, &s.id);
@@ -290,7 +284,7 @@ impl Engine {
                 }
                 Ok(())
             }
-            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+            Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Archive).await),
         }
     }
 }
@@ -346,13 +340,12 @@ fn item_write<'a>(rec: &'a ItemRecord, item: &'a Item, owner: &'a str) -> ItemWr
     }
 }
 
-fn store_action(s: &Step) -> ItemAction {
-    match (s.action, s.kind) {
-        (_, ItemKind::Connections) => ItemAction::Connections,
-        (Action::Update, _) => ItemAction::Update,
-        (Action::Restore, _) => ItemAction::Restore,
-        (Action::Archive, _) => ItemAction::Archive,
-        (Action::Touch, _) => ItemAction::Touch,
-        _ => ItemAction::Create,
+/// A connection set's write is recorded as `connections`, whatever the plan called it; any
+/// other step as planned (only steps that write reach here).
+fn recorded_action(s: &Step) -> Action {
+    if s.kind == ItemKind::Connections {
+        Action::Connections
+    } else {
+        s.action
     }
 }

@@ -99,9 +99,9 @@ async fn protect_locked(
             org: state_key.to_owned(),
             actor: crate::startup::os_user(),
             action: if on {
-                crate::store::ItemAction::Protect
+                crate::model::Action::Protect
             } else {
-                crate::store::ItemAction::Unprotect
+                crate::model::Action::Unprotect
             },
             kind,
             source_id: args.id.clone(),

@@ -45,8 +45,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 "organization": org.name,
                 "changes": plan.has_changes(),
                 "archive_guard": guard,
-                "steps": plan.steps.iter().filter(|s| s.action != crate::plan::Action::Unchanged).collect::<Vec<_>>(),
-                "unchanged": plan.count(crate::plan::Action::Unchanged),
+                "steps": plan.steps.iter().filter(|s| s.action != crate::model::Action::Unchanged).collect::<Vec<_>>(),
+                "unchanged": plan.count(crate::model::Action::Unchanged),
                 "findings": validated.findings,
             }));
             continue;

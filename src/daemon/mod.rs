@@ -842,8 +842,7 @@ fn instance() -> String {
 /// One line per run, for the journal and `STATUS=`.
 #[must_use]
 pub fn summary_line(r: &RunReport) -> String {
-    use crate::apply::Outcome;
-    use crate::plan::Action;
+    use crate::model::{Action, Outcome};
     format!(
         "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} touched, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
         r.organization,

@@ -1,6 +1,7 @@
 //! The version-neutral model of what the source says should exist in PTV: typed,
 //! strictly parsed (unknown keys are errors) and normalised once, at the edge.
 
+mod action;
 mod common;
 mod identity;
 mod items;
@@ -10,6 +11,7 @@ mod org_name;
 mod stored_enum;
 mod text;
 
+pub use action::{Action, Outcome};
 pub use common::{
     Area, AreaType, Email, Lang, LangMap, OpeningHours, Phone, PhoneChargeType, PhoneType,
     ServiceHours, ServiceHoursType, WebPage, Weekday,

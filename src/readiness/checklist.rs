@@ -7,10 +7,9 @@ use super::testset::{self, Removed, Stage, TestSet};
 use super::{
     CheckItem, ConnectionInfo, ItemCheck, Options, Readiness, SheetSummary, templates, xlsx,
 };
-use crate::apply::Outcome;
 use crate::config::{OrgConfig, SourceConfig};
+use crate::model::{Action, Outcome};
 use crate::model::{ChannelType, ItemKind, StateKey};
-use crate::plan::Action;
 use crate::ptv::RequestLog;
 use crate::source::DirLimits;
 use crate::startup::EngineBuilder;

@@ -4,8 +4,9 @@
 
 use super::testset::{Removed, TestSet};
 use super::{ItemCheck, readback};
-use crate::apply::{Engine, ItemResult, Outcome, RunOptions};
+use crate::apply::{Engine, ItemResult, RunOptions};
 use crate::config::OrgConfig;
+use crate::model::Outcome;
 use crate::model::{ChannelType, Item, ItemKind, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::wire::Wire;

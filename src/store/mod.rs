@@ -30,8 +30,8 @@ pub use sqlite::SqliteStore;
 pub use target::{OpenMode, StoreTarget, redact_url};
 pub use types::{
     AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, DRIFT_NOTE_PREFIX, ErrorClass,
-    ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload,
-    PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
+    ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, PlanRow,
+    RemoteState, RunItem, RunOutcome, RunRecord, RunTrigger, ptv_scope,
 };
 
 use crate::model::ItemKind;

@@ -4,9 +4,8 @@
 
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::adopt::{MatchedBy, Row, Survey};
-use ptv_sync::apply::Outcome;
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
-use ptv_sync::plan::Action;
 use ptv_sync::sim::{PublishingStatus, SeedItem, SimConfig, SimKind};
 use ptv_sync::store::{OpenMode, RunOutcome, StateStore, StoreTarget};
 use ptv_sync::synth::{Docs, Shape, generate};
@@ -193,7 +192,7 @@ async fn ui_catalogue_is_adopted_not_duplicated(version: ApiVersion) {
     assert_eq!(
         audit
             .iter()
-            .filter(|e| e.action == ptv_sync::store::ItemAction::Adopt)
+            .filter(|e| e.action == ptv_sync::model::Action::Adopt)
             .count(),
         docs.len()
     );
@@ -430,7 +429,7 @@ async fn on_existing_adopt_links_on_the_first_run(version: ApiVersion) {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.action == ptv_sync::store::ItemAction::Adopt)
+        .filter(|e| e.action == ptv_sync::model::Action::Adopt)
         .count();
     assert_eq!(adopted, docs.len());
 }

@@ -453,10 +453,8 @@ async fn metrics_count_items_without_loading_them() {
 /// audit log and to finished runs with their items; the chain stays verifiable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
-    use ptv_sync::model::ItemKind;
-    use ptv_sync::store::{
-        ItemAction, NewAuditEntry, NewRun, RunItem, RunItemOutcome, RunOutcome, RunTrigger,
-    };
+    use ptv_sync::model::{Action, ItemKind, Outcome};
+    use ptv_sync::store::{NewAuditEntry, NewRun, RunItem, RunOutcome, RunTrigger};
     use sqlx::Connection as _;
     let app = app_with_schedule(5, "0 0 3 1 1 *", free_port()).await;
     let text = std::fs::read_to_string(app.config_path())
@@ -474,7 +472,7 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
                 at,
                 org: "test".into(),
                 actor: "test".into(),
-                action: ItemAction::Update,
+                action: Action::Update,
                 kind: ItemKind::Service,
                 source_id: format!("s-{i}"),
                 ptv_id: None,
@@ -502,8 +500,8 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
             &RunItem {
                 kind: ItemKind::Service,
                 source_id: "s-0".into(),
-                action: ItemAction::Update,
-                outcome: RunItemOutcome::Ok,
+                action: Action::Update,
+                outcome: Outcome::Ok,
                 error: None,
             },
         )

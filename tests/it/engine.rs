@@ -1,9 +1,9 @@
 //! The sync engine end to end against the simulator; every assertion is on PTV's state.
 
 use crate::support::{Options, spawn_app, spawn_with};
-use ptv_sync::apply::{Outcome, RunOptions};
+use ptv_sync::apply::RunOptions;
 use ptv_sync::model::ItemKind;
-use ptv_sync::plan::Action;
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::sim::{Faults, PublishingStatus};
 use ptv_sync::store::RunOutcome;
 use ptv_sync::synth::{Shape, churn, generate};
@@ -184,6 +184,14 @@ async fn modified_in_ptv_needs_a_person_and_blocks_nothing_else() {
         1,
         "the other item still goes"
     );
+    // The run's record says the same as its report: one vocabulary, no lossy mapping.
+    let recorded = app.store.run_items(r.run_id.unwrap()).await.unwrap();
+    let needs_person: Vec<_> = recorded
+        .iter()
+        .filter(|i| i.outcome == Outcome::NeedsPerson)
+        .map(|i| i.source_id.as_str())
+        .collect();
+    assert_eq!(needs_person, [id.as_str()], "{recorded:?}");
     // Held until its content changes (or --full): the next run does not hammer PTV.
     let writes = app.sim.stats().total_writes();
     let r = app.sync().await;
