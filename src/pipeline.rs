@@ -106,7 +106,7 @@ pub async fn prepare(
 ) -> Result<Prepared, PrepareError> {
     let started = std::time::Instant::now();
     // Heads: the payloads of services and channels are read when a step needs them.
-    let (validated, rows) = read_with(org, store.item_heads(org.state_key.as_str())).await;
+    let (validated, rows) = read_with(org, store.item_heads(org.state_key())).await;
     let validated = validated?;
     let rows = rows?;
     let priors = priors(&rows);
@@ -197,7 +197,7 @@ pub async fn plan_rows(
     store: Option<&dyn StateStore>,
 ) -> Result<Vec<PlanRow>, StoreError> {
     match store {
-        Some(s) => s.plan_rows(org.state_key.as_str()).await,
+        Some(s) => s.plan_rows(org.state_key()).await,
         None => Ok(Vec::new()),
     }
 }
@@ -265,9 +265,7 @@ pub async fn plan_for(
         for step in &mut plan.steps {
             if step.action == crate::model::Action::Update
                 && headless.contains(&(step.kind, step.id.clone()))
-                && let Some(rec) = store
-                    .item(org.state_key.as_str(), step.kind, &step.id)
-                    .await?
+                && let Some(rec) = store.item(org.state_key(), step.kind, &step.id).await?
                 && let Some(stored) = &rec.payload
             {
                 plan::describe(validated, &opts, step, stored);

@@ -220,7 +220,7 @@ pub async fn link(
         let Row::Matched { wanted, ptv_id, by } = row else {
             continue;
         };
-        let mut rec = ItemRecord::new(org.state_key.as_str(), wanted.kind, &wanted.source_id, now);
+        let mut rec = ItemRecord::new(org.state_key(), wanted.kind, &wanted.source_id, now);
         rec.ptv_id = Some(ptv_id.clone());
         rec.remote = RemoteState::Live;
         rec.status = ItemStatus::Active;
@@ -257,7 +257,7 @@ pub async fn link(
         store
             .append_audit(&NewAuditEntry {
                 at: now,
-                org: org.state_key.to_string(),
+                org: org.state_key().to_owned(),
                 actor: actor.to_owned(),
                 action: Action::Adopt,
                 kind: wanted.kind,
@@ -427,7 +427,7 @@ async fn link_connections(
         }
     }
     let mut rec = ItemRecord::new(
-        org.state_key.as_str(),
+        org.state_key(),
         ItemKind::Connections,
         &service.source_id,
         now,

@@ -45,8 +45,7 @@ impl Engine {
         rows.get(&(kind, id.to_owned()))
             .cloned()
             .unwrap_or_else(|| {
-                let mut r =
-                    ItemRecord::new(self.org.state_key.as_str(), kind, id, self.clock.now());
+                let mut r = ItemRecord::new(self.org.state_key(), kind, id, self.clock.now());
                 r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
                 r
             })
@@ -61,10 +60,7 @@ impl Engine {
         id: &str,
     ) -> Result<ItemRecord, StepError> {
         if matches!(kind, ItemKind::Service | ItemKind::Channel) {
-            let stored = self
-                .store
-                .item(self.org.state_key.as_str(), kind, id)
-                .await?;
+            let stored = self.store.item(self.org.state_key(), kind, id).await?;
             if let Some(rec) = stored {
                 return Ok(rec);
             }
@@ -150,7 +146,7 @@ impl Engine {
     ) -> NewAuditEntry {
         NewAuditEntry {
             at: self.clock.now(),
-            org: self.org.state_key.to_string(),
+            org: self.org.state_key().to_owned(),
             actor: self.actor.clone(),
             action,
             kind,
@@ -267,7 +263,7 @@ impl Engine {
             let candidate = ptv_source_id(&self.org.source_id_prefix, rec.kind, &rec.source_id, g);
             let taken = self
                 .store
-                .source_id_taken(self.org.state_key.as_str(), scope, &candidate)
+                .source_id_taken(self.org.state_key(), scope, &candidate)
                 .await?;
             if !taken {
                 rec.generation = g;

@@ -150,11 +150,7 @@ impl Engine {
                         continue;
                     };
                     let key = (wanted.kind, wanted.source_id.clone());
-                    match self
-                        .store
-                        .item(self.org.state_key.as_str(), key.0, &key.1)
-                        .await
-                    {
+                    match self.store.item(self.org.state_key(), key.0, &key.1).await {
                         Ok(Some(rec)) => {
                             records.retain(|r| (r.kind, r.source_id.as_str()) != (key.0, &key.1));
                             records.push(rec);

@@ -15,7 +15,7 @@ impl Engine {
     ) -> Result<i64, RunError> {
         self.store
             .begin_run(&NewRun {
-                org: self.org.state_key.to_string(),
+                org: self.org.state_key().to_owned(),
                 trigger: opts.trigger,
                 actor: self.actor.clone(),
                 started_at,
@@ -46,7 +46,7 @@ impl Engine {
         run_id: i64,
         report: &mut RunReport,
     ) -> Result<(), RunError> {
-        let key = self.org.state_key.as_str();
+        let key = self.org.state_key();
         let guarded = report.guard.is_some();
         report.outcome = if report.failures().next().is_some()
             || report

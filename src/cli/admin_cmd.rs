@@ -47,7 +47,7 @@ pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Resu
     // The daemon's single-writer lock: a run in progress must not see the flag change
     // under it (it decides archives from it).
     let lock = super::lock_org(store.as_ref(), org).await?;
-    let result = protect_locked(store.as_ref(), org.state_key.as_str(), args, kind, on).await;
+    let result = protect_locked(store.as_ref(), org.state_key(), args, kind, on).await;
     if let Err(e) = lock.release().await {
         tracing::warn!(organization = %args.org, "releasing the single-writer lock: {e}");
     }

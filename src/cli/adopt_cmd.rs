@@ -118,7 +118,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     for org in selected(cfg, args.org.as_ref())? {
         let lock = super::lock_org(store.as_ref(), org).await?;
         let validated = crate::pipeline::read_source(org).await?;
-        let records = store.items(org.state_key.as_str()).await?;
+        let records = store.items(org.state_key()).await?;
         let api = crate::startup::ptv_client(org, global.clone())?;
         let survey = crate::adopt::survey(org, api.as_ref(), &validated, &records)
             .await

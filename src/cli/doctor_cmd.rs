@@ -234,7 +234,7 @@ async fn state_checks(cfg: &Config, orgs: &[&OrgConfig]) -> Vec<Check> {
     }
     // A write that changes nothing proves the store takes writes.
     for o in orgs {
-        match store.org_state(o.state_key.as_str()).await {
+        match store.org_state(o.state_key()).await {
             Ok(Some(s)) => {
                 if let Err(e) = store.put_org_state(&s).await {
                     return vec![bad(

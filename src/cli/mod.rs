@@ -294,7 +294,7 @@ async fn lock_org(
     store: &dyn crate::store::StateStore,
     org: &OrgConfig,
 ) -> anyhow::Result<crate::store::OrgLock> {
-    store.lock_org(org.state_key.as_str()).await?.ok_or_else(|| {
+    store.lock_org(org.state_key()).await?.ok_or_else(|| {
         anyhow::anyhow!(
             "organisation {} is being synced by another ptv-sync process; try again when it is done",
             org.name

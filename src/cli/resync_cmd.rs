@@ -219,12 +219,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     for org in selected(cfg, args.org.as_ref())? {
         // The same single-writer lock as the daemon: never two writers for one organisation.
         let lock = super::lock_org(store.as_ref(), org).await?;
-        crate::store::interrupt_stale_runs(
-            store.as_ref(),
-            org.state_key.as_str(),
-            chrono::Utc::now(),
-        )
-        .await?;
+        crate::store::interrupt_stale_runs(store.as_ref(), org.state_key(), chrono::Utc::now())
+            .await?;
         // Fencing as in the daemon: a lock lost mid-run (its PostgreSQL session ended)
         // cancels the run, so no write starts while another instance may hold it.
         let lock: crate::store::SharedLock = Arc::new(tokio::sync::Mutex::new(Some(lock)));

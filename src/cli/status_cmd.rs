@@ -49,9 +49,9 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     for org in selected(cfg, args.org.as_ref())? {
         let (records, state, runs) = match &store {
             Some(s) => (
-                s.items(org.state_key.as_str()).await?,
-                s.org_state(org.state_key.as_str()).await?,
-                s.last_runs(org.state_key.as_str(), 1).await?,
+                s.items(org.state_key()).await?,
+                s.org_state(org.state_key()).await?,
+                s.last_runs(org.state_key(), 1).await?,
             ),
             None => (Vec::new(), None, Vec::new()),
         };

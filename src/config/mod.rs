@@ -263,9 +263,8 @@ pub struct DriftConfig {
 #[derive(Debug, Clone)]
 pub struct OrgConfig {
     pub name: OrgName,
-    /// Not read from the file: where this organisation's rows live in the state store.
-    /// Its name; readiness points a copy at a throw-away key of its own.
-    pub state_key: StateKey,
+    /// Not read from the file: see [`OrgConfig::state_key`].
+    state_key: StateKey,
     pub environment: Environment,
     pub api_version: ApiVersion,
     pub main_organization_id: uuid::Uuid,
@@ -355,6 +354,21 @@ impl SourceConfig {
 }
 
 impl OrgConfig {
+    /// Where this organisation's rows live in the state store (the store's `org`): its
+    /// name, unless [`scoped`](Self::scoped).
+    #[must_use]
+    pub fn state_key(&self) -> &str {
+        self.state_key.as_str()
+    }
+
+    /// The same organisation with its rows kept apart under `<name>#<scope>`, for a run
+    /// that must never touch its own (readiness's throw-away store).
+    #[must_use]
+    pub fn scoped(mut self, scope: &str) -> Self {
+        self.state_key = StateKey::scoped(&self.name, scope);
+        self
+    }
+
     /// Every secret the organisation's sync reads, with what it is (for messages).
     #[must_use]
     pub fn secrets(&self) -> Vec<(String, &SecretSource)> {

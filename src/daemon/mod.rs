@@ -12,7 +12,7 @@ pub mod notify;
 
 use crate::apply::{RunOptions, RunReport};
 use crate::config::{Config, OrgConfig};
-use crate::model::{OrgName, StateKey};
+use crate::model::OrgName;
 use crate::ptv::PtvApi;
 use crate::startup::EngineBuilder;
 use crate::store::{LOCK_CHECK, OpenMode, RunTrigger, SharedLock, StateStore, StoreError};
@@ -529,7 +529,7 @@ impl Daemon {
         o.freshness_checked = Some(now);
         let max_age =
             chrono::Duration::from_std(o.cfg.max_age).unwrap_or(chrono::Duration::days(1));
-        match self.store.org_state(o.cfg.state_key.as_str()).await {
+        match self.store.org_state(o.cfg.state_key()).await {
             Ok(Some(s)) => s.last_success_at.is_none_or(|t| now - t > max_age),
             Ok(None) => true,
             Err(_) => false,
@@ -549,7 +549,7 @@ impl Daemon {
             *held = None;
         }
         if held.is_none() {
-            *held = self.store.lock_org(org.state_key.as_str()).await?;
+            *held = self.store.lock_org(org.state_key()).await?;
             if held.is_some() {
                 tracing::info!(organization = %org.name, "took the single-writer lock");
             }
@@ -583,7 +583,7 @@ impl Daemon {
         // recorded as running was left by a process that died.
         if let Err(e) = crate::store::interrupt_stale_runs(
             self.store.as_ref(),
-            cfg.state_key.as_str(),
+            cfg.state_key(),
             self.clock.now(),
         )
         .await
@@ -605,7 +605,7 @@ impl Daemon {
                 let line = summary_line(&report);
                 tracing::info!(organization = %cfg.name, "{line}");
                 notify::status(&line);
-                if let Ok(Some(mut s)) = self.store.org_state(cfg.state_key.as_str()).await {
+                if let Ok(Some(mut s)) = self.store.org_state(cfg.state_key()).await {
                     s.next_run_at = cfg.schedule.next_after(self.clock.now());
                     let _ = self.store.put_org_state(&s).await;
                 }
@@ -749,7 +749,7 @@ impl Daemon {
                 chrono::Duration::from_std(cfg.max_age).unwrap_or(chrono::Duration::days(1));
             let last = self
                 .store
-                .org_state(cfg.state_key.as_str())
+                .org_state(cfg.state_key())
                 .await
                 .map_err(|e| format!("database: {e}"))?
                 .and_then(|s| s.last_success_at);
@@ -772,12 +772,12 @@ impl Daemon {
     /// lowered, so a restart does not reset what the store remembers.
     pub async fn refresh_gauges(&self) {
         use crate::monitoring as m;
-        let orgs: Vec<(String, StateKey, Arc<dyn PtvApi>)> = self
+        let orgs: Vec<(String, String, Arc<dyn PtvApi>)> = self
             .orgs
             .lock()
             .await
             .iter()
-            .map(|(n, o)| (n.to_string(), o.cfg.state_key.clone(), o.api.clone()))
+            .map(|(n, o)| (n.to_string(), o.cfg.state_key().to_owned(), o.api.clone()))
             .collect();
         for (name, key, api) in orgs {
             let key = key.as_str();

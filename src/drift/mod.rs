@@ -233,10 +233,7 @@ pub async fn check(
         org: org.name.clone(),
         source,
     };
-    let rows = store
-        .items(org.state_key.as_str())
-        .await
-        .map_err(store_err)?;
+    let rows = store.items(org.state_key()).await.map_err(store_err)?;
     let main = org.main_organization_id.to_string();
     let org_ptv: HashMap<&str, &str> = rows
         .iter()
@@ -256,7 +253,7 @@ pub async fn check(
     // Check order is cursor order: (kind name, source id).
     units.sort_by(|a, b| (a.kind.as_str(), &a.source_id).cmp(&(b.kind.as_str(), &b.source_id)));
     let cursor = store
-        .drift_cursor(org.state_key.as_str())
+        .drift_cursor(org.state_key())
         .await
         .map_err(store_err)?;
     let start = cursor
@@ -481,7 +478,7 @@ pub async fn check(
         slice.last().map(|r| position(r.kind, &r.source_id))
     };
     store
-        .set_drift_cursor(org.state_key.as_str(), next.as_deref())
+        .set_drift_cursor(org.state_key(), next.as_deref())
         .await
         .map_err(store_err)?;
     metrics::counter!(crate::monitoring::DRIFT_READS, "org" => org.name.to_string())

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::config::{OrgConfig, SourceConfig};
 use crate::model::{Action, Outcome};
-use crate::model::{ChannelType, ItemKind, StateKey};
+use crate::model::{ChannelType, ItemKind};
 use crate::ptv::RequestLog;
 use crate::source::DirLimits;
 use crate::startup::EngineBuilder;
@@ -323,8 +323,7 @@ pub(super) async fn run(
     let work = tempfile::tempdir()?;
     let source_dir = work.path().join("source");
     std::fs::create_dir_all(&source_dir)?;
-    let mut rd = org.clone();
-    rd.state_key = StateKey::scoped(&org.name, &format!("readiness-{run_id}"));
+    let mut rd = org.clone().scoped(&format!("readiness-{run_id}"));
     rd.source = SourceConfig::Dir {
         path: source_dir.clone(),
         limits: DirLimits::default(),
@@ -496,11 +495,11 @@ pub(super) async fn run(
         &set,
         |kind, id| {
             let store = runner.store.clone();
-            let key = runner.org.state_key.clone();
+            let key = runner.org.state_key().to_owned();
             let id = id.to_owned();
             async move {
                 store
-                    .item(key.as_str(), kind, &id)
+                    .item(&key, kind, &id)
                     .await
                     .ok()
                     .flatten()

@@ -98,7 +98,7 @@ impl Runner {
 
     pub(super) async fn ptv_id_of(&self, kind: ItemKind, id: &str) -> Option<String> {
         self.store
-            .item(self.org.state_key.as_str(), kind, id)
+            .item(self.org.state_key(), kind, id)
             .await
             .ok()
             .flatten()
@@ -286,7 +286,7 @@ impl Runner {
         let mut c = blank(r.kind, r.channel_type, &r.id);
         let rec = self
             .store
-            .item(self.org.state_key.as_str(), r.kind, &r.id)
+            .item(self.org.state_key(), r.kind, &r.id)
             .await
             .ok()
             .flatten();

@@ -44,7 +44,7 @@ use std::sync::Arc;
 ///
 /// Every `org` parameter (and the `org` of a record) is a state key
 /// ([`crate::model::StateKey`]): a configured organisation's name, or a label scoped
-/// under it. The store checks nothing about it; callers pass `OrgConfig::state_key`.
+/// under it. The store checks nothing about it; callers pass `OrgConfig::state_key()`.
 #[async_trait]
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// All items of an organisation, ordered by kind and source id.

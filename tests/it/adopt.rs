@@ -106,7 +106,7 @@ fn options(version: ApiVersion, catalogue: Vec<SeedItem>) -> Options {
 async fn survey_with(app: &TestApp, store: &dyn StateStore) -> Survey {
     let org = &app.cfg.organizations[0];
     let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
-    let records = store.items(org.state_key.as_str()).await.unwrap();
+    let records = store.items(org.state_key()).await.unwrap();
     let api =
         ptv_sync::startup::ptv_client(org, Arc::new(tokio::sync::Semaphore::new(64))).unwrap();
     ptv_sync::adopt::survey(org, api.as_ref(), &validated, &records)
@@ -125,7 +125,7 @@ async fn link_with(app: &TestApp, store: &dyn StateStore, survey: &Survey) -> us
 async fn plan_with(app: &TestApp, store: &dyn StateStore) -> ptv_sync::plan::Plan {
     let org = &app.cfg.organizations[0];
     let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
-    let rows = store.plan_rows(org.state_key.as_str()).await.unwrap();
+    let rows = store.plan_rows(org.state_key()).await.unwrap();
     ptv_sync::pipeline::plan_for(
         org,
         &validated,
