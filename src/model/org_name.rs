@@ -59,12 +59,7 @@ impl AsRef<str> for OrgName {
     }
 }
 
-impl PartialEq<str> for OrgName {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
+/// Lets a name be compared with a literal (`name == "espoo"`).
 impl PartialEq<&str> for OrgName {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other
