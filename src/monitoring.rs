@@ -173,11 +173,10 @@ pub fn describe() {
 
 /// Creates an organisation's series at zero, so that a rate or an alert sees them before the
 /// first event (a counter that appears only when it first counts hides that first event).
-pub fn register_org(org: &str, max_age: std::time::Duration) {
-    use crate::apply::Outcome;
+pub fn register_org(org: &crate::model::OrgName, max_age: std::time::Duration) {
     use crate::model::ItemKind;
-    use crate::plan::Action;
-    let org = org.to_owned();
+    use crate::model::{Action, Outcome};
+    let org = org.to_string();
     for outcome in RUN_OUTCOMES {
         metrics::counter!(RUNS, "org" => org.clone(), "outcome" => outcome).absolute(0);
     }
@@ -221,7 +220,10 @@ mod tests {
         let handle = recorder.handle();
         metrics::with_local_recorder(&recorder, || {
             describe();
-            register_org("espoo", std::time::Duration::from_secs(86_400));
+            register_org(
+                &crate::model::OrgName::parse("espoo").unwrap(),
+                std::time::Duration::from_secs(86_400),
+            );
         });
         handle.render()
     }

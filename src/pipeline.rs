@@ -5,7 +5,7 @@
 //! applies it.
 
 use crate::config::OrgConfig;
-use crate::model::{ItemKind, SourceId};
+use crate::model::{ItemKind, OrgName, SourceId};
 use crate::plan::{self, Plan, PlanOptions, Step, guard_trips};
 use crate::source::SourceError;
 use crate::store::{ItemRecord, PlanRow, RemoteState, RunTrigger, StateStore, StoreError};
@@ -106,7 +106,7 @@ pub async fn prepare(
 ) -> Result<Prepared, PrepareError> {
     let started = std::time::Instant::now();
     // Heads: the payloads of services and channels are read when a step needs them.
-    let (validated, rows) = read_with(org, store.item_heads(&org.name)).await;
+    let (validated, rows) = read_with(org, store.item_heads(org.state_key())).await;
     let validated = validated?;
     let rows = rows?;
     let priors = priors(&rows);
@@ -139,7 +139,7 @@ pub async fn prepare(
 
 /// A warning naming every item past PTV's 15-month warning: the touch should have
 /// re-sent it (is it failing, held, or are runs not happening?).
-fn warn_old_writes(org: &str, ages: &plan::touch::WriteAges) {
+fn warn_old_writes(org: &OrgName, ages: &plan::touch::WriteAges) {
     for w in &ages.past_warning {
         tracing::warn!(
             organization = %org,
@@ -197,7 +197,7 @@ pub async fn plan_rows(
     store: Option<&dyn StateStore>,
 ) -> Result<Vec<PlanRow>, StoreError> {
     match store {
-        Some(s) => s.plan_rows(&org.name).await,
+        Some(s) => s.plan_rows(org.state_key()).await,
         None => Ok(Vec::new()),
     }
 }
@@ -253,7 +253,7 @@ pub async fn plan_for(
         let updates: HashSet<(ItemKind, &str)> = plan
             .steps
             .iter()
-            .filter(|s| s.action == plan::Action::Update)
+            .filter(|s| s.action == crate::model::Action::Update)
             .map(|s| (s.kind, s.id.as_str()))
             .collect();
         let headless: HashSet<(ItemKind, SourceId)> = rows
@@ -263,9 +263,11 @@ pub async fn plan_for(
             .map(|r| (r.kind, r.source_id.clone()))
             .collect();
         for step in &mut plan.steps {
-            if step.action == plan::Action::Update
+            if step.action == crate::model::Action::Update
                 && headless.contains(&(step.kind, step.id.clone()))
-                && let Some(rec) = store.item(&org.name, step.kind, step.id.as_str()).await?
+                && let Some(rec) = store
+                    .item(org.state_key(), step.kind, step.id.as_str())
+                    .await?
                 && let Some(stored) = &rec.payload
             {
                 plan::describe(validated, &opts, step, stored);

@@ -79,7 +79,7 @@ pub fn client_config(org: &OrgConfig) -> PtvClientConfig {
         p.username.clone(),
         p.password.clone(),
         org.main_organization_id.to_string(),
-        org.name.clone(),
+        org.name.to_string(),
     );
     c.production = org.environment == Environment::Production;
     c.api_user_organisation.clone_from(&p.api_user_organisation);

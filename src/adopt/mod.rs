@@ -24,6 +24,7 @@ pub mod matching;
 pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
+use crate::model::{Action, OrgName};
 use crate::model::{Connection, Item, ItemKind, Lang, PtvId, SourceId, ptv_source_id};
 use crate::plan::{CHANNEL_PTV_ID, Desired, DesiredRef, payload};
 use crate::ptv::{
@@ -31,7 +32,7 @@ use crate::ptv::{
     read_back, read_back_connection, read_catalogue,
 };
 use crate::store::{
-    ItemAction, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
+    ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState, StateStore, StoreError,
 };
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
@@ -41,7 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 /// What `adopt` found for one organisation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Survey {
-    pub organization: String,
+    pub organization: OrgName,
     pub rows: Vec<Row>,
     /// Requests the catalogue read took, and the fewest that could read it.
     pub requests: u32,
@@ -229,7 +230,7 @@ pub async fn link(
         let Row::Matched { wanted, ptv_id, by } = row else {
             continue;
         };
-        let mut rec = ItemRecord::new(&org.name, wanted.kind, &wanted.source_id, now);
+        let mut rec = ItemRecord::new(org.state_key(), wanted.kind, &wanted.source_id, now);
         rec.ptv_id = Some(remote_ptv_id(wanted.kind, &wanted.source_id, ptv_id)?);
         rec.remote = RemoteState::Live;
         rec.status = ItemStatus::Active;
@@ -265,9 +266,9 @@ pub async fn link(
         store
             .append_audit(&NewAuditEntry {
                 at: now,
-                org: org.name.clone(),
+                org: org.state_key().to_owned(),
                 actor: actor.to_owned(),
-                action: ItemAction::Adopt,
+                action: Action::Adopt,
                 kind: wanted.kind,
                 source_id: wanted.source_id.to_string(),
                 ptv_id: Some(ptv_id.clone()),
@@ -431,7 +432,12 @@ async fn link_connections(
             }
         }
     }
-    let mut rec = ItemRecord::new(&org.name, ItemKind::Connections, &service.source_id, now);
+    let mut rec = ItemRecord::new(
+        org.state_key(),
+        ItemKind::Connections,
+        &service.source_id,
+        now,
+    );
     rec.ptv_source_id = ptv_source_id(
         &org.source_id_prefix,
         ItemKind::Connections,

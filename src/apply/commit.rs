@@ -4,11 +4,12 @@
 
 use super::Engine;
 use super::error::StepError;
+use crate::model::Action;
 use crate::model::{Item, ItemKind, PtvId, SourceId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::{PtvError, Written};
 use crate::store::{
-    ErrorClass, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
+    ErrorClass, ItemError, ItemRecord, ItemStatus, NewAuditEntry, Payload, RemoteState,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +43,7 @@ impl Engine {
     pub(super) fn row(&self, ctx: &Ctx, kind: ItemKind, id: &SourceId) -> ItemRecord {
         let rows = ctx.rows.lock().expect("rows lock");
         rows.get(&(kind, id.clone())).cloned().unwrap_or_else(|| {
-            let mut r = ItemRecord::new(&self.org.name, kind, id, self.clock.now());
+            let mut r = ItemRecord::new(self.org.state_key(), kind, id, self.clock.now());
             r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id.as_str(), 0);
             r
         })
@@ -57,7 +58,10 @@ impl Engine {
         id: &SourceId,
     ) -> Result<ItemRecord, StepError> {
         if matches!(kind, ItemKind::Service | ItemKind::Channel) {
-            let stored = self.store.item(&self.org.name, kind, id.as_str()).await?;
+            let stored = self
+                .store
+                .item(self.org.state_key(), kind, id.as_str())
+                .await?;
             if let Some(rec) = stored {
                 return Ok(rec);
             }
@@ -121,7 +125,7 @@ impl Engine {
         &self,
         kind: ItemKind,
         id: &SourceId,
-        action: ItemAction,
+        action: Action,
         ptv_id: Option<&PtvId>,
         status: u16,
         body_sha: &str,
@@ -136,14 +140,14 @@ impl Engine {
         &self,
         kind: ItemKind,
         id: &SourceId,
-        action: ItemAction,
+        action: Action,
         ptv_id: Option<&PtvId>,
         status: u16,
         body_sha: &str,
     ) -> NewAuditEntry {
         NewAuditEntry {
             at: self.clock.now(),
-            org: self.org.name.clone(),
+            org: self.org.state_key().to_owned(),
             actor: self.actor.clone(),
             action,
             kind,
@@ -162,7 +166,7 @@ impl Engine {
         mut rec: ItemRecord,
         s: &Step,
         e: &PtvError,
-        action: ItemAction,
+        action: Action,
     ) -> StepError {
         let class = e.class();
         let message = e.to_string();
@@ -185,7 +189,7 @@ impl Engine {
         rec.attempts += 1;
         rec.last_touched_at = self.clock.now();
         tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "{message}");
-        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.to_string(), "kind" => s.kind.as_str(), "action" => action.as_str(), "outcome" => class.as_str()).increment(1);
         if let Err(err) = self.commit(ctx, rec).await {
             return err;
         }
@@ -198,12 +202,12 @@ impl Engine {
         mut rec: ItemRecord,
         s: &Step,
         w: &Written,
-        action: ItemAction,
+        action: Action,
         payload: Option<serde_json::Value>,
     ) -> Result<(), StepError> {
         let now = self.clock.now();
         rec.ptv_id = Some(w.ptv_id);
-        if action == ItemAction::Archive {
+        if action == Action::Archive {
             rec.remote = RemoteState::Archived;
             rec.status = ItemStatus::Archived;
         } else {
@@ -220,7 +224,7 @@ impl Engine {
         if !w.not_sent.is_empty() {
             tracing::info!(organization = %self.org.name, kind = %s.kind, id = %s.id, "not sent, this PTV version cannot carry it: {}", w.not_sent.join("; "));
         }
-        let audited = if w.adopted { ItemAction::Adopt } else { action };
+        let audited = if w.adopted { Action::Adopt } else { action };
         let mut entry = self.audit_entry(
             s.kind,
             &s.id,
@@ -235,7 +239,7 @@ impl Engine {
             .clone()
             .filter(|r| r.starts_with(crate::store::DRIFT_NOTE_PREFIX));
         self.commit_audited(ctx, rec, &entry).await?;
-        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.clone(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
+        metrics::counter!("ptv_sync_writes_total", "org" => self.org.name.to_string(), "kind" => s.kind.as_str(), "action" => audited.as_str(), "outcome" => "ok").increment(1);
         Ok(())
     }
 
@@ -265,7 +269,7 @@ impl Engine {
             );
             let taken = self
                 .store
-                .source_id_taken(&self.org.name, scope, &candidate)
+                .source_id_taken(self.org.state_key(), scope, &candidate)
                 .await?;
             if !taken {
                 rec.generation = g;

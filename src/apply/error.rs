@@ -2,8 +2,7 @@
 //! that a step (`step`) and the commit of its result (`commit`) both use it without
 //! importing each other.
 
-use super::Outcome;
-use crate::model::{ItemKind, SourceId};
+use crate::model::{ItemKind, Outcome, SourceId};
 use crate::ptv::PtvError;
 
 /// Why a step did not complete.

@@ -13,11 +13,14 @@
 //! adopts them. When the catalogue cannot be read, the creates wait for the next run
 //! rather than risk a duplicate.
 
-use super::{Engine, Outcome};
+use crate::model::Outcome;
+
+use super::Engine;
 use crate::adopt::{MatchedBy, Row};
 use crate::config::OnExisting;
+use crate::model::Action;
 use crate::model::{ItemKind, SourceId};
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use crate::store::ItemRecord;
 use crate::validate::Validated;
 use std::collections::{HashMap, HashSet};
@@ -147,7 +150,11 @@ impl Engine {
                         continue;
                     };
                     let key = (wanted.kind, wanted.source_id.clone());
-                    match self.store.item(&self.org.name, key.0, key.1.as_str()).await {
+                    match self
+                        .store
+                        .item(self.org.state_key(), key.0, key.1.as_str())
+                        .await
+                    {
                         Ok(Some(rec)) => {
                             records.retain(|r| (r.kind, &r.source_id) != (key.0, &key.1));
                             records.push(rec);

@@ -24,11 +24,12 @@ mod step;
 
 pub use crate::pipeline::RunOptions;
 pub use error::StepError;
-pub use report::{ItemResult, Outcome, RunReport, STATE_LABELS, state_label, state_label_of};
+pub use report::{ItemResult, RunReport, STATE_LABELS, state_label, state_label_of};
 
 use crate::config::OrgConfig;
+use crate::model::{Action, OrgName};
 use crate::pipeline::{PrepareError, Prepared};
-use crate::plan::{Action, Step};
+use crate::plan::Step;
 use crate::ptv::PtvApi;
 use crate::store::StateStore;
 use std::sync::Arc;
@@ -45,20 +46,20 @@ pub trait Progress: Send + Sync {
 pub enum RunError {
     #[error("organisation {org}: {source}")]
     Source {
-        org: String,
+        org: OrgName,
         #[source]
         source: crate::source::SourceError,
     },
     /// PTV refused the login or could not be reached before anything was written.
     #[error("organisation {org}: {source}")]
     Ptv {
-        org: String,
+        org: OrgName,
         #[source]
         source: crate::ptv::PtvError,
     },
     #[error("organisation {org}: state store: {source}")]
     Store {
-        org: String,
+        org: OrgName,
         #[source]
         source: crate::store::StoreError,
     },
@@ -115,7 +116,7 @@ impl Engine {
         let org = &self.org.name;
         if let Some(reason) = &guard {
             tracing::warn!(organization = %org, "archive guard tripped: {reason}");
-            metrics::counter!("ptv_sync_guard_trips_total", "org" => org.clone()).increment(1);
+            metrics::counter!("ptv_sync_guard_trips_total", "org" => org.to_string()).increment(1);
         }
         // Before anything is created: an unlinked PTV item the create would duplicate.
         let held = if opts.dry_run {

@@ -1,7 +1,9 @@
 //! The run record: opening a run in the store, closing it with its outcome and counts, and
 //! the organisation's state (last run, last success, guard trips, token expiry).
 
-use super::{Engine, Outcome, RunError, RunOptions, RunReport};
+use crate::model::Outcome;
+
+use super::{Engine, RunError, RunOptions, RunReport};
 use crate::store::{NewRun, OrgState, RunOutcome};
 use chrono::{DateTime, Utc};
 
@@ -13,7 +15,7 @@ impl Engine {
     ) -> Result<i64, RunError> {
         self.store
             .begin_run(&NewRun {
-                org: self.org.name.clone(),
+                org: self.org.state_key().to_owned(),
                 trigger: opts.trigger,
                 actor: self.actor.clone(),
                 started_at,
@@ -44,7 +46,7 @@ impl Engine {
         run_id: i64,
         report: &mut RunReport,
     ) -> Result<(), RunError> {
-        let org = &self.org.name;
+        let key = self.org.state_key();
         let guarded = report.guard.is_some();
         report.outcome = if report.failures().next().is_some()
             || report
@@ -65,10 +67,10 @@ impl Engine {
             .map_err(|e| self.store_error(e))?;
         let mut state = self
             .store
-            .org_state(org)
+            .org_state(key)
             .await
             .map_err(|e| self.store_error(e))?
-            .unwrap_or_else(|| OrgState::new(org));
+            .unwrap_or_else(|| OrgState::new(key));
         state.last_run_id = Some(run_id);
         state.last_run_at = Some(finished);
         // Success (for DVV's daily freshness) means every planned item was attempted; item
@@ -84,7 +86,7 @@ impl Engine {
             .put_org_state(&state)
             .await
             .map_err(|e| self.store_error(e))?;
-        metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => org.clone())
+        metrics::gauge!("ptv_sync_last_success_timestamp_seconds", "org" => self.org.name.to_string())
             .set(finished.timestamp() as f64);
         Ok(())
     }

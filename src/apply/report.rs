@@ -1,36 +1,10 @@
 //! What a run did, for the summary table, `status`, metrics and exit codes.
 
-use crate::model::{ItemKind, SourceId};
-use crate::plan::{Action, Plan, Step};
+use crate::model::{Action, ItemKind, OrgName, Outcome, SourceId};
+use crate::plan::{Plan, Step};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, RunOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok,
-    Failed,
-    /// Needs a person (Modified or locked in PTV's UI, rights).
-    NeedsPerson,
-    /// Waiting for an item it depends on.
-    Blocked,
-    /// Not attempted: dry run, guard trip or shutdown.
-    Skipped,
-}
-
-impl Outcome {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::NeedsPerson => "needs_person",
-            Outcome::Blocked => "blocked",
-            Outcome::Skipped => "skipped",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemResult {
@@ -44,7 +18,7 @@ pub struct ItemResult {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
-    pub organization: String,
+    pub organization: OrgName,
     pub run_id: Option<i64>,
     pub dry_run: bool,
     pub outcome: RunOutcome,
@@ -61,9 +35,9 @@ pub struct RunReport {
 impl RunReport {
     /// The report of a run about to apply `plan`.
     #[must_use]
-    pub fn begin(org: &str, dry_run: bool, guard: Option<String>, plan: &Plan) -> Self {
+    pub fn begin(org: &OrgName, dry_run: bool, guard: Option<String>, plan: &Plan) -> Self {
         RunReport {
-            organization: org.to_owned(),
+            organization: org.clone(),
             run_id: None,
             dry_run,
             outcome: RunOutcome::Ok,
@@ -91,7 +65,7 @@ impl RunReport {
         self.plan = plan;
         self.duration_ms = started.elapsed().as_millis();
         if !self.dry_run {
-            metrics::histogram!("ptv_sync_run_duration_seconds", "org" => self.organization.clone())
+            metrics::histogram!("ptv_sync_run_duration_seconds", "org" => self.organization.to_string())
                 .record(started.elapsed().as_secs_f64());
         }
         self

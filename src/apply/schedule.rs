@@ -4,8 +4,9 @@
 
 use super::commit::Ctx;
 use super::{Engine, ItemResult};
+use crate::model::Action;
 use crate::model::{ItemKind, SourceId};
-use crate::plan::{Action, Desired, Step};
+use crate::plan::{Desired, Step};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
@@ -53,7 +54,7 @@ impl Engine {
             if let Some(p) = &self.progress {
                 p.done(&result);
             }
-            metrics::counter!("ptv_sync_items_total", "org" => self.org.name.clone(), "kind" => result.kind.as_str(), "action" => result.action.as_str(), "outcome" => result.outcome.as_str()).increment(1);
+            metrics::counter!("ptv_sync_items_total", "org" => self.org.name.to_string(), "kind" => result.kind.as_str(), "action" => result.action.as_str(), "outcome" => result.outcome.as_str()).increment(1);
             results.push(result);
         }
         results

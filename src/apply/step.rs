@@ -3,12 +3,12 @@
 
 use super::commit::Ctx;
 use super::error::StepError;
-use super::{Engine, ItemResult, Outcome};
+use super::{Engine, ItemResult};
 use crate::fingerprint::sha256_hex;
-use crate::model::{Item, ItemKind, PtvId};
-use crate::plan::{Action, Desired, Step};
+use crate::model::{Action, Item, ItemKind, Outcome, PtvId};
+use crate::plan::{Desired, Step};
 use crate::ptv::{Archive, ConnectionSet, ItemWrite, PtvError, Written};
-use crate::store::{ItemAction, ItemRecord, ItemStatus, RemoteState, RunItem, RunItemOutcome};
+use crate::store::{ItemRecord, ItemStatus, RemoteState, RunItem};
 
 impl Engine {
     pub(super) async fn step(&self, ctx: &Ctx, s: &Step) -> ItemResult {
@@ -50,13 +50,8 @@ impl Engine {
         let item = RunItem {
             kind: s.kind,
             source_id: s.id.clone(),
-            action: store_action(s),
-            outcome: match result.outcome {
-                Outcome::Ok => RunItemOutcome::Ok,
-                Outcome::Failed => RunItemOutcome::Failed,
-                Outcome::NeedsPerson | Outcome::Blocked => RunItemOutcome::Blocked,
-                Outcome::Skipped => RunItemOutcome::Skipped,
-            },
+            action: recorded_action(s),
+            outcome: result.outcome,
             error: result.error.clone(),
         };
         if let Err(e) = self.store.record_run_item(ctx.run_id, &item).await {
@@ -93,7 +88,7 @@ impl Engine {
                             self.audit(
                                 s.kind,
                                 &s.id,
-                                ItemAction::Archive,
+                                Action::Archive,
                                 Some(&wr.ptv_id),
                                 wr.http_status,
                                 &wr.body_sha256,
@@ -101,7 +96,7 @@ impl Engine {
                             .await;
                         }
                         Err(e) => {
-                            return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await);
+                            return Err(self.fail(ctx, rec, s, &e, Action::Archive).await);
                         }
                     }
                 }
@@ -116,25 +111,25 @@ impl Engine {
             };
             return match self.api.create(&w).await {
                 Ok(wr) => {
-                    self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                    self.succeed(ctx, rec, s, &wr, Action::Create, Some(payload))
                         .await
                 }
-                Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Create).await),
             };
         }
 
         let (action, result) = match (s.action, rec.ptv_id) {
             (Action::Update, Some(id)) => (
-                ItemAction::Update,
+                Action::Update,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
             ),
             // The same content again: the save itself is the point (PTV's clock).
             (Action::Touch, Some(id)) => (
-                ItemAction::Touch,
+                Action::Touch,
                 self.api.update(&id, &item_write(&rec, &item, &owner)).await,
             ),
             (Action::Restore, Some(id)) => (
-                ItemAction::Restore,
+                Action::Restore,
                 self.api
                     .restore(&id, &item_write(&rec, &item, &owner))
                     .await,
@@ -145,7 +140,7 @@ impl Engine {
                 let adopted = if unconfirmed_create(&rec) {
                     match self.find_unconfirmed(&rec, &item, &owner).await {
                         Ok(found) => found,
-                        Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                        Err(e) => return Err(self.fail(ctx, rec, s, &e, Action::Create).await),
                     }
                 } else {
                     None
@@ -162,23 +157,23 @@ impl Engine {
                     wr.adopted |= adopted.is_some();
                     wr
                 });
-                (ItemAction::Create, result)
+                (Action::Create, result)
             }
         };
         match result {
             Ok(w) => self.succeed(ctx, rec, s, &w, action, Some(payload)).await,
             // PTV no longer has it (removed, or archived by someone else beyond restore):
             // create it afresh under the next generation of its sourceId.
-            Err(PtvError::NotFound { .. }) if action != ItemAction::Create => {
+            Err(PtvError::NotFound { .. }) if action != Action::Create => {
                 tracing::warn!(organization = %self.org.name, kind = %s.kind, id = %s.id, "PTV no longer has this item; creating it again under a new sourceId generation");
                 self.next_generation(&mut rec).await?;
                 self.record_intent(ctx, &mut rec, &payload).await?;
                 match self.api.create(&item_write(&rec, &item, &owner)).await {
                     Ok(wr) => {
-                        self.succeed(ctx, rec, s, &wr, ItemAction::Create, Some(payload))
+                        self.succeed(ctx, rec, s, &wr, Action::Create, Some(payload))
                             .await
                     }
-                    Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Create).await),
+                    Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Create).await),
                 }
             }
             Err(e) => Err(self.fail(ctx, rec, s, &e, action).await),
@@ -212,10 +207,10 @@ impl Engine {
         let payload = desired.connections_payload(&channel_ids);
         match self.api.set_connections(&write).await {
             Ok(w) => {
-                self.succeed(ctx, rec, s, &w, ItemAction::Connections, Some(payload))
+                self.succeed(ctx, rec, s, &w, Action::Connections, Some(payload))
                     .await
             }
-            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Connections).await),
+            Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Connections).await),
         }
     }
 
@@ -255,7 +250,7 @@ impl Engine {
                     cleared.last_touched_at = self.clock.now();
                     return self.commit(ctx, cleared).await;
                 }
-                Err(e) => return Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+                Err(e) => return Err(self.fail(ctx, rec, s, &e, Action::Archive).await),
             },
         };
         let result = match self.api.archive(&ptv_id, &write).await {
@@ -272,8 +267,7 @@ impl Engine {
         };
         match result {
             Ok(w) => {
-                self.succeed(ctx, rec, s, &w, ItemAction::Archive, None)
-                    .await?;
+                self.succeed(ctx, rec, s, &w, Action::Archive, None).await?;
                 if s.kind == ItemKind::Service {
                     // The service's connection set goes with it; PTV needs no write for that.
                     let mut conn = self.row(ctx, ItemKind::Connections, &s.id);
@@ -286,7 +280,7 @@ impl Engine {
                 }
                 Ok(())
             }
-            Err(e) => Err(self.fail(ctx, rec, s, &e, ItemAction::Archive).await),
+            Err(e) => Err(self.fail(ctx, rec, s, &e, Action::Archive).await),
         }
     }
 }
@@ -342,13 +336,12 @@ fn item_write<'a>(rec: &'a ItemRecord, item: &'a Item, owner: &'a PtvId) -> Item
     }
 }
 
-fn store_action(s: &Step) -> ItemAction {
-    match (s.action, s.kind) {
-        (_, ItemKind::Connections) => ItemAction::Connections,
-        (Action::Update, _) => ItemAction::Update,
-        (Action::Restore, _) => ItemAction::Restore,
-        (Action::Archive, _) => ItemAction::Archive,
-        (Action::Touch, _) => ItemAction::Touch,
-        _ => ItemAction::Create,
+/// A connection set's write is recorded as `connections`, whatever the plan called it; any
+/// other step as planned (only steps that write reach here).
+fn recorded_action(s: &Step) -> Action {
+    if s.kind == ItemKind::Connections {
+        Action::Connections
+    } else {
+        s.action
     }
 }

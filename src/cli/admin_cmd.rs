@@ -2,7 +2,7 @@
 
 use super::exit;
 use crate::config::Config;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, OrgName};
 use crate::store::OpenMode;
 use std::io::Write as _;
 
@@ -26,7 +26,8 @@ impl From<Kind> for ItemKind {
 #[derive(Debug, clap::Args)]
 pub struct ProtectArgs {
     /// The organisation (configured name).
-    pub org: String,
+    #[arg(value_parser = OrgName::parse)]
+    pub org: OrgName,
     pub kind: Kind,
     /// The item's source id.
     pub id: String,
@@ -36,7 +37,7 @@ pub struct ProtectArgs {
 }
 
 pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Result<u8> {
-    super::selected(cfg, Some(&args.org))?;
+    let org = super::selected(cfg, Some(&args.org))?[0];
     let Some(store) = crate::startup::open_store(cfg, OpenMode::MustExist).await? else {
         anyhow::bail!(
             "no state database yet: nothing has been synced, so there is nothing to protect; run a sync first"
@@ -45,8 +46,8 @@ pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Resu
     let kind = ItemKind::from(args.kind);
     // The daemon's single-writer lock: a run in progress must not see the flag change
     // under it (it decides archives from it).
-    let lock = super::lock_org(store.as_ref(), &args.org).await?;
-    let result = protect_locked(store.as_ref(), args, kind, on).await;
+    let lock = super::lock_org(store.as_ref(), org).await?;
+    let result = protect_locked(store.as_ref(), org.state_key(), args, kind, on).await;
     if let Err(e) = lock.release().await {
         tracing::warn!(organization = %args.org, "releasing the single-writer lock: {e}");
     }
@@ -73,6 +74,7 @@ pub async fn protect(cfg: &Config, args: &ProtectArgs, on: bool) -> anyhow::Resu
 /// Sets the flag and records who did it in the audit log; returns the item's PTV id.
 async fn protect_locked(
     store: &dyn crate::store::StateStore,
+    state_key: &str,
     args: &ProtectArgs,
     kind: ItemKind,
     on: bool,
@@ -85,21 +87,21 @@ async fn protect_locked(
         )
     };
     let item = store
-        .item(&args.org, kind, &args.id)
+        .item(state_key, kind, &args.id)
         .await?
         .ok_or_else(not_synced)?;
-    if !store.set_protected(&args.org, kind, &args.id, on).await? {
+    if !store.set_protected(state_key, kind, &args.id, on).await? {
         return Err(not_synced());
     }
     store
         .append_audit(&crate::store::NewAuditEntry {
             at: chrono::Utc::now(),
-            org: args.org.clone(),
+            org: state_key.to_owned(),
             actor: crate::startup::os_user(),
             action: if on {
-                crate::store::ItemAction::Protect
+                crate::model::Action::Protect
             } else {
-                crate::store::ItemAction::Unprotect
+                crate::model::Action::Unprotect
             },
             kind,
             source_id: args.id.clone(),

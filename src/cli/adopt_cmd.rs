@@ -4,13 +4,14 @@
 use super::{exit, selected};
 use crate::adopt::{MatchedBy, Row, Survey};
 use crate::config::Config;
+use crate::model::OrgName;
 use crate::store::OpenMode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// The table as JSON.
     #[arg(long)]
     pub json: bool,
@@ -114,10 +115,10 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let global = crate::startup::global_limit(cfg);
     let mut to_link = false;
     let mut json = Vec::new();
-    for org in selected(cfg, args.org.as_deref())? {
-        let lock = super::lock_org(store.as_ref(), &org.name).await?;
+    for org in selected(cfg, args.org.as_ref())? {
+        let lock = super::lock_org(store.as_ref(), org).await?;
         let validated = crate::pipeline::read_source(org).await?;
-        let records = store.items(&org.name).await?;
+        let records = store.items(org.state_key()).await?;
         let api = crate::startup::ptv_client(org, global.clone())?;
         let survey = crate::adopt::survey(org, api.as_ref(), &validated, &records)
             .await

@@ -134,7 +134,7 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
             crate::plan::DesiredRef::Service(s) => (item.kind(), &s.id),
             crate::plan::DesiredRef::Connections(id, _) => (item.kind(), id),
         };
-        let mut r = ItemRecord::new(&org.name, kind, id, now);
+        let mut r = ItemRecord::new(org.state_key(), kind, id, now);
         r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0);
         r.ptv_id = crate::model::PtvId::parse(&uuid::Uuid::new_v4().to_string()).ok();
         r.remote = RemoteState::Live;
@@ -341,7 +341,7 @@ async fn bench_idle() -> anyhow::Result<(u64, u64)> {
     .await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while store
-        .last_runs(&cfg.organizations[0].name, 1)
+        .last_runs(cfg.organizations[0].state_key(), 1)
         .await?
         .first()
         .is_none_or(|r| r.finished_at.is_none())
@@ -563,7 +563,7 @@ async fn bench_drift(items: usize, latency_ms: u64) -> anyhow::Result<(serde_jso
         report.failures().next().is_none(),
         "the bench's first sync had failures"
     );
-    let rows = engine.store.items(&engine.org.name).await?;
+    let rows = engine.store.items(engine.org.state_key()).await?;
     let services: Vec<uuid::Uuid> = rows
         .iter()
         .filter(|r| r.kind == crate::model::ItemKind::Service)

@@ -4,9 +4,10 @@
 //! whose last-write times it updates for every touch it plans; no HTTP, since what is
 //! measured is how many writes the plan asks for, and when.
 
+use crate::model::Action;
 use crate::model::{ItemKind, SourceId};
 use crate::plan::touch::{TouchPolicy, ptv_archives_at};
-use crate::plan::{Action, PlanOptions, TouchOptions, plan};
+use crate::plan::{PlanOptions, TouchOptions, plan};
 use crate::store::{PlanRow, RemoteState};
 use crate::synth::{Shape, generate};
 use crate::validate::{ValidateOptions, validate};

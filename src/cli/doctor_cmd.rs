@@ -4,6 +4,7 @@
 
 use super::exit;
 use crate::config::{Config, OrgConfig, SourceConfig, StateConfig};
+use crate::model::OrgName;
 use crate::secret::SecretSource;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -13,8 +14,8 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// The checks as JSON.
     #[arg(long)]
     pub json: bool,
@@ -67,7 +68,7 @@ const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(30);
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub async fn run(config_path: &Path, args: &Args) -> anyhow::Result<u8> {
-    let checks = checks(config_path, args.org.as_deref()).await;
+    let checks = checks(config_path, args.org.as_ref()).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&checks)?);
     } else {
@@ -97,7 +98,7 @@ pub fn line(c: &Check) -> String {
 }
 
 /// Every check, in the order an operator fixes things.
-pub async fn checks(config_path: &Path, org: Option<&str>) -> Vec<Check> {
+pub async fn checks(config_path: &Path, org: Option<&OrgName>) -> Vec<Check> {
     let cfg = match Config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -233,7 +234,7 @@ async fn state_checks(cfg: &Config, orgs: &[&OrgConfig]) -> Vec<Check> {
     }
     // A write that changes nothing proves the store takes writes.
     for o in orgs {
-        match store.org_state(&o.name).await {
+        match store.org_state(o.state_key()).await {
             Ok(Some(s)) => {
                 if let Err(e) = store.put_org_state(&s).await {
                     return vec![bad(

@@ -4,13 +4,14 @@
 
 use super::{exit, output, selected};
 use crate::config::Config;
+use crate::model::OrgName;
 use crate::store::OpenMode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// The verdicts as JSON.
     #[arg(long)]
     pub json: bool,
@@ -25,8 +26,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let global = crate::startup::global_limit(cfg);
     let mut drift = false;
     let mut json = Vec::new();
-    for org in selected(cfg, args.org.as_deref())? {
-        let lock = super::lock_org(store.as_ref(), &org.name).await?;
+    for org in selected(cfg, args.org.as_ref())? {
+        let lock = super::lock_org(store.as_ref(), org).await?;
         let api = crate::startup::ptv_client(org, global.clone())?;
         let started = std::time::Instant::now();
         let result = crate::drift::check_and_mark(

@@ -4,13 +4,14 @@
 use super::{exit, selected};
 use crate::config::Config;
 use crate::export::{Export, Format};
+use crate::model::OrgName;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The organisation (by its configured name); required when several are configured.
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// The folder to write the documents into (created if missing; must be empty).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -64,7 +65,7 @@ fn print(e: &Export) {
 }
 
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
-    let orgs = selected(cfg, args.org.as_deref())?;
+    let orgs = selected(cfg, args.org.as_ref())?;
     let [org] = orgs.as_slice() else {
         anyhow::bail!(
             "export writes one organisation: name it with --org ({})",

@@ -21,6 +21,7 @@ mod status_cmd;
 mod validate_cmd;
 
 use crate::config::{self, Config, OrgConfig};
+use crate::model::OrgName;
 use crate::telemetry::{self, LogFormat};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -287,21 +288,22 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
     Ok(Config::load(path)?)
 }
 
-/// The organisations a command applies to: one by `--org`, or all.
 /// The organisation's single-writer lock, as the daemon takes it; another process holding
 /// it is an error that says to wait.
 async fn lock_org(
     store: &dyn crate::store::StateStore,
-    org: &str,
+    org: &OrgConfig,
 ) -> anyhow::Result<crate::store::OrgLock> {
-    store.lock_org(org).await?.ok_or_else(|| {
+    store.lock_org(org.state_key()).await?.ok_or_else(|| {
         anyhow::anyhow!(
-            "organisation {org} is being synced by another ptv-sync process; try again when it is done"
+            "organisation {} is being synced by another ptv-sync process; try again when it is done",
+            org.name
         )
     })
 }
 
-fn selected<'a>(cfg: &'a Config, org: Option<&str>) -> anyhow::Result<Vec<&'a OrgConfig>> {
+/// The organisations a command applies to: one by `--org`, or all.
+fn selected<'a>(cfg: &'a Config, org: Option<&OrgName>) -> anyhow::Result<Vec<&'a OrgConfig>> {
     match org {
         Some(name) => cfg.org(name).map(|o| vec![o]).ok_or_else(|| {
             let known: Vec<&str> = cfg.organizations.iter().map(|o| o.name.as_str()).collect();

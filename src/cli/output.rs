@@ -3,9 +3,12 @@
 //! from source data, PTV or file names passes [`escape`]: a control character would
 //! otherwise reach the terminal and could clear it, retitle it or hide a line.
 
-use crate::apply::{Outcome, RunReport};
+use crate::model::Action;
+use crate::model::Outcome;
+
+use crate::apply::RunReport;
 use crate::model::ItemKind;
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use crate::validate::{Finding, Severity};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
 
@@ -152,7 +155,12 @@ pub fn step_lines(plan: &Plan) -> Vec<String> {
                 Action::Invalid => "!",
                 Action::Held => "=",
                 Action::Protected => "#",
-                Action::Unchanged => " ",
+                // Recorded in the audit log and run items, never planned.
+                Action::Unchanged
+                | Action::Connections
+                | Action::Adopt
+                | Action::Protect
+                | Action::Unprotect => " ",
             };
             let mut line = format!("{sign} {:9} {} {}", s.action.as_str(), s.kind, s.id);
             if let Some(r) = &s.reason {
@@ -285,7 +293,7 @@ mod tests {
     #[test]
     fn the_run_summary_table_fits_80_columns() {
         let mut r = RunReport {
-            organization: "esimerkkila".into(),
+            organization: crate::model::OrgName::parse("esimerkkila").unwrap(),
             run_id: Some(7),
             dry_run: false,
             outcome: crate::store::RunOutcome::Partial,

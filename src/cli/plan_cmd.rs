@@ -1,13 +1,14 @@
 use super::{exit, output, selected};
 use crate::config::Config;
+use crate::model::OrgName;
 use crate::plan::guard_trips;
 use crate::store::OpenMode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// The plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -22,7 +23,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     let mut changes = false;
     let mut json = Vec::new();
-    for org in selected(cfg, args.org.as_deref())? {
+    for org in selected(cfg, args.org.as_ref())? {
         let (validated, records) =
             crate::pipeline::read_with(org, crate::pipeline::plan_rows(org, store.as_deref()))
                 .await;
@@ -44,8 +45,8 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
                 "organization": org.name,
                 "changes": plan.has_changes(),
                 "archive_guard": guard,
-                "steps": plan.steps.iter().filter(|s| s.action != crate::plan::Action::Unchanged).collect::<Vec<_>>(),
-                "unchanged": plan.count(crate::plan::Action::Unchanged),
+                "steps": plan.steps.iter().filter(|s| s.action != crate::model::Action::Unchanged).collect::<Vec<_>>(),
+                "unchanged": plan.count(crate::model::Action::Unchanged),
                 "findings": validated.findings,
             }));
             continue;

@@ -3,14 +3,15 @@
 
 use super::{exit, output, selected};
 use crate::config::Config;
+use crate::model::OrgName;
 use crate::readiness::{self, Options};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The organisation (by its configured name).
-    #[arg(long)]
-    pub org: String,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: OrgName,
     /// Where report.md, report.html and content.xlsx are written.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -1,7 +1,7 @@
 use super::{exit, output, selected};
 use crate::apply::{ItemResult, Progress, RunOptions, RunReport};
 use crate::config::Config;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, OrgName};
 use crate::startup::EngineBuilder;
 use crate::store::{OpenMode, RunOutcome, RunTrigger};
 use std::io::{IsTerminal, Write as _};
@@ -18,8 +18,8 @@ pub enum Only {
 #[allow(clippy::struct_excessive_bools)] // command-line flags
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// Re-send every item, failed ones included.
     #[arg(long)]
     pub full: bool,
@@ -189,7 +189,7 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     }
     if args.dry_run {
         // A dry run that passes must mean the real one can log in: its secrets are there.
-        let failures = super::check_secrets(cfg, &selected(cfg, args.org.as_deref())?);
+        let failures = super::check_secrets(cfg, &selected(cfg, args.org.as_ref())?);
         if !failures.is_empty() {
             anyhow::bail!("{}", failures.join("; "));
         }
@@ -216,21 +216,22 @@ pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut code = exit::OK;
     let mut lost_lock = false;
     let mut reports = Vec::new();
-    for org in selected(cfg, args.org.as_deref())? {
+    for org in selected(cfg, args.org.as_ref())? {
         // The same single-writer lock as the daemon: never two writers for one organisation.
-        let lock = super::lock_org(store.as_ref(), &org.name).await?;
-        crate::store::interrupt_stale_runs(store.as_ref(), &org.name, chrono::Utc::now()).await?;
+        let lock = super::lock_org(store.as_ref(), org).await?;
+        crate::store::interrupt_stale_runs(store.as_ref(), org.state_key(), chrono::Utc::now())
+            .await?;
         // Fencing as in the daemon: a lock lost mid-run (its PostgreSQL session ended)
         // cancels the run, so no write starts while another instance may hold it.
         let lock: crate::store::SharedLock = Arc::new(tokio::sync::Mutex::new(Some(lock)));
         let cancel = tokio_util::sync::CancellationToken::new();
         let watch = tokio::spawn(crate::store::watch_lock(
-            org.name.clone(),
+            org.name.to_string(),
             lock.clone(),
             cancel.clone(),
             crate::store::LOCK_CHECK,
         ));
-        let progress = TermProgress::new(&org.name);
+        let progress = TermProgress::new(org.name.as_str());
         let engine = EngineBuilder::connect(
             org.clone(),
             store.clone(),

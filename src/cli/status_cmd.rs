@@ -1,13 +1,14 @@
 use super::{exit, selected};
 use crate::config::Config;
+use crate::model::OrgName;
 use crate::store::{ItemStatus, OpenMode};
 use std::collections::BTreeMap;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     #[arg(long)]
     pub json: bool,
     /// Exit 2 when something needs attention: items failed, needing a person or drifted,
@@ -45,12 +46,12 @@ fn needs_attention(o: &serde_json::Value) -> bool {
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let store = crate::startup::open_store(cfg, OpenMode::MustExist).await?;
     let mut out = Vec::new();
-    for org in selected(cfg, args.org.as_deref())? {
+    for org in selected(cfg, args.org.as_ref())? {
         let (records, state, runs) = match &store {
             Some(s) => (
-                s.items(&org.name).await?,
-                s.org_state(&org.name).await?,
-                s.last_runs(&org.name, 1).await?,
+                s.items(org.state_key()).await?,
+                s.org_state(org.state_key()).await?,
+                s.last_runs(org.state_key(), 1).await?,
             ),
             None => (Vec::new(), None, Vec::new()),
         };

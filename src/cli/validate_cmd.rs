@@ -1,11 +1,12 @@
 use super::{exit, output, selected};
 use crate::config::Config;
+use crate::model::OrgName;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this organisation (by its configured name).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[arg(long, value_parser = OrgName::parse)]
+    pub org: Option<OrgName>,
     /// Findings as JSON.
     #[arg(long)]
     pub json: bool,
@@ -22,7 +23,7 @@ pub struct Args {
 pub async fn run(cfg: &Config, args: &Args) -> anyhow::Result<u8> {
     let mut errors = 0;
     let mut report = Vec::new();
-    let orgs = selected(cfg, args.org.as_deref())?;
+    let orgs = selected(cfg, args.org.as_ref())?;
     // A run would stop at the first login without these; say so now.
     let secret_failures = super::check_secrets(cfg, &orgs);
     for f in &secret_failures {

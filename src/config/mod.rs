@@ -9,7 +9,7 @@ pub mod bounds;
 pub mod duration;
 pub mod schedule;
 
-use crate::model::{ApiVersion, Area};
+use crate::model::{ApiVersion, Area, OrgName, StateKey};
 use crate::plan::GuardLimits;
 use crate::secret::SecretSource;
 use bounds::{DAY, Size};
@@ -262,7 +262,9 @@ pub struct DriftConfig {
 
 #[derive(Debug, Clone)]
 pub struct OrgConfig {
-    pub name: String,
+    pub name: OrgName,
+    /// Not read from the file: see [`OrgConfig::state_key`].
+    state_key: StateKey,
     pub environment: Environment,
     pub api_version: ApiVersion,
     pub main_organization_id: crate::model::PtvId,
@@ -352,6 +354,21 @@ impl SourceConfig {
 }
 
 impl OrgConfig {
+    /// Where this organisation's rows live in the state store (the store's `org`): its
+    /// name, unless [`scoped`](Self::scoped).
+    #[must_use]
+    pub fn state_key(&self) -> &str {
+        self.state_key.as_str()
+    }
+
+    /// The same organisation with its rows kept apart under `<name>#<scope>`, for a run
+    /// that must never touch its own (readiness's throw-away store).
+    #[must_use]
+    pub fn scoped(mut self, scope: &str) -> Self {
+        self.state_key = StateKey::scoped(&self.name, scope);
+        self
+    }
+
     /// Every secret the organisation's sync reads, with what it is (for messages).
     #[must_use]
     pub fn secrets(&self) -> Vec<(String, &SecretSource)> {
@@ -444,8 +461,8 @@ impl Config {
     }
 
     #[must_use]
-    pub fn org(&self, name: &str) -> Option<&OrgConfig> {
-        self.organizations.iter().find(|o| o.name == name)
+    pub fn org(&self, name: &OrgName) -> Option<&OrgConfig> {
+        self.organizations.iter().find(|o| o.name == *name)
     }
 }
 
@@ -719,21 +736,11 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
     let mut orgs = Vec::new();
     for (i, o) in raw.organization.into_iter().enumerate() {
         let k = |field: &str| format!("organization[{i}].{field}");
-        if o.name.is_empty()
-            || !o
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        let name = OrgName::parse(&o.name).map_err(|e| key_err(&k("name"), e))?;
+        if orgs.iter().any(|x: &OrgConfig| x.name == name) {
             return Err(key_err(
                 &k("name"),
-                format!("'{}' must be letters, digits, '-' or '_'", o.name),
-            ));
-        }
-        if orgs.iter().any(|x: &OrgConfig| x.name == o.name) {
-            return Err(key_err(
-                &k("name"),
-                format!("organisation name '{}' is used twice", o.name),
+                format!("organisation name '{name}' is used twice"),
             ));
         }
         let main_organization_id = uuid::Uuid::parse_str(&o.main_organization_id)
@@ -898,7 +905,8 @@ fn build(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
         orgs.push(OrgConfig {
-            name: o.name,
+            state_key: StateKey::of(&name),
+            name,
             environment: o.environment,
             api_version: o.api_version,
             main_organization_id,

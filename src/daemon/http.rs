@@ -68,15 +68,9 @@ async fn resync(
         )
             .into_response();
     }
-    let req: ResyncRequest = match serde_json::from_slice(&body) {
+    let req = match resync_request(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("the request body is not a resync request: {e}\n"),
-            )
-                .into_response();
-        }
+        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
     match d.resync_now(req).await {
         Ok(reports) => Json(reports).into_response(),
@@ -84,6 +78,46 @@ async fn resync(
     }
 }
 
+/// The body of `POST /admin/resync`; an error names the field at fault (`org: 'a b' must
+/// be letters, ...`), so a hand-written request can be corrected.
+fn resync_request(body: &[u8]) -> Result<ResyncRequest, String> {
+    let refused =
+        |e: &dyn std::fmt::Display| format!("the request body is not a resync request: {e}\n");
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let req = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
+        if path == "." {
+            refused(&e)
+        } else {
+            refused(&format!("{path}: {e}"))
+        }
+    })?;
+    de.end().map_err(|e| refused(&e))?;
+    Ok(req)
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resync_request;
+
+    #[test]
+    fn a_resync_request_names_the_field_at_fault() {
+        let r = resync_request(br#"{"org": "espoo", "actor": "ignored"}"#).unwrap();
+        assert_eq!(r.org.unwrap().as_str(), "espoo");
+        let e = resync_request(br#"{"org": "espoo kunta"}"#).unwrap_err();
+        assert!(
+            e.contains("org: 'espoo kunta' must be letters, digits, '-' or '_'"),
+            "{e}"
+        );
+        let e = resync_request(b"{} trailing").unwrap_err();
+        assert!(
+            e.starts_with("the request body is not a resync request"),
+            "{e}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod notify;
 
 use crate::apply::{RunOptions, RunReport};
 use crate::config::{Config, OrgConfig};
+use crate::model::OrgName;
 use crate::ptv::PtvApi;
 use crate::startup::EngineBuilder;
 use crate::store::{LOCK_CHECK, OpenMode, RunTrigger, SharedLock, StateStore, StoreError};
@@ -43,7 +44,7 @@ const PRUNE_EVERY: chrono::Duration = chrono::Duration::days(1);
 #[serde(default)]
 pub struct ResyncRequest {
     /// Only this organisation; all when absent.
-    pub org: Option<String>,
+    pub org: Option<OrgName>,
     /// What to do; the trigger is always `resync`. Who asked is not the client's to say
     /// (see [`ADMIN_ACTOR`]).
     #[serde(flatten)]
@@ -84,7 +85,7 @@ pub struct Daemon {
     store: Arc<dyn StateStore>,
     global: Arc<Semaphore>,
     org_slots: Arc<Semaphore>,
-    orgs: tokio::sync::Mutex<BTreeMap<String, OrgRuntime>>,
+    orgs: tokio::sync::Mutex<BTreeMap<OrgName, OrgRuntime>>,
     prometheus: PrometheusHandle,
     admin_token: String,
     cancel: CancellationToken,
@@ -187,7 +188,7 @@ fn check_client_certificate(cfg: &OrgConfig, now: DateTime<Utc>) {
     };
     match crate::certificate::not_after(path) {
         Ok(t) => {
-            metrics::gauge!(crate::monitoring::CLIENT_CERT_EXPIRY, "org" => cfg.name.clone())
+            metrics::gauge!(crate::monitoring::CLIENT_CERT_EXPIRY, "org" => cfg.name.to_string())
                 .set(t.timestamp() as f64);
             if t - now < crate::certificate::EXPIRY_WARNING {
                 tracing::warn!(
@@ -419,7 +420,7 @@ impl Daemon {
                 } else {
                     o.last_freshness_try = Some(now);
                 }
-                match self.hold_lock(name, &o.lock).await {
+                match self.hold_lock(&o.cfg, &o.lock).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::debug!(organization = %name, "another instance holds the lock; skipping");
@@ -455,7 +456,7 @@ impl Daemon {
                     .schedule
                     .next_after(now)
                     .unwrap_or(now + chrono::Duration::days(7));
-                match self.hold_lock(name, &o.lock).await {
+                match self.hold_lock(&o.cfg, &o.lock).await {
                     Ok(true) => drift_due.push((
                         o.cfg.clone(),
                         o.api.clone(),
@@ -528,7 +529,7 @@ impl Daemon {
         o.freshness_checked = Some(now);
         let max_age =
             chrono::Duration::from_std(o.cfg.max_age).unwrap_or(chrono::Duration::days(1));
-        match self.store.org_state(&o.cfg.name).await {
+        match self.store.org_state(o.cfg.state_key()).await {
             Ok(Some(s)) => s.last_success_at.is_none_or(|t| now - t > max_age),
             Ok(None) => true,
             Err(_) => false,
@@ -539,18 +540,18 @@ impl Daemon {
     /// one (a `PostgreSQL` lock dies with its session, and another instance may hold it
     /// now), drops a lost one and tries to take it (again). `Ok(false)`: another instance
     /// holds it.
-    async fn hold_lock(&self, org: &str, lock: &SharedLock) -> Result<bool, StoreError> {
+    async fn hold_lock(&self, org: &OrgConfig, lock: &SharedLock) -> Result<bool, StoreError> {
         let mut held = lock.lock().await;
         if let Some(l) = held.as_mut()
             && let Err(e) = l.check().await
         {
-            tracing::warn!(organization = %org, "{e}");
+            tracing::warn!(organization = %org.name, "{e}");
             *held = None;
         }
         if held.is_none() {
-            *held = self.store.lock_org(org).await?;
+            *held = self.store.lock_org(org.state_key()).await?;
             if held.is_some() {
-                tracing::info!(organization = %org, "took the single-writer lock");
+                tracing::info!(organization = %org.name, "took the single-writer lock");
             }
         }
         Ok(held.is_some())
@@ -567,22 +568,25 @@ impl Daemon {
         let _slot = self.org_slots.acquire().await.ok()?;
         // Fencing: the lock is confirmed right before the run and every `LOCK_CHECK` during
         // it; once it is lost, the run is cancelled and starts no further write.
-        if !self.hold_lock(&cfg.name, &lock).await.unwrap_or(false) {
+        if !self.hold_lock(cfg, &lock).await.unwrap_or(false) {
             tracing::warn!(organization = %cfg.name, "run skipped: the single-writer lock is not held");
             return None;
         }
         let cancel = self.cancel.child_token();
         let watch = tokio::spawn(crate::store::watch_lock(
-            cfg.name.clone(),
+            cfg.name.to_string(),
             lock,
             cancel.clone(),
             LOCK_CHECK,
         ));
         // This process holds the organisation's lock and its run guard: a run still
         // recorded as running was left by a process that died.
-        if let Err(e) =
-            crate::store::interrupt_stale_runs(self.store.as_ref(), &cfg.name, self.clock.now())
-                .await
+        if let Err(e) = crate::store::interrupt_stale_runs(
+            self.store.as_ref(),
+            cfg.state_key(),
+            self.clock.now(),
+        )
+        .await
         {
             tracing::warn!(organization = %cfg.name, "cannot mark interrupted runs: {e}");
         }
@@ -597,11 +601,11 @@ impl Daemon {
         self.plan_retry(&cfg.name, result.as_ref().err()).await;
         match result {
             Ok(report) => {
-                metrics::counter!(crate::monitoring::RUNS, "org" => cfg.name.clone(), "outcome" => report.outcome.as_str()).increment(1);
+                metrics::counter!(crate::monitoring::RUNS, "org" => cfg.name.to_string(), "outcome" => report.outcome.as_str()).increment(1);
                 let line = summary_line(&report);
                 tracing::info!(organization = %cfg.name, "{line}");
                 notify::status(&line);
-                if let Ok(Some(mut s)) = self.store.org_state(&cfg.name).await {
+                if let Ok(Some(mut s)) = self.store.org_state(cfg.state_key()).await {
                     s.next_run_at = cfg.schedule.next_after(self.clock.now());
                     let _ = self.store.put_org_state(&s).await;
                 }
@@ -610,7 +614,7 @@ impl Daemon {
             Err(e) => {
                 tracing::error!(organization = %cfg.name, "run failed: {e}");
                 notify::status(&format!("{}: run failed: {e}", cfg.name));
-                metrics::counter!(crate::monitoring::RUNS_FAILED, "org" => cfg.name.clone())
+                metrics::counter!(crate::monitoring::RUNS_FAILED, "org" => cfg.name.to_string())
                     .increment(1);
                 None
             }
@@ -621,7 +625,7 @@ impl Daemon {
     /// the login refused) is tried again after a growing delay rather than at the next
     /// schedule, so an outage of an hour costs an hour, not a day; a run that got through
     /// ends the backoff.
-    async fn plan_retry(&self, org: &str, failure: Option<&crate::apply::RunError>) {
+    async fn plan_retry(&self, org: &OrgName, failure: Option<&crate::apply::RunError>) {
         let (base, max) = {
             let cfg = self.config.read().expect("config lock");
             (
@@ -668,7 +672,7 @@ impl Daemon {
         let Ok(_slot) = self.org_slots.acquire().await else {
             return;
         };
-        if !self.hold_lock(&cfg.name, lock).await.unwrap_or(false) {
+        if !self.hold_lock(cfg, lock).await.unwrap_or(false) {
             tracing::warn!(organization = %cfg.name, "drift check skipped: the single-writer lock is not held");
             return;
         }
@@ -698,7 +702,7 @@ impl Daemon {
                 if req.org.as_ref().is_some_and(|n| n != name) {
                     continue;
                 }
-                if !self.hold_lock(name, &o.lock).await? {
+                if !self.hold_lock(&o.cfg, &o.lock).await? {
                     anyhow::bail!(
                         "organisation '{name}' is synced by another instance right now; ask that one or wait"
                     );
@@ -745,7 +749,7 @@ impl Daemon {
                 chrono::Duration::from_std(cfg.max_age).unwrap_or(chrono::Duration::days(1));
             let last = self
                 .store
-                .org_state(&cfg.name)
+                .org_state(cfg.state_key())
                 .await
                 .map_err(|e| format!("database: {e}"))?
                 .and_then(|s| s.last_success_at);
@@ -768,16 +772,17 @@ impl Daemon {
     /// lowered, so a restart does not reset what the store remembers.
     pub async fn refresh_gauges(&self) {
         use crate::monitoring as m;
-        let orgs: Vec<(String, Arc<dyn PtvApi>)> = self
+        let orgs: Vec<(String, String, Arc<dyn PtvApi>)> = self
             .orgs
             .lock()
             .await
             .iter()
-            .map(|(n, o)| (n.clone(), o.api.clone()))
+            .map(|(n, o)| (n.to_string(), o.cfg.state_key().to_owned(), o.api.clone()))
             .collect();
-        for (name, api) in orgs {
+        for (name, key, api) in orgs {
+            let key = key.as_str();
             // Counted by the database: a scrape loads no item.
-            if let Ok(counts) = self.store.item_state_counts(&name).await {
+            if let Ok(counts) = self.store.item_state_counts(key).await {
                 let mut by: BTreeMap<&'static str, u64> = BTreeMap::new();
                 for (remote, status, n) in counts {
                     *by.entry(crate::apply::state_label_of(remote, status))
@@ -790,7 +795,7 @@ impl Daemon {
                 metrics::gauge!(m::DRIFTED, "org" => name.clone())
                     .set(by.get("drifted").copied().unwrap_or(0) as f64);
             }
-            if let Ok(Some(s)) = self.store.org_state(&name).await {
+            if let Ok(Some(s)) = self.store.org_state(key).await {
                 if let Some(t) = s.last_success_at {
                     metrics::gauge!(m::LAST_SUCCESS, "org" => name.clone())
                         .set(t.timestamp() as f64);
@@ -798,7 +803,7 @@ impl Daemon {
                 metrics::counter!(m::GUARD_TRIPS, "org" => name.clone())
                     .absolute(u64::try_from(s.guard_trips).unwrap_or(0));
             }
-            if let Ok(oldest) = self.store.oldest_write(&name).await {
+            if let Ok(oldest) = self.store.oldest_write(key).await {
                 let age =
                     oldest.map_or(0.0, |t| (self.clock.now() - t).num_seconds().max(0) as f64);
                 metrics::gauge!(m::OLDEST_WRITE_AGE, "org" => name.clone()).set(age);
@@ -837,8 +842,7 @@ fn instance() -> String {
 /// One line per run, for the journal and `STATUS=`.
 #[must_use]
 pub fn summary_line(r: &RunReport) -> String {
-    use crate::apply::Outcome;
-    use crate::plan::Action;
+    use crate::model::{Action, Outcome};
     format!(
         "{}: run {} {}: {} created, {} updated, {} restored, {} archived, {} touched, {} unchanged, {} failed, {} need a person, {} invalid{} in {} ms",
         r.organization,

@@ -50,7 +50,7 @@ pub async fn mark(
     let mut marked = Marked::default();
     let mut changed = Vec::new();
     for (kind, id) in &report.in_step_keys {
-        if let Some(mut rec) = store.item(&org.name, *kind, id.as_str()).await?
+        if let Some(mut rec) = store.item(org.state_key(), *kind, id.as_str()).await?
             && rec.status == ItemStatus::Drifted
             && rec.remote == RemoteState::Live
         {
@@ -71,7 +71,7 @@ pub async fn mark(
             ) => true,
             (Verdict::InStep | Verdict::ModifiedVersion { .. } | Verdict::Gone, _) => continue,
         };
-        let Some(mut rec) = store.item(&org.name, d.kind, d.id.as_str()).await? else {
+        let Some(mut rec) = store.item(org.state_key(), d.kind, d.id.as_str()).await? else {
             continue;
         };
         // A failed or blocked item keeps its own error (and the planner's hold on it): an

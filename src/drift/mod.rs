@@ -35,7 +35,7 @@ mod mark;
 pub use mark::{Marked, check_and_mark, mark};
 
 use crate::config::OrgConfig;
-use crate::model::{ApiVersion, Item, ItemKind, PtvId, SourceId};
+use crate::model::{ApiVersion, Item, ItemKind, OrgName, PtvId, SourceId};
 use crate::plan::stored_channel_ids;
 use crate::ptv::{ArchivedItem, ItemWrite, PtvApi, PtvError, RemoteItem, RemoteStatus};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, StateStore, StoreError};
@@ -161,7 +161,7 @@ pub struct ItemDrift {
 /// What one check found for one organisation.
 #[derive(Debug, Clone, Serialize)]
 pub struct DriftReport {
-    pub organization: String,
+    pub organization: OrgName,
     /// Items read (a service and its connection set count once).
     pub checked: usize,
     pub in_step: usize,
@@ -189,13 +189,13 @@ impl DriftReport {
 pub enum DriftError {
     #[error("organisation {org}: reading PTV: {source}")]
     Ptv {
-        org: String,
+        org: OrgName,
         #[source]
         source: PtvError,
     },
     #[error("organisation {org}: state store: {source}")]
     Store {
-        org: String,
+        org: OrgName,
         #[source]
         source: StoreError,
     },
@@ -233,7 +233,7 @@ pub async fn check(
         org: org.name.clone(),
         source,
     };
-    let rows = store.items(&org.name).await.map_err(store_err)?;
+    let rows = store.items(org.state_key()).await.map_err(store_err)?;
     let main = org.main_organization_id.to_string();
     let org_ptv: HashMap<&str, PtvId> = rows
         .iter()
@@ -254,7 +254,10 @@ pub async fn check(
         .collect();
     // Check order is cursor order: (kind name, source id).
     units.sort_by(|a, b| (a.kind.as_str(), &a.source_id).cmp(&(b.kind.as_str(), &b.source_id)));
-    let cursor = store.drift_cursor(&org.name).await.map_err(store_err)?;
+    let cursor = store
+        .drift_cursor(org.state_key())
+        .await
+        .map_err(store_err)?;
     let start = cursor
         .as_deref()
         .and_then(|c| c.split_once('/'))
@@ -477,10 +480,10 @@ pub async fn check(
         slice.last().map(|r| position(r.kind, r.source_id.as_str()))
     };
     store
-        .set_drift_cursor(&org.name, next.as_deref())
+        .set_drift_cursor(org.state_key(), next.as_deref())
         .await
         .map_err(store_err)?;
-    metrics::counter!(crate::monitoring::DRIFT_READS, "org" => org.name.clone())
+    metrics::counter!(crate::monitoring::DRIFT_READS, "org" => org.name.to_string())
         .increment(u64::from(report.reads));
     Ok(report)
 }

@@ -76,7 +76,7 @@ pub struct Written {
 /// What an export wrote and what it could not carry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Export {
-    pub organization: String,
+    pub organization: crate::model::OrgName,
     pub dir: PathBuf,
     pub written: Vec<Written>,
     /// Validation errors of the written documents as they are (`file: message`).

@@ -259,7 +259,8 @@ pub fn desired<'a>(v: &'a Validated, kind: ItemKind, id: &str) -> Option<Desired
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, PlanOptions, plan};
+    use crate::model::Action;
+    use crate::plan::{PlanOptions, plan};
 
     /// What a step carries is what the planner fingerprinted: the applier stores exactly
     /// the payload the next plan compares against.

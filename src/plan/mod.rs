@@ -11,59 +11,12 @@ pub use desired::{
 
 use crate::fingerprint::Fingerprint;
 use crate::fingerprint::{changed_paths, changed_values};
-use crate::model::{ApiVersion, Area, ItemKind, SourceId};
+use crate::model::{Action, ApiVersion, Area, ItemKind, SourceId};
 use crate::store::{DRIFT_NOTE_PREFIX, Payload, PlanRow, RemoteState};
 use crate::validate::Validated;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Restore,
-    Archive,
-    Unchanged,
-    /// Invalid in the source: not sent, not archived.
-    Invalid,
-    /// Failed terminally before with this same content: waits for a change, the cool-down
-    /// or `--full`.
-    Held,
-    /// Gone from the source but protected: kept in PTV.
-    Protected,
-    /// Unchanged, but not written for so long that PTV would archive it: re-sent as it
-    /// was last pushed ([`touch`]).
-    Touch,
-}
-
-impl Action {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Restore => "restore",
-            Action::Archive => "archive",
-            Action::Unchanged => "unchanged",
-            Action::Invalid => "invalid",
-            Action::Held => "held",
-            Action::Protected => "protected",
-            Action::Touch => "touch",
-        }
-    }
-    /// Does the step write to PTV?
-    #[must_use]
-    pub fn writes(self) -> bool {
-        matches!(
-            self,
-            Action::Create | Action::Update | Action::Restore | Action::Archive | Action::Touch
-        )
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {

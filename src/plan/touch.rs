@@ -26,7 +26,7 @@ pub const WARN_AFTER_MONTHS: u32 = 15;
 /// A month as configuration durations count it (humantime's: 30.44 days).
 pub const MONTH: Duration = Duration::from_secs(2_630_016);
 /// The longest `touch.after`: a month short of PTV's 18.
-pub const MAX_AFTER: Duration = Duration::from_secs(2_630_016 * 17);
+pub const MAX_AFTER: Duration = Duration::from_secs(MONTH.as_secs() * 17);
 /// What the default window leaves before PTV's 18 months.
 pub const MARGIN: Duration = MONTH;
 /// What a configured `after + window` must leave at least: late runs and failed writes

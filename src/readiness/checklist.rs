@@ -7,10 +7,9 @@ use super::testset::{self, Removed, Stage, TestSet};
 use super::{
     CheckItem, ConnectionInfo, ItemCheck, Options, Readiness, SheetSummary, templates, xlsx,
 };
-use crate::apply::Outcome;
 use crate::config::{OrgConfig, SourceConfig};
+use crate::model::{Action, Outcome};
 use crate::model::{ChannelType, ItemKind};
-use crate::plan::Action;
 use crate::ptv::RequestLog;
 use crate::source::DirLimits;
 use crate::startup::EngineBuilder;
@@ -324,8 +323,7 @@ pub(super) async fn run(
     let work = tempfile::tempdir()?;
     let source_dir = work.path().join("source");
     std::fs::create_dir_all(&source_dir)?;
-    let mut rd = org.clone();
-    rd.name = format!("{}#readiness-{run_id}", org.name);
+    let mut rd = org.clone().scoped(&format!("readiness-{run_id}"));
     rd.source = SourceConfig::Dir {
         path: source_dir.clone(),
         limits: DirLimits::default(),
@@ -497,11 +495,11 @@ pub(super) async fn run(
         &set,
         |kind, id| {
             let store = runner.store.clone();
-            let org = runner.org.name.clone();
+            let key = runner.org.state_key().to_owned();
             let id = id.to_owned();
             async move {
                 store
-                    .item(&org, kind, &id)
+                    .item(&key, kind, &id)
                     .await
                     .ok()
                     .flatten()

@@ -54,7 +54,7 @@ pub struct Options {
 /// The whole test: what `--json` prints and the reports render.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {
-    pub organization: String,
+    pub organization: crate::model::OrgName,
     pub run_id: String,
     pub api_version: String,
     pub started: DateTime<Utc>,

@@ -65,7 +65,7 @@ fn cleanup_line(r: &Readiness) -> String {
 fn facts(r: &Readiness) -> Vec<(&'static str, String)> {
     let c = &r.connection;
     vec![
-        ("Organisation", r.organization.clone()),
+        ("Organisation", r.organization.to_string()),
         ("Result", summary_line(r)),
         ("Run id", r.run_id.clone()),
         ("PTV API version", r.api_version.clone()),
@@ -147,7 +147,7 @@ fn md_item(out: &mut String, c: &CheckItem) {
 pub fn markdown(r: &Readiness) -> String {
     let mut out = format!(
         "# Technical readiness test report: {}\n\nDVV's technical readiness test of an IN integration (ptv-tuki@dvv.fi), run by `ptv-sync readiness` against PTV's customer test environment with data not previously entered there.\n\n| | |\n|---|---|\n",
-        cell(&r.organization)
+        cell(r.organization.as_str())
     );
     for (k, v) in facts(r) {
         let _ = writeln!(out, "| {k} | {} |", cell(&v));

@@ -4,8 +4,9 @@
 
 use super::testset::{Removed, TestSet};
 use super::{ItemCheck, readback};
-use crate::apply::{Engine, ItemResult, Outcome, RunOptions};
+use crate::apply::{Engine, ItemResult, RunOptions};
 use crate::config::OrgConfig;
+use crate::model::Outcome;
 use crate::model::{ChannelType, Item, ItemKind, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::wire::Wire;
@@ -97,7 +98,7 @@ impl Runner {
 
     pub(super) async fn ptv_id_of(&self, kind: ItemKind, id: &str) -> Option<String> {
         self.store
-            .item(&self.org.name, kind, id)
+            .item(self.org.state_key(), kind, id)
             .await
             .ok()
             .flatten()
@@ -111,7 +112,7 @@ impl Runner {
         match owner {
             Some(id) => self
                 .store
-                .item(&self.org.name, ItemKind::Organization, id)
+                .item(self.org.state_key(), ItemKind::Organization, id)
                 .await
                 .ok()
                 .flatten()
@@ -293,7 +294,7 @@ impl Runner {
         let mut c = blank(r.kind, r.channel_type, &r.id);
         let rec = self
             .store
-            .item(&self.org.name, r.kind, &r.id)
+            .item(self.org.state_key(), r.kind, &r.id)
             .await
             .ok()
             .flatten();

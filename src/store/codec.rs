@@ -3,10 +3,10 @@
 use super::audit::{GENESIS_HASH, HashedFields, chain_hash};
 use super::error::StoreError;
 use super::types::{
-    AuditEntry, ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload,
-    PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger,
+    AuditEntry, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload, PlanRow,
+    RemoteState, RunItem, RunOutcome, RunRecord, RunTrigger,
 };
-use crate::model::{ItemKind, PtvId, SourceId};
+use crate::model::{Action, ItemKind, Outcome, PtvId, SourceId};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 /// Timestamps are stored with microsecond precision on both backends.
@@ -266,8 +266,8 @@ impl RawRunItem {
         };
         Ok(RunItem {
             kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
-            action: parse_enum(&self.action, ItemAction::parse, "action", &what)?,
-            outcome: parse_enum(&self.outcome, RunItemOutcome::parse, "outcome", &what)?,
+            action: parse_enum(&self.action, Action::parse, "action", &what)?,
+            outcome: parse_enum(&self.outcome, Outcome::parse, "outcome", &what)?,
             source_id: parse_source_id(&self.source_id, "source_id", &what)?,
             error: self.error,
         })
@@ -295,7 +295,7 @@ impl RawAudit {
     pub(crate) fn into_entry(self) -> Result<AuditEntry, StoreError> {
         let what = || format!("audit entry {} of organisation {}", self.seq, self.org);
         Ok(AuditEntry {
-            action: parse_enum(&self.action, ItemAction::parse, "action", &what)?,
+            action: parse_enum(&self.action, Action::parse, "action", &what)?,
             kind: parse_enum(&self.kind, ItemKind::parse, "kind", &what)?,
             http_status: http_status_from_db(self.http_status, &what)?,
             seq: self.seq,

@@ -30,8 +30,8 @@ pub use sqlite::SqliteStore;
 pub use target::{OpenMode, StoreTarget, redact_url};
 pub use types::{
     AuditBreak, AuditBreakKind, AuditEntry, AuditVerification, DRIFT_NOTE_PREFIX, ErrorClass,
-    ItemAction, ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload,
-    PlanRow, RemoteState, RunItem, RunItemOutcome, RunOutcome, RunRecord, RunTrigger, ptv_scope,
+    ItemError, ItemRecord, ItemStatus, NewAuditEntry, NewRun, OrgState, Payload, PlanRow,
+    RemoteState, RunItem, RunOutcome, RunRecord, RunTrigger, ptv_scope,
 };
 
 use crate::model::ItemKind;
@@ -41,6 +41,10 @@ use std::sync::Arc;
 
 /// Persistent state of ptv-sync. Implementations are cheap to share (`Arc<dyn StateStore>`)
 /// and safe to call from many tasks.
+///
+/// Every `org` parameter (and the `org` of a record) is a state key
+/// ([`crate::model::StateKey`]): a configured organisation's name, or a label scoped
+/// under it. The store checks nothing about it; callers pass `OrgConfig::state_key()`.
 #[async_trait]
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// All items of an organisation, ordered by kind and source id.

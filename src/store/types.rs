@@ -3,7 +3,7 @@
 
 use crate::fingerprint::Fingerprint;
 pub use crate::model::ErrorClass;
-use crate::model::{ItemKind, PtvId, SourceId, stored_enum};
+use crate::model::{Action, ItemKind, Outcome, PtvId, SourceId, stored_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -58,34 +58,6 @@ stored_enum! {
         Running => "running",
         /// Left `running` by a process that died; marked when the next run starts.
         Interrupted => "interrupted",
-    }
-}
-
-stored_enum! {
-    /// A write to PTV (audit) or a planned action on an item (run items).
-    pub enum ItemAction {
-        Create => "create",
-        Update => "update",
-        Restore => "restore",
-        Archive => "archive",
-        Connections => "connections",
-        Adopt => "adopt",
-        /// `ptv-sync protect`: no write to PTV, recorded for who did it.
-        Protect => "protect",
-        Unprotect => "unprotect",
-        /// An unchanged item re-sent so that PTV does not archive it (`plan::touch`).
-        Touch => "touch",
-    }
-}
-
-stored_enum! {
-    /// What happened to one item in a run.
-    pub enum RunItemOutcome {
-        Ok => "ok",
-        Failed => "failed",
-        Blocked => "blocked",
-        /// Not attempted (dry run, guard tripped, run cancelled).
-        Skipped => "skipped",
     }
 }
 
@@ -340,8 +312,8 @@ pub struct RunRecord {
 pub struct RunItem {
     pub kind: ItemKind,
     pub source_id: SourceId,
-    pub action: ItemAction,
-    pub outcome: RunItemOutcome,
+    pub action: Action,
+    pub outcome: Outcome,
     pub error: Option<String>,
 }
 
@@ -351,7 +323,7 @@ pub struct NewAuditEntry {
     pub at: DateTime<Utc>,
     pub org: String,
     pub actor: String,
-    pub action: ItemAction,
+    pub action: Action,
     pub kind: ItemKind,
     pub source_id: String,
     pub ptv_id: Option<String>,
@@ -370,7 +342,7 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     pub org: String,
     pub actor: String,
-    pub action: ItemAction,
+    pub action: Action,
     pub kind: ItemKind,
     pub source_id: String,
     pub ptv_id: Option<String>,

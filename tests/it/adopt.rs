@@ -4,9 +4,8 @@
 
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::adopt::{MatchedBy, Row, Survey};
-use ptv_sync::apply::Outcome;
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
-use ptv_sync::plan::Action;
 use ptv_sync::sim::{PublishingStatus, SeedItem, SimConfig, SimKind};
 use ptv_sync::store::{OpenMode, RunOutcome, StateStore, StoreTarget};
 use ptv_sync::synth::{Docs, Shape, generate};
@@ -107,7 +106,7 @@ fn options(version: ApiVersion, catalogue: Vec<SeedItem>) -> Options {
 async fn survey_with(app: &TestApp, store: &dyn StateStore) -> Survey {
     let org = &app.cfg.organizations[0];
     let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
-    let records = store.items(&org.name).await.unwrap();
+    let records = store.items(org.state_key()).await.unwrap();
     let api =
         ptv_sync::startup::ptv_client(org, Arc::new(tokio::sync::Semaphore::new(64))).unwrap();
     ptv_sync::adopt::survey(org, api.as_ref(), &validated, &records)
@@ -126,7 +125,7 @@ async fn link_with(app: &TestApp, store: &dyn StateStore, survey: &Survey) -> us
 async fn plan_with(app: &TestApp, store: &dyn StateStore) -> ptv_sync::plan::Plan {
     let org = &app.cfg.organizations[0];
     let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
-    let rows = store.plan_rows(&org.name).await.unwrap();
+    let rows = store.plan_rows(org.state_key()).await.unwrap();
     ptv_sync::pipeline::plan_for(
         org,
         &validated,
@@ -193,7 +192,7 @@ async fn ui_catalogue_is_adopted_not_duplicated(version: ApiVersion) {
     assert_eq!(
         audit
             .iter()
-            .filter(|e| e.action == ptv_sync::store::ItemAction::Adopt)
+            .filter(|e| e.action == ptv_sync::model::Action::Adopt)
             .count(),
         docs.len()
     );
@@ -430,7 +429,7 @@ async fn on_existing_adopt_links_on_the_first_run(version: ApiVersion) {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.action == ptv_sync::store::ItemAction::Adopt)
+        .filter(|e| e.action == ptv_sync::model::Action::Adopt)
         .count();
     assert_eq!(adopted, docs.len());
 }

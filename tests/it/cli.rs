@@ -152,6 +152,27 @@ async fn missing_config_says_what_to_do() {
     );
 }
 
+/// An organisation name is checked where it is typed, with the configuration's rule and
+/// wording, before any configuration is read.
+#[test]
+fn a_malformed_org_name_is_refused_naming_the_argument() {
+    let nowhere = std::path::Path::new("/nonexistent/ptv-sync.toml");
+    for args in [
+        &["plan", "--org", "espoo kunta"][..],
+        &["protect", "espoo kunta", "service", "x"][..],
+    ] {
+        let (code, _, err) = run(args, nowhere);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(
+            err.contains("'espoo kunta' must be letters, digits, '-' or '_'")
+                && !err.contains("/nonexistent"),
+            "{args:?}: {err}"
+        );
+    }
+    let (_, _, err) = run(&["plan", "--org", "espoo kunta"], nowhere);
+    assert!(err.contains("--org"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_audit_after_a_sync() {
     let docs = generate(Shape::new(20, 25));

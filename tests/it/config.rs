@@ -63,6 +63,32 @@ fn bad_uuid_names_key() {
 }
 
 #[test]
+fn org_name_is_checked_with_the_key_named() {
+    let e = load(
+        &BASE.replace("name = \"espoo\"", "name = \"espoo kunta\""),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("organization[0].name")
+            && e.contains("'espoo kunta' must be letters, digits, '-' or '_'"),
+        "{e}"
+    );
+    let twice = format!(
+        "{BASE}{}",
+        BASE.replace(
+            "source_id_prefix = \"espoo\"",
+            "source_id_prefix = \"espoo2\""
+        )
+    );
+    let e = load(&twice, &[]).unwrap_err();
+    assert!(
+        e.contains("organization[1].name") && e.contains("organisation name 'espoo' is used twice"),
+        "{e}"
+    );
+}
+
+#[test]
 fn five_field_schedule_is_refused_with_the_six_field_form() {
     let text = BASE.replace(
         "source_id_prefix = \"espoo\"",

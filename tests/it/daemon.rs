@@ -375,6 +375,39 @@ async fn the_admin_endpoint_checks_the_token_before_the_body_and_records_its_own
     assert!(d.sigterm().success());
 }
 
+/// The admin endpoint checks an organisation name as the configuration does: a malformed
+/// one is a 400 naming the field, and an unknown one a 400 naming the organisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_endpoint_refuses_a_malformed_or_unknown_org_naming_it() {
+    let (app, mut d) = idle_daemon(10).await;
+    let cfg = ptv_sync::config::Config::load(&app.config_path()).unwrap();
+    let url = format!("http://{}/admin/resync", cfg.daemon.listen);
+    let token = std::fs::read_to_string(ptv_sync::daemon::admin_token_path(&cfg)).unwrap();
+    let client = reqwest::Client::new();
+    for (org, wanted) in [
+        (
+            "no such",
+            "org: 'no such' must be letters, digits, '-' or '_'",
+        ),
+        ("nosuch", "no organisation 'nosuch'"),
+    ] {
+        let resp = client
+            .post(&url)
+            .bearer_auth(token.trim())
+            .json(&serde_json::json!({ "org": org }))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(wanted), "{text}");
+    }
+    let before = app.store.last_runs("test", 10).await.unwrap().len();
+    assert!(d.sigterm().success());
+    assert_eq!(app.store.last_runs("test", 10).await.unwrap().len(), before);
+}
+
 /// Issue 16 item 20: a `/metrics` scrape counts items in the database instead of loading
 /// every item with its payload. A row no reader could decode (its `last_error` is not an
 /// error) shows it: the counts are still served.
@@ -420,10 +453,8 @@ async fn metrics_count_items_without_loading_them() {
 /// audit log and to finished runs with their items; the chain stays verifiable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
-    use ptv_sync::model::ItemKind;
-    use ptv_sync::store::{
-        ItemAction, NewAuditEntry, NewRun, RunItem, RunItemOutcome, RunOutcome, RunTrigger,
-    };
+    use ptv_sync::model::{Action, ItemKind, Outcome};
+    use ptv_sync::store::{NewAuditEntry, NewRun, RunItem, RunOutcome, RunTrigger};
     use sqlx::Connection as _;
     let app = app_with_schedule(5, "0 0 3 1 1 *", free_port()).await;
     let text = std::fs::read_to_string(app.config_path())
@@ -441,7 +472,7 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
                 at,
                 org: "test".into(),
                 actor: "test".into(),
-                action: ItemAction::Update,
+                action: Action::Update,
                 kind: ItemKind::Service,
                 source_id: format!("s-{i}"),
                 ptv_id: None,
@@ -469,8 +500,8 @@ async fn retention_prunes_audit_and_runs_and_the_chain_verifies() {
             &RunItem {
                 kind: ItemKind::Service,
                 source_id: ptv_sync::model::SourceId::parse("s-0").unwrap(),
-                action: ItemAction::Update,
-                outcome: RunItemOutcome::Ok,
+                action: Action::Update,
+                outcome: Outcome::Ok,
                 error: None,
             },
         )

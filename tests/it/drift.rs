@@ -5,9 +5,10 @@
 use crate::cli::run;
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::drift::{DriftReport, Marked, Verdict};
+use ptv_sync::model::Action;
 use ptv_sync::model::{ApiVersion, ItemKind};
 use ptv_sync::sim::{PublishingStatus, SimConfig};
-use ptv_sync::store::{ItemAction, ItemStatus, RemoteState};
+use ptv_sync::store::{ItemStatus, RemoteState};
 use ptv_sync::synth::{Docs, Shape, generate};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -249,7 +250,7 @@ async fn edit_overwritten(version: ApiVersion) {
     let last = audit
         .iter()
         .rev()
-        .find(|e| e.source_id == id && e.action == ItemAction::Update)
+        .find(|e| e.source_id == id && e.action == Action::Update)
         .expect("the overwrite is audited");
     let reason = last.reason.as_deref().unwrap_or_default();
     assert!(
@@ -326,7 +327,7 @@ async fn archived_restored(version: ApiVersion) {
         .unwrap();
     assert!(
         audit.iter().any(|e| e.source_id == service
-            && e.action == ItemAction::Restore
+            && e.action == Action::Restore
             && e.reason
                 .as_deref()
                 .is_some_and(|r| r.starts_with("drift: archived in PTV"))),

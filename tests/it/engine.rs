@@ -1,9 +1,9 @@
 //! The sync engine end to end against the simulator; every assertion is on PTV's state.
 
 use crate::support::{Options, spawn_app, spawn_with};
-use ptv_sync::apply::{Outcome, RunOptions};
+use ptv_sync::apply::RunOptions;
 use ptv_sync::model::ItemKind;
-use ptv_sync::plan::Action;
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::sim::{Faults, PublishingStatus};
 use ptv_sync::store::RunOutcome;
 use ptv_sync::synth::{Shape, churn, generate};
@@ -184,6 +184,14 @@ async fn modified_in_ptv_needs_a_person_and_blocks_nothing_else() {
         1,
         "the other item still goes"
     );
+    // The run's record says the same as its report: one vocabulary, no lossy mapping.
+    let recorded = app.store.run_items(r.run_id.unwrap()).await.unwrap();
+    let needs_person: Vec<_> = recorded
+        .iter()
+        .filter(|i| i.outcome == Outcome::NeedsPerson)
+        .map(|i| i.source_id.as_str())
+        .collect();
+    assert_eq!(needs_person, [id.as_str()], "{recorded:?}");
     // Held until its content changes (or --full): the next run does not hammer PTV.
     let writes = app.sim.stats().total_writes();
     let r = app.sync().await;
@@ -391,6 +399,79 @@ async fn v12_first_sync_and_archive() {
     let r = app.sync().await;
     assert_eq!(r.count(Action::Archive, Outcome::Ok), 1);
     app.assert_converged(&docs).await;
+}
+
+/// A channel with no area of its own, no organisation to inherit one from and no
+/// `main_area` configured passes validation (v11 takes it), but v12 requires an area on
+/// every channel: the v12 adapter refuses to build the body (`PtvError::Unsendable`),
+/// nothing is sent, and the item's row records a Terminal error that names the item and
+/// the field and says what to do. The rest of the run goes on.
+#[tokio::test]
+async fn a_channel_v12_cannot_carry_fails_terminal_in_the_adapter_and_v11_sends_it() {
+    let mut docs = generate(Shape::new(30, 15));
+    let ch = docs.channels[0]["id"].as_str().unwrap().to_owned();
+    docs.channels[0]
+        .as_object_mut()
+        .unwrap()
+        .remove("organization");
+    assert!(docs.channels[0].get("area").is_none());
+    for (version, v12) in [("v11", false), ("v12", true)] {
+        let opts = if v12 {
+            Options {
+                extra_org_toml: "api_version = \"v12\"".into(),
+                extra_ptv_toml: format!("api_key = \"{}\"", ptv_sync::sim::SimConfig::DEMO_API_KEY),
+                ..Options::default()
+            }
+        } else {
+            Options::default()
+        };
+        let app = spawn_with(&docs, opts).await;
+        let r = app.sync().await;
+        let result = r
+            .results
+            .iter()
+            .find(|x| x.kind == ItemKind::Channel && x.id == ch.as_str())
+            .unwrap_or_else(|| panic!("{version}: no result for {ch}: {:?}", r.results));
+        let rec = app
+            .store
+            .item("test", ItemKind::Channel, &ch)
+            .await
+            .unwrap()
+            .unwrap();
+        if !v12 {
+            assert_eq!(result.outcome, Outcome::Ok, "{version}: {result:?}");
+            assert!(rec.ptv_id.is_some() && rec.last_error.is_none(), "{rec:?}");
+            continue;
+        }
+        assert_eq!(result.outcome, Outcome::Failed, "{version}: {result:?}");
+        assert!(rec.ptv_id.is_none(), "nothing was sent: {rec:?}");
+        let e = rec.last_error.as_ref().expect("the failure is on the row");
+        assert_eq!(e.class, ptv_sync::model::ErrorClass::Terminal, "{e:?}");
+        for wanted in [
+            format!("channel {ch} cannot be sent to PTV v12"),
+            "area:".to_owned(),
+            "main_area".to_owned(),
+            "run again".to_owned(),
+        ] {
+            assert!(
+                e.message.contains(&wanted),
+                "{wanted} missing: {}",
+                e.message
+            );
+        }
+        assert_eq!(
+            result.error.as_deref(),
+            Some(e.message.as_str()),
+            "the report says what the row says"
+        );
+        // Every other item went through: one item the version cannot carry stops nothing else.
+        assert!(
+            r.failures()
+                .all(|x| x.id == ch.as_str() || x.outcome == Outcome::Blocked),
+            "{:?}",
+            r.failures().collect::<Vec<_>>()
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! The planner: creates, exact updates, archives in reverse order, and convergence.
 
 use proptest::prelude::*;
+use ptv_sync::model::Action;
 use ptv_sync::model::{ApiVersion, ItemKind};
-use ptv_sync::plan::{Action, Plan, PlanOptions, plan};
+use ptv_sync::plan::{Plan, PlanOptions, plan};
 use ptv_sync::store::{PlanRow, RemoteState};
 use ptv_sync::synth::{Shape, generate};
 use ptv_sync::validate::{ValidateOptions, Validated, validate};

@@ -3,12 +3,12 @@
 //! saved for 18 months; a stable source must never lose an item that way.
 
 use crate::support::{Options, TestApp, spawn_with};
-use ptv_sync::apply::{Engine, Outcome, RunOptions};
+use ptv_sync::apply::{Engine, RunOptions};
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::model::{ApiVersion, ItemKind};
-use ptv_sync::plan::Action;
 use ptv_sync::sim::{ArchivingType, SimConfig, SimKind};
 use ptv_sync::startup::EngineBuilder;
-use ptv_sync::store::{ItemAction, RunTrigger};
+use ptv_sync::store::RunTrigger;
 use ptv_sync::synth::{Shape, generate};
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,10 +251,7 @@ async fn touch_once_then_nothing(version: ApiVersion) {
         .await
         .unwrap();
     assert_eq!(
-        audit
-            .iter()
-            .filter(|e| e.action == ItemAction::Touch)
-            .count(),
+        audit.iter().filter(|e| e.action == Action::Touch).count(),
         2
     );
 

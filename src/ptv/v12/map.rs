@@ -463,7 +463,7 @@ pub fn channel(
     let mut not_sent = Vec::new();
     let resolved = c.area.as_ref().or(area_fallback).ok_or_else(|| MapError {
         field: "area".into(),
-        message: "v12 requires an area on every channel and none could be resolved".into(),
+        message: "v12 requires an area on every channel and none could be resolved: give the channel an area, or an organisation that has one, or set main_area for the organisation in the configuration".into(),
     })?;
     if !c.service_hours.is_empty() {
         not_sent.push("serviceHours: v12 has no request schema for service hours yet".into());

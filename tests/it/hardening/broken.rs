@@ -1,8 +1,7 @@
 //! One broken document in the source costs that document, not the organisation's run.
 
 use crate::support::spawn_app;
-use ptv_sync::apply::Outcome;
-use ptv_sync::plan::Action;
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::synth::{Shape, churn, generate};
 
 // issue 16 item 14

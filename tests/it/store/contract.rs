@@ -2,11 +2,12 @@
 
 use super::harness::Fixture;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use ptv_sync::model::{Action, Outcome};
 use ptv_sync::model::{ItemKind, PtvId, SourceId};
 use ptv_sync::store::{
-    AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemAction, ItemError,
-    ItemRecord, ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState,
-    RunItem, RunItemOutcome, RunOutcome, RunTrigger, StateStore, StoreError, sha256_hex,
+    AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemError, ItemRecord,
+    ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState, RunItem,
+    RunOutcome, RunTrigger, StateStore, StoreError, sha256_hex,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -69,7 +70,7 @@ fn audit(org: &str, at: DateTime<Utc>, n: u32) -> NewAuditEntry {
         at,
         org: org.to_owned(),
         actor: "daemon".to_owned(),
-        action: ItemAction::Update,
+        action: Action::Update,
         kind: ItemKind::Service,
         source_id: format!("svc-{n}"),
         ptv_id: Some(format!("ptv-{n}")),
@@ -384,22 +385,22 @@ pub async fn runs_and_run_items(fx: Fixture) {
         RunItem {
             kind: ItemKind::Service,
             source_id: sid("s1"),
-            action: ItemAction::Create,
-            outcome: RunItemOutcome::Ok,
+            action: Action::Create,
+            outcome: Outcome::Ok,
             error: None,
         },
         RunItem {
             kind: ItemKind::Channel,
             source_id: sid("c1"),
-            action: ItemAction::Update,
-            outcome: RunItemOutcome::Failed,
+            action: Action::Update,
+            outcome: Outcome::Failed,
             error: Some("HTTP 400: name missing".into()),
         },
         RunItem {
             kind: ItemKind::Connections,
             source_id: sid("s1"),
-            action: ItemAction::Connections,
-            outcome: RunItemOutcome::Blocked,
+            action: Action::Connections,
+            outcome: Outcome::Blocked,
             error: None,
         },
     ];
@@ -447,8 +448,8 @@ pub async fn unknown_run_is_reported(fx: Fixture) {
     let item = RunItem {
         kind: ItemKind::Service,
         source_id: sid("s"),
-        action: ItemAction::Archive,
-        outcome: RunItemOutcome::Skipped,
+        action: Action::Archive,
+        outcome: Outcome::Skipped,
         error: None,
     };
     assert!(matches!(
@@ -474,7 +475,7 @@ pub async fn audit_append_links_and_verifies(fx: Fixture) {
     bare.ptv_id = None;
     bare.http_status = None;
     bare.body_sha256 = None;
-    bare.action = ItemAction::Adopt;
+    bare.action = Action::Adopt;
     bare.kind = ItemKind::Organization;
     let a2 = s.append_audit(&bare).await.unwrap();
 
@@ -1532,8 +1533,8 @@ pub async fn prune_runs_deletes_finished_runs_with_their_items(fx: Fixture) {
     let item = RunItem {
         kind: ItemKind::Service,
         source_id: sid("s-1"),
-        action: ItemAction::Create,
-        outcome: RunItemOutcome::Ok,
+        action: Action::Create,
+        outcome: Outcome::Ok,
         error: None,
     };
     let done = run("a").await;

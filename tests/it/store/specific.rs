@@ -1,10 +1,11 @@
 //! Backend-specific behaviour outside the shared contract: `SQLite` opening rules and
 //! tuning, URL redaction, migrations kept in step.
 
+use ptv_sync::model::Action;
 use ptv_sync::model::ItemKind;
 use ptv_sync::store::{
-    AuditEntry, GENESIS_HASH, ItemAction, OpenMode, SqliteStore, StateStore, StoreError,
-    StoreTarget, migration_files, open, redact_url,
+    AuditEntry, GENESIS_HASH, OpenMode, SqliteStore, StateStore, StoreError, StoreTarget,
+    migration_files, open, redact_url,
 };
 use secrecy::SecretString;
 use std::path::Path;
@@ -257,7 +258,7 @@ fn entry(actor: &str, source_id: &str, ptv_id: Option<&str>, status: Option<u16>
         at: chrono::DateTime::from_timestamp_micros(1_790_000_000_000_000).unwrap(),
         org: "o".into(),
         actor: actor.into(),
-        action: ItemAction::Create,
+        action: Action::Create,
         kind: ItemKind::Service,
         source_id: source_id.into(),
         ptv_id: ptv_id.map(Into::into),
@@ -300,7 +301,7 @@ proptest::proptest! {
         other_prev.prev_hash = "1".repeat(64);
         changed.push(other_prev);
         let mut other_action = base.clone();
-        other_action.action = ItemAction::Update;
+        other_action.action = Action::Update;
         changed.push(other_action);
         let mut other_kind = base.clone();
         other_kind.kind = ItemKind::Channel;
