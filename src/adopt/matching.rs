@@ -12,7 +12,7 @@
 //! reported with its candidates and never linked. PTV items nobody claims are left alone.
 //! Pure: no I/O, so every rule is unit-tested.
 
-use crate::model::{ChannelType, ItemKind, SourceId};
+use crate::model::{ChannelType, ItemKind, PtvSourceId, SourceId};
 use crate::ptv::RemoteItem;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,7 +25,7 @@ pub struct Wanted {
     /// The id in the source.
     pub source_id: SourceId,
     /// Our base PTV sourceId / externalId (generation 0).
-    pub ptv_source_id: String,
+    pub ptv_source_id: PtvSourceId,
     /// The owning (parent) organisation's source id; `None` for the main organisation.
     pub owner: Option<String>,
     pub name_fi: Option<String>,
@@ -174,7 +174,7 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
                 let r = remote.iter().find(|r| {
                     r.kind == w.kind
                         && !claimed.contains(r.ptv_id.as_str())
-                        && ours(r.source_id.as_deref(), &w.ptv_source_id)
+                        && ours(r.source_id.as_deref(), w.ptv_source_id.as_str())
                 })?;
                 claimed.insert(r.ptv_id.as_str());
                 Some((r.ptv_id.clone(), MatchedBy::SourceId))
@@ -385,7 +385,7 @@ mod tests {
             kind,
             channel_type: (kind == ItemKind::Channel).then_some(ChannelType::Phone),
             source_id: SourceId::parse(id).unwrap(),
-            ptv_source_id: format!("t-{kind}-{id}"),
+            ptv_source_id: PtvSourceId::parse(&format!("t-{kind}-{id}")).unwrap(),
             owner: owner.map(str::to_owned),
             name_fi: Some(name.into()),
             linked: None,

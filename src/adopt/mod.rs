@@ -25,7 +25,7 @@ pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
 use crate::model::{Action, OrgName};
-use crate::model::{Connection, Item, ItemKind, Lang, PtvId, SourceId, ptv_source_id};
+use crate::model::{Connection, Item, ItemKind, Lang, PtvId, PtvSourceId, SourceId, ptv_source_id};
 use crate::plan::{CHANNEL_PTV_ID, Desired, DesiredRef, payload};
 use crate::ptv::{
     PtvApi, PtvError, RemoteCatalogue, RemoteConnection, RemoteItem, body_of, connection_body_of,
@@ -100,7 +100,7 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
         kind,
         channel_type,
         source_id: id.clone(),
-        ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0),
+        ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id, 0),
         owner: owner.map(ToString::to_string),
         name_fi: name.map(str::to_owned),
         linked: linked.get(&(kind, id.as_str())).map(ToString::to_string),
@@ -180,8 +180,6 @@ fn generation_of(sid: &str, base: &str) -> i32 {
         .unwrap_or(0)
 }
 
-/// Writes every new match of `survey` as a state row and an audit entry, stamped `now`.
-/// Answers the number of item rows written.
 /// The PTV id a catalogue read named for an item, as the state stores it: PTV names its
 /// items by GUID, so anything else is refused rather than linked.
 fn remote_ptv_id(kind: ItemKind, id: &SourceId, ptv_id: &str) -> Result<PtvId, StoreError> {
@@ -192,6 +190,8 @@ fn remote_ptv_id(kind: ItemKind, id: &SourceId, ptv_id: &str) -> Result<PtvId, S
     })
 }
 
+/// Writes every new match of `survey` as a state row and an audit entry, stamped `now`.
+/// Answers the number of item rows written.
 pub async fn link(
     org: &OrgConfig,
     store: &dyn StateStore,
@@ -242,9 +242,10 @@ pub async fn link(
                 .remote
                 .get(ptv_id)
                 .and_then(|r| r.source_id.as_deref())
+                .and_then(|sid| PtvSourceId::parse(sid).ok())
         {
-            rec.generation = generation_of(sid, &wanted.ptv_source_id);
-            rec.ptv_source_id = sid.to_owned();
+            rec.generation = generation_of(sid.as_str(), wanted.ptv_source_id.as_str());
+            rec.ptv_source_id = sid;
         }
         if let Some(item) = desired(v, wanted.kind, wanted.source_id.as_str()) {
             let body = payload(v, item, main_area);
@@ -441,7 +442,7 @@ async fn link_connections(
     rec.ptv_source_id = ptv_source_id(
         &org.source_id_prefix,
         ItemKind::Connections,
-        service.source_id.as_str(),
+        &service.source_id,
         0,
     );
     rec.ptv_id = Some(remote_ptv_id(

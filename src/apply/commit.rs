@@ -44,7 +44,7 @@ impl Engine {
         let rows = ctx.rows.lock().expect("rows lock");
         rows.get(&(kind, id.clone())).cloned().unwrap_or_else(|| {
             let mut r = ItemRecord::new(self.org.state_key(), kind, id, self.clock.now());
-            r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id.as_str(), 0);
+            r.ptv_source_id = ptv_source_id(&self.org.source_id_prefix, kind, id, 0);
             r
         })
     }
@@ -261,15 +261,10 @@ impl Engine {
         let scope = rec.ptv_scope().unwrap_or("connection");
         let mut g = rec.generation + 1;
         loop {
-            let candidate = ptv_source_id(
-                &self.org.source_id_prefix,
-                rec.kind,
-                rec.source_id.as_str(),
-                g,
-            );
+            let candidate = ptv_source_id(&self.org.source_id_prefix, rec.kind, &rec.source_id, g);
             let taken = self
                 .store
-                .source_id_taken(self.org.state_key(), scope, &candidate)
+                .source_id_taken(self.org.state_key(), scope, candidate.as_str())
                 .await?;
             if !taken {
                 rec.generation = g;

@@ -135,7 +135,7 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
             crate::plan::DesiredRef::Connections(id, _) => (item.kind(), id),
         };
         let mut r = ItemRecord::new(org.state_key(), kind, id, now);
-        r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id.as_str(), 0);
+        r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id, 0);
         r.ptv_id = crate::model::PtvId::parse(&uuid::Uuid::new_v4().to_string()).ok();
         r.remote = RemoteState::Live;
         let payload = crate::plan::payload(&validated, item, org.main_area.as_ref());

@@ -16,7 +16,7 @@ pub use common::{
     Area, AreaType, Email, Lang, LangMap, OpeningHours, Phone, PhoneChargeType, PhoneType,
     ServiceHours, ServiceHoursType, WebPage, Weekday,
 };
-pub use identity::ptv_source_id;
+pub use identity::{PtvSourceId, ptv_source_id};
 pub use items::{
     Accessibility, AccessibilityLevel, Address, AddressType, Channel, ChannelLang, Connection,
     FormType, FormUrl, FundingType, Item, Organization, OrganizationLang, OrganizationType,

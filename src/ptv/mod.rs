@@ -44,7 +44,7 @@ pub mod v11;
 pub mod v12;
 pub mod wire;
 
-use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId, PtvSourceId};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -63,7 +63,7 @@ pub use retry::RetryPolicy;
 pub struct ItemWrite<'a> {
     pub item: &'a Item,
     /// PTV `sourceId` (v11) / `externalId` (v12), namespaced, with generation suffix.
-    pub source_id: &'a str,
+    pub source_id: &'a PtvSourceId,
     pub owner: &'a PtvId,
 }
 
@@ -72,7 +72,7 @@ pub struct ItemWrite<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Archive<'a> {
     pub kind: ItemKind,
-    pub source_id: &'a str,
+    pub source_id: &'a PtvSourceId,
     pub owner: &'a PtvId,
     pub last: Option<&'a Item>,
 }
@@ -81,7 +81,7 @@ pub struct Archive<'a> {
 #[derive(Debug, Clone)]
 pub struct ConnectionSet<'a> {
     pub service_ptv_id: &'a PtvId,
-    pub service_source_id: &'a str,
+    pub service_source_id: &'a PtvSourceId,
     /// Each desired connection with the PTV id of its channel.
     pub desired: Vec<(&'a Connection, PtvId)>,
     /// The channel ids written last time (v12 removes the ones no longer desired).
@@ -110,7 +110,7 @@ pub struct Written {
 pub struct Lookup {
     pub kind: ItemKind,
     pub channel_type: Option<ChannelType>,
-    pub source_id: String,
+    pub source_id: PtvSourceId,
     pub organization_ptv_id: PtvId,
     pub name_fi: Option<String>,
 }
@@ -123,7 +123,7 @@ impl Lookup {
         Lookup {
             kind: a.kind,
             channel_type: a.last.and_then(Item::channel_type),
-            source_id: a.source_id.to_owned(),
+            source_id: a.source_id.clone(),
             organization_ptv_id: *a.owner,
             name_fi: a.last.map(Item::display_name),
         }

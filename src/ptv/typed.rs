@@ -19,7 +19,7 @@ impl<W: Wire> Typed<W> {
             Write {
                 kind: w.item.kind(),
                 channel_type: w.item.channel_type(),
-                source_id: w.source_id.to_owned(),
+                source_id: w.source_id.clone(),
                 organization_ptv_id: *w.owner,
                 name_fi: Some(w.item.display_name()),
                 body: mapped.body,
@@ -68,7 +68,7 @@ impl<W: Wire> PtvApi for Typed<W> {
             || Write {
                 kind: a.kind,
                 channel_type: None,
-                source_id: a.source_id.to_owned(),
+                source_id: a.source_id.clone(),
                 organization_ptv_id: *a.owner,
                 name_fi: None,
                 body: serde_json::json!({}),
@@ -91,7 +91,7 @@ impl<W: Wire> PtvApi for Typed<W> {
             .collect();
         let write = ConnectionsWrite {
             service_ptv_id: *c.service_ptv_id,
-            service_source_id: c.service_source_id.to_owned(),
+            service_source_id: c.service_source_id.clone(),
             desired,
             desired_channel_ids: c.desired.iter().map(|(_, id)| *id).collect(),
             previous_channel_ids: c.previous_channel_ids.clone(),

@@ -9,7 +9,7 @@ use super::{
     ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteConnection,
     RemoteItem, Written, v11, v12,
 };
-use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId};
+use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId, PtvSourceId};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -19,7 +19,7 @@ pub struct Write {
     pub kind: ItemKind,
     pub channel_type: Option<ChannelType>,
     /// PTV `sourceId` (v11) / `externalId` (v12), namespaced, with generation suffix.
-    pub source_id: String,
+    pub source_id: PtvSourceId,
     /// PTV id of the responsible organisation (for a sub-organisation: its parent).
     pub organization_ptv_id: PtvId,
     /// Finnish name: v12 channels have no externalId, so they are found by name.
@@ -32,7 +32,7 @@ pub struct Write {
 #[derive(Debug, Clone)]
 pub struct ConnectionsWrite {
     pub service_ptv_id: PtvId,
-    pub service_source_id: String,
+    pub service_source_id: PtvSourceId,
     /// Version-specific relation bodies, each naming the channel's PTV id.
     pub desired: Vec<serde_json::Value>,
     pub desired_channel_ids: Vec<PtvId>,

@@ -308,13 +308,18 @@ impl Runner {
                 .unwrap_or_else(|| res.outcome.as_str().into()),
             None => "no archive was planned".into(),
         };
+        let Some(source_id) = rec.map(|rec| rec.ptv_source_id).or_else(|| {
+            crate::model::SourceId::parse(&r.id)
+                .ok()
+                .map(|id| ptv_source_id(&self.org.source_id_prefix, r.kind, &id, 0))
+        }) else {
+            c.readback = format!("not looked up: '{}' is no source id", r.id);
+            return c;
+        };
         let lookup = Lookup {
             kind: r.kind,
             channel_type: r.channel_type,
-            source_id: rec.map_or_else(
-                || ptv_source_id(&self.org.source_id_prefix, r.kind, &r.id, 0),
-                |rec| rec.ptv_source_id,
-            ),
+            source_id,
             // An organisation with no PTV id recorded: looked for under the main one.
             organization_ptv_id: self
                 .owner_of(r.owner.as_deref())

@@ -6,7 +6,7 @@ use super::types::{
     AuditEntry, ItemError, ItemRecord, ItemStatus, NewAuditEntry, OrgState, Payload, PlanRow,
     RemoteState, RunItem, RunOutcome, RunRecord, RunTrigger,
 };
-use crate::model::{Action, ItemKind, Outcome, PtvId, SourceId};
+use crate::model::{Action, ItemKind, Outcome, PtvId, PtvSourceId, SourceId};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 
 /// Timestamps are stored with microsecond precision on both backends.
@@ -156,8 +156,9 @@ impl RawItem {
                 .transpose()?,
             source_id: parse_source_id(&self.source_id, "source_id", &what)?,
             ptv_id: parse_ptv_id(self.ptv_id.as_deref(), "ptv_id", &what)?,
+            ptv_source_id: PtvSourceId::parse(&self.ptv_source_id)
+                .map_err(|e| StoreError::corrupt(format!("{}: ptv_source_id: {e}", what())))?,
             org: self.org,
-            ptv_source_id: self.ptv_source_id,
             generation: self.generation,
             fingerprint: self.fingerprint,
             attempts: self.attempts,
@@ -396,7 +397,7 @@ pub(crate) fn batch_write_error(recs: &[&ItemRecord], e: sqlx::Error) -> StoreEr
                 return StoreError::SourceIdConflict {
                     key: format!("{} (also {first} in this batch)", r.key()),
                     scope: scope.to_owned(),
-                    ptv_source_id: r.ptv_source_id.clone(),
+                    ptv_source_id: r.ptv_source_id.to_string(),
                 };
             }
         }

@@ -464,7 +464,7 @@ macro_rules! shared_store {
                     .execute(&self.pool)
                     .await
                     .map_err(|e| {
-                        codec::item_write_error(rec.key(), rec.ptv_scope(), &rec.ptv_source_id, e)
+                        codec::item_write_error(rec.key(), rec.ptv_scope(), rec.ptv_source_id.as_str(), e)
                     })?;
                 Ok(())
             }
@@ -685,7 +685,7 @@ macro_rules! shared_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| {
-                        codec::item_write_error(rec.key(), rec.ptv_scope(), &rec.ptv_source_id, e)
+                        codec::item_write_error(rec.key(), rec.ptv_scope(), rec.ptv_source_id.as_str(), e)
                     })?;
                 let appended = Self::append_audit_in(&mut tx, entry).await?;
                 tx.commit().await.map_err(StoreError::query(op()))?;

@@ -3,7 +3,7 @@
 
 use crate::fingerprint::Fingerprint;
 pub use crate::model::ErrorClass;
-use crate::model::{Action, ItemKind, Outcome, PtvId, SourceId, stored_enum};
+use crate::model::{Action, ItemKind, Outcome, PtvId, PtvSourceId, SourceId, stored_enum};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -156,7 +156,7 @@ pub struct ItemRecord {
     pub kind: ItemKind,
     pub source_id: SourceId,
     /// PTV sourceId / v12 externalId, including any generation suffix.
-    pub ptv_source_id: String,
+    pub ptv_source_id: PtvSourceId,
     /// 0 = base sourceId; n = `"<base>.g<n>"`, taken when an archived item still holds the base.
     pub generation: i32,
     /// v11 GUID / v12 contentId.
@@ -188,7 +188,7 @@ impl ItemRecord {
             org: org.to_owned(),
             kind,
             source_id: source_id.clone(),
-            ptv_source_id: source_id.to_string(),
+            ptv_source_id: source_id.into(),
             generation: 0,
             ptv_id: None,
             remote: RemoteState::Absent,

@@ -275,7 +275,7 @@ async fn channel_type_change_takes_a_new_source_id_generation() {
         .unwrap()
         .unwrap();
     assert_eq!(rec.generation, 1);
-    assert!(rec.ptv_source_id.rsplit('.').next() == Some("g1"));
+    assert!(rec.ptv_source_id.as_str().rsplit('.').next() == Some("g1"));
     assert_eq!(
         app.sim.entity(old.id).unwrap().status,
         PublishingStatus::Deleted

@@ -195,7 +195,8 @@ impl TestApp {
                     });
                 if let Some(sid) = e.source_id.as_ref().or(e.external_id.as_ref()) {
                     assert_eq!(
-                        sid, &rec.ptv_source_id,
+                        sid,
+                        rec.ptv_source_id.as_str(),
                         "{kind} {id}: PTV holds it under our sourceId"
                     );
                 }

@@ -79,10 +79,10 @@ fn with_status(w: &Write, status: &str) -> Result<Value, PtvError> {
     let Value::Object(mut map) = w.body.clone() else {
         return Err(PtvError::config(format!(
             "the v11 body of {} is not a JSON object",
-            describe(w.kind, w.channel_type, &w.source_id, None)
+            describe(w.kind, w.channel_type, w.source_id.as_str(), None)
         )));
     };
-    map.insert("sourceId".into(), Value::String(w.source_id.clone()));
+    map.insert("sourceId".into(), Value::String(w.source_id.to_string()));
     map.insert("publishingStatus".into(), Value::String(status.into()));
     Ok(Value::Object(map))
 }
@@ -127,7 +127,7 @@ impl V11Client {
         trace: &mut Trace,
     ) -> Result<Reply, PtvError> {
         let body = with_status(w, status)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, ptv_id);
+        let item = describe(w.kind, w.channel_type, w.source_id.as_str(), ptv_id);
         self.t
             .send(
                 &Call {
@@ -168,7 +168,7 @@ impl V11Client {
     ) -> Result<Option<Reply>, PtvError> {
         let mut path = collection(w.kind, w.channel_type)?;
         path.push("sourceId".into());
-        path.push(w.source_id.clone());
+        path.push(w.source_id.to_string());
         match self.put(path, w, None, PUBLISHED, trace).await {
             Ok(r) => Ok(Some(r)),
             Err(PtvError::NotFound { message, .. })
@@ -212,7 +212,7 @@ impl V11Client {
         l: &Lookup,
         trace: &mut Trace,
     ) -> Result<Option<Found>, PtvError> {
-        let item = describe(l.kind, l.channel_type, &l.source_id, None);
+        let item = describe(l.kind, l.channel_type, l.source_id.as_str(), None);
         let root = entity_root(l.kind);
         let mut page = 1_u64;
         loop {
@@ -230,7 +230,7 @@ impl V11Client {
             let Some(body) = self.get(path, query, true, l.kind, &item, trace).await? else {
                 return Ok(None);
             };
-            if let Some(id) = match_source_id(body.get("itemList"), &l.source_id) {
+            if let Some(id) = match_source_id(body.get("itemList"), l.source_id.as_str()) {
                 return Ok(Some(Found {
                     ptv_id: ptv_id_in(id, &item, "the organisation's list", "id")?,
                     archived: false,
@@ -250,7 +250,7 @@ impl V11Client {
         l: &Lookup,
         trace: &mut Trace,
     ) -> Result<Option<Found>, PtvError> {
-        let item = describe(l.kind, l.channel_type, &l.source_id, None);
+        let item = describe(l.kind, l.channel_type, l.source_id.as_str(), None);
         let root = entity_root(l.kind);
         let take = 100_u64;
         let mut skip = 0_u64;
@@ -274,7 +274,7 @@ impl V11Client {
                 .get("itemList")
                 .or_else(|| body.get("items"))
                 .or(Some(&body));
-            if let Some(id) = match_source_id(items, &l.source_id) {
+            if let Some(id) = match_source_id(items, l.source_id.as_str()) {
                 return Ok(Some(Found {
                     ptv_id: ptv_id_in(id, &item, "the archived list", "id")?,
                     archived: true,
@@ -295,7 +295,7 @@ impl V11Client {
         l: &Lookup,
         trace: &mut Trace,
     ) -> Result<Option<Found>, PtvError> {
-        let item = describe(l.kind, None, &l.source_id, None);
+        let item = describe(l.kind, None, l.source_id.as_str(), None);
         let path = vec![
             "api".into(),
             "v11".into(),
@@ -323,7 +323,7 @@ impl V11Client {
                 continue;
             };
             let list = body.get("itemList").or(Some(&body));
-            if let Some(id) = match_source_id(list, &l.source_id) {
+            if let Some(id) = match_source_id(list, l.source_id.as_str()) {
                 let archived = list
                     .and_then(Value::as_array)
                     .and_then(|a| {
@@ -401,7 +401,7 @@ impl Wire for V11Client {
 
     async fn create(&self, w: &Write) -> Result<Written, PtvError> {
         let body = with_status(w, PUBLISHED)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, None);
+        let item = describe(w.kind, w.channel_type, w.source_id.as_str(), None);
         let path = collection(w.kind, w.channel_type)?;
         let mut trace = Trace::default();
         let mut delays = self.retry.delays();
@@ -662,7 +662,7 @@ mod tests {
         let w = Write {
             kind: ItemKind::Service,
             channel_type: None,
-            source_id: "x-service-1".into(),
+            source_id: crate::model::PtvSourceId::parse("x-service-1").unwrap(),
             organization_ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             name_fi: None,
             body: serde_json::json!({"fundingType": "PubliclyFunded"}),

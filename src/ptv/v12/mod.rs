@@ -51,11 +51,11 @@ fn create_body(w: &Write) -> Result<Value, PtvError> {
     let Value::Object(mut map) = w.body.clone() else {
         return Err(PtvError::config(format!(
             "the v12 body of {} is not a JSON object",
-            describe(w.kind, w.channel_type, &w.source_id, None)
+            describe(w.kind, w.channel_type, w.source_id.as_str(), None)
         )));
     };
     if matches!(w.kind, ItemKind::Service | ItemKind::Organization) {
-        map.insert("externalId".into(), Value::String(w.source_id.clone()));
+        map.insert("externalId".into(), Value::String(w.source_id.to_string()));
     }
     Ok(Value::Object(map))
 }
@@ -71,7 +71,7 @@ fn name_fi(item: &Value) -> Option<&str> {
 /// keeps unique per organisation (and channel type).
 fn matches(item: &Value, l: &Lookup) -> bool {
     if let Some(ext) = item.get("externalId").and_then(Value::as_str) {
-        return ext == l.source_id;
+        return ext == l.source_id.as_str();
     }
     if let Some(t) = l.channel_type {
         let ty = item.get("serviceChannelType").and_then(Value::as_str);
@@ -167,7 +167,7 @@ impl V12Client {
     async fn put(&self, ptv_id: &PtvId, w: &Write, trace: &mut Trace) -> Result<Written, PtvError> {
         let id = ptv_id.to_string();
         let route = routes::update(w.kind, w.channel_type, &id).map_err(route_err)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id));
+        let item = describe(w.kind, w.channel_type, w.source_id.as_str(), Some(&id));
         let reply = self
             .call(
                 route,
@@ -183,7 +183,7 @@ impl V12Client {
     }
 
     async fn search(&self, l: &Lookup, trace: &mut Trace) -> Result<Option<Found>, PtvError> {
-        let item = describe(l.kind, l.channel_type, &l.source_id, None);
+        let item = describe(l.kind, l.channel_type, l.source_id.as_str(), None);
         let mut page = 1_u64;
         loop {
             let mut query = vec![
@@ -221,7 +221,7 @@ impl V12Client {
         l: &Lookup,
         trace: &mut Trace,
     ) -> Result<Option<Found>, PtvError> {
-        let item = describe(l.kind, None, &l.source_id, None);
+        let item = describe(l.kind, None, l.source_id.as_str(), None);
         let Some(tree) = self
             .get(
                 routes::hierarchy(&self.main_organization_id),
@@ -282,7 +282,12 @@ impl V12Client {
         let Some(id) = uuid_in(message) else {
             return Ok(None);
         };
-        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id.to_string()));
+        let item = describe(
+            w.kind,
+            w.channel_type,
+            w.source_id.as_str(),
+            Some(&id.to_string()),
+        );
         let route = routes::read(w.kind, &id.to_string()).map_err(route_err)?;
         let live = self
             .get(route, Vec::new(), w.kind, &item, trace)
@@ -320,7 +325,7 @@ impl Wire for V12Client {
 
     async fn create(&self, w: &Write) -> Result<Written, PtvError> {
         let body = create_body(w)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, None);
+        let item = describe(w.kind, w.channel_type, w.source_id.as_str(), None);
         let lookup = Lookup::of(w);
         let mut trace = Trace::default();
         let mut delays = self.retry.delays();
@@ -416,7 +421,7 @@ impl Wire for V12Client {
     async fn archive(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError> {
         let id = ptv_id.to_string();
         let route = routes::archive(w.kind, &id).map_err(route_err)?;
-        let item = describe(w.kind, w.channel_type, &w.source_id, Some(&id));
+        let item = describe(w.kind, w.channel_type, w.source_id.as_str(), Some(&id));
         let mut trace = Trace::default();
         match self
             .call(
@@ -594,7 +599,7 @@ mod tests {
                 ItemKind::Service
             },
             channel_type: t,
-            source_id: "x-1".into(),
+            source_id: crate::model::PtvSourceId::parse("x-1").unwrap(),
             organization_ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             name_fi: name.map(str::to_owned),
         }
@@ -628,7 +633,7 @@ mod tests {
         let mut w = Write {
             kind: ItemKind::Service,
             channel_type: None,
-            source_id: "x-1".into(),
+            source_id: crate::model::PtvSourceId::parse("x-1").unwrap(),
             organization_ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             name_fi: None,
             body: serde_json::json!({}),

@@ -12,7 +12,7 @@ mod tokens;
 mod transport;
 
 use base64::Engine as _;
-use ptv_sync::model::{ApiVersion, ChannelType, ItemKind, PtvId};
+use ptv_sync::model::{ApiVersion, ChannelType, ItemKind, PtvId, PtvSourceId};
 use ptv_sync::ptv::wire::{Wire, Write};
 use ptv_sync::ptv::{PtvClientConfig, RetryPolicy};
 use ptv_sync::secret::SecretSource;
@@ -124,7 +124,7 @@ pub fn service_write(source_id: &str) -> Write {
     Write {
         kind: ItemKind::Service,
         channel_type: None,
-        source_id: source_id.into(),
+        source_id: PtvSourceId::parse(source_id).unwrap(),
         organization_ptv_id: pid(ORG),
         name_fi: Some("Rakennuslupa".into()),
         body: serde_json::json!({
@@ -138,7 +138,7 @@ pub fn channel_write(source_id: &str, t: ChannelType, name: &str) -> Write {
     Write {
         kind: ItemKind::Channel,
         channel_type: Some(t),
-        source_id: source_id.into(),
+        source_id: PtvSourceId::parse(source_id).unwrap(),
         organization_ptv_id: pid(ORG),
         name_fi: Some(name.into()),
         body: serde_json::json!({"organizationId": ORG}),

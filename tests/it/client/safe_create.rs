@@ -1,7 +1,7 @@
 //! Safe creates (never a blind second POST), lookups, archive/restore and connections.
 
 use super::{ORG, channel_write, config, connect, jwt, mount_login, pid, received, service_write};
-use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
+use ptv_sync::model::{ApiVersion, ChannelType, ItemKind, PtvSourceId};
 use ptv_sync::ptv::wire::ConnectionsWrite;
 use ptv_sync::ptv::{Found, Lookup, PtvError};
 use std::time::Duration;
@@ -203,7 +203,7 @@ async fn v11_find_pages_the_organisation_list_then_the_archive() {
     let lookup = |sid: &str| Lookup {
         kind: ItemKind::Service,
         channel_type: None,
-        source_id: sid.into(),
+        source_id: PtvSourceId::parse(sid).unwrap(),
         organization_ptv_id: pid(ORG),
         name_fi: None,
     };
@@ -255,7 +255,7 @@ async fn v11_archive_restore_and_connections_send_full_bodies() {
 
     let none = ConnectionsWrite {
         service_ptv_id: pid(NEW_ID),
-        service_source_id: SID.into(),
+        service_source_id: PtvSourceId::parse(SID).unwrap(),
         desired: Vec::new(),
         desired_channel_ids: Vec::new(),
         previous_channel_ids: vec![pid(C_KEEP)],
@@ -464,7 +464,7 @@ async fn v12_connections_post_new_pairs_and_delete_removed_ones() {
     let api = connect(config(&server.uri(), ApiVersion::V12));
     let c = ConnectionsWrite {
         service_ptv_id: pid(NEW_ID),
-        service_source_id: SID.into(),
+        service_source_id: PtvSourceId::parse(SID).unwrap(),
         desired: vec![
             serde_json::json!({"serviceContentId": NEW_ID, "channelContentId": C_KEEP}),
             serde_json::json!({"serviceContentId": NEW_ID, "channelContentId": C_NEW}),

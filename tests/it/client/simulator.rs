@@ -3,7 +3,7 @@
 
 use super::mapping::{channel_json, service_json};
 use super::{fast_retry, pid};
-use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
+use ptv_sync::model::{ApiVersion, ChannelType, ItemKind, PtvSourceId};
 use ptv_sync::ptv::wire::{ConnectionsWrite, Wire, Write};
 use ptv_sync::ptv::{ErrorClass, PtvClientConfig, PtvError, v11, v12};
 use ptv_sync::secret::SecretSource;
@@ -56,7 +56,7 @@ fn v11_service(org: Uuid, id: &str, name: &str) -> Write {
     Write {
         kind: ItemKind::Service,
         channel_type: None,
-        source_id: format!("demo-service-{id}"),
+        source_id: PtvSourceId::parse(&format!("demo-service-{id}")).unwrap(),
         organization_ptv_id: pid(&org.to_string()),
         name_fi: Some(name.into()),
         body: v11::map::service(&service_model(id, name), &org.to_string()).body,
@@ -74,7 +74,7 @@ fn channel_write(version: ApiVersion, org: Uuid, t: ChannelType) -> Write {
     Write {
         kind: ItemKind::Channel,
         channel_type: Some(t),
-        source_id: format!("demo-channel-{t}"),
+        source_id: PtvSourceId::parse(&format!("demo-channel-{t}")).unwrap(),
         organization_ptv_id: pid(&org.to_string()),
         name_fi: Some(
             c.language_versions
@@ -248,7 +248,7 @@ async fn v12_create_adopt_connect_and_archive() {
     let svc = Write {
         kind: ItemKind::Service,
         channel_type: None,
-        source_id: "demo-service-permit".into(),
+        source_id: PtvSourceId::parse("demo-service-permit").unwrap(),
         organization_ptv_id: pid(&org.to_string()),
         name_fi: Some("Rakennuslupa".into()),
         body: v12::map::service(&model, &org.to_string()).body,

@@ -2,7 +2,7 @@
 //! 1,000 entities, no duplicates (safe creates: look up and adopt, never POST blindly).
 
 use futures::StreamExt;
-use ptv_sync::model::{ApiVersion, Item, ItemKind};
+use ptv_sync::model::{ApiVersion, Item, ItemKind, PtvSourceId};
 use ptv_sync::ptv::PtvClientConfig;
 use ptv_sync::ptv::wire::{Write, connect};
 use ptv_sync::secret::SecretSource;
@@ -61,7 +61,7 @@ async fn thousand_creates_with_lost_answers_and_429s_make_no_duplicates() {
             let w = Write {
                 kind: ItemKind::Organization,
                 channel_type: None,
-                source_id: format!("k-org-{}", o.id),
+                source_id: PtvSourceId::parse(&format!("k-org-{}", o.id)).unwrap(),
                 organization_ptv_id: crate::client::pid(&main_org.to_string()),
                 name_fi: None,
                 body: ptv_sync::ptv::v11::map::organization(&o, &main_org.to_string()).body,

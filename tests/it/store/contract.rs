@@ -3,7 +3,7 @@
 use super::harness::Fixture;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ptv_sync::model::{Action, Outcome};
-use ptv_sync::model::{ItemKind, PtvId, SourceId};
+use ptv_sync::model::{ItemKind, PtvId, PtvSourceId, SourceId};
 use ptv_sync::store::{
     AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemError, ItemRecord,
     ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState, RunItem,
@@ -29,7 +29,7 @@ fn full_record(org: &str, kind: ItemKind, source_id: &str) -> ItemRecord {
         org: org.to_owned(),
         kind,
         source_id: sid(source_id),
-        ptv_source_id: format!("{source_id}.g2"),
+        ptv_source_id: PtvSourceId::parse(&format!("{source_id}.g2")).unwrap(),
         generation: 2,
         ptv_id: Some(PtvId::parse("0b7e6a1c-1f0e-4f3a-9a55-0d4f3c2b1a00").unwrap()),
         remote: RemoteState::Live,
@@ -177,7 +177,7 @@ pub async fn put_item_upserts(fx: Fixture) {
     let s = &fx.store;
     let mut r = full_record("espoo", ItemKind::Service, "s-1");
     s.put_item(&r).await.unwrap();
-    "s-1".clone_into(&mut r.ptv_source_id);
+    r.ptv_source_id = PtvSourceId::parse("s-1").unwrap();
     r.generation = 0;
     r.ptv_id = None;
     r.remote = RemoteState::Archived;
@@ -217,7 +217,7 @@ pub async fn source_id_taken_is_per_org_and_scope(fx: Fixture) {
     archived.status = ItemStatus::Archived;
     archived.remote = RemoteState::Archived;
     let mut channel = ItemRecord::new("a", ItemKind::Channel, &sid("y"), t(0, 0));
-    "y.g1".clone_into(&mut channel.ptv_source_id);
+    channel.ptv_source_id = PtvSourceId::parse("y.g1").unwrap();
     channel.generation = 1;
     let org = ItemRecord::new("a", ItemKind::Organization, &sid("z"), t(0, 0));
     let conns = ItemRecord::new("a", ItemKind::Connections, &sid("w"), t(0, 0));
@@ -247,7 +247,7 @@ pub async fn source_id_conflict_is_refused(fx: Fixture) {
         .unwrap();
     // Another service of the organisation claiming PTV sourceId "x".
     let mut other = ItemRecord::new("a", ItemKind::Service, &sid("other"), t(0, 0));
-    "x".clone_into(&mut other.ptv_source_id);
+    other.ptv_source_id = PtvSourceId::parse("x").unwrap();
     let err = s.put_item(&other).await.unwrap_err();
     assert!(matches!(err, StoreError::SourceIdConflict { .. }), "{err}");
     assert!(err.to_string().contains("a/service/other"), "{err}");
@@ -261,12 +261,12 @@ pub async fn source_id_conflict_is_refused(fx: Fixture) {
 
     // Same id in another namespace, another organisation, or for connections: fine.
     let mut channel = ItemRecord::new("a", ItemKind::Channel, &sid("other"), t(0, 0));
-    "x".clone_into(&mut channel.ptv_source_id);
+    channel.ptv_source_id = PtvSourceId::parse("x").unwrap();
     let mut elsewhere = other.clone();
     "b".clone_into(&mut elsewhere.org);
     let c1 = ItemRecord::new("a", ItemKind::Connections, &sid("x"), t(0, 0));
     let mut c2 = ItemRecord::new("a", ItemKind::Connections, &sid("y"), t(0, 0));
-    "x".clone_into(&mut c2.ptv_source_id);
+    c2.ptv_source_id = PtvSourceId::parse("x").unwrap();
     s.put_items(&[channel, elsewhere, c1, c2]).await.unwrap();
     assert_eq!(s.items("a").await.unwrap().len(), 4);
 }
@@ -1310,7 +1310,7 @@ async fn many_rows(s: &dyn StateStore) {
                 &sid(&format!("id-{i:05}")),
                 t(0, u32::try_from(i % 60).unwrap()),
             );
-            r.ptv_source_id = format!("p-{i}");
+            r.ptv_source_id = PtvSourceId::parse(&format!("p-{i}")).unwrap();
             r.payload = Some(json!({ "n": i, "parent": "x" }).into());
             // Some stored texts are no fingerprint of ours.
             r.fingerprint = match i % 13 {
@@ -1382,9 +1382,9 @@ pub async fn item_heads_are_items_without_service_and_channel_payloads(fx: Fixtu
     assert!(s.item_heads("nobody").await.unwrap().is_empty());
 }
 
-/// A stored source id no source could hold (a hand edit) is a store error naming the
-/// item and the column, on every read of rows, never a step that fails later.
-pub async fn a_stored_source_id_is_parsed_on_read(fx: Fixture) {
+/// A stored id that is not one (a hand edit) is a store error naming the item and the
+/// column, on every read of rows, never a step that fails later.
+pub async fn stored_ids_are_parsed_on_read(fx: Fixture) {
     let s = &fx.store;
     let r = ItemRecord::new("a", ItemKind::Service, &sid("x"), t(0, 0));
     s.put_item(&r).await.unwrap();
@@ -1401,6 +1401,22 @@ pub async fn a_stored_source_id_is_parsed_on_read(fx: Fixture) {
         assert!(matches!(e, StoreError::Corrupt { .. }), "{text}");
         assert!(
             text.contains("a/service/bad_id") && text.contains("source_id"),
+            "{text}"
+        );
+    }
+    // The PTV id and the PTV sourceId are parsed on read too.
+    for (org, column, bad) in [("b", "ptv_id", "guid-1"), ("c", "ptv_source_id", "b_c")] {
+        let r = ItemRecord::new(org, ItemKind::Service, &sid("y"), t(0, 0));
+        s.put_item(&r).await.unwrap();
+        let sql = format!("UPDATE items SET {column} = '{bad}' WHERE org = '{org}'");
+        fx.exec(&sql, &sql).await;
+        let e = s.items(org).await.expect_err("a corrupt row is refused");
+        let text = e.to_string();
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{text}");
+        assert!(
+            text.contains(&format!("{org}/service/y"))
+                && text.contains(column)
+                && text.contains(bad),
             "{text}"
         );
     }

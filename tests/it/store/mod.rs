@@ -64,7 +64,7 @@ contract_tests!(
     put_items_writes_ten_thousand_rows,
     item_heads_are_items_without_service_and_channel_payloads,
     plan_rows_are_what_a_plan_needs_of_each_item,
-    a_stored_source_id_is_parsed_on_read,
+    stored_ids_are_parsed_on_read,
     item_state_counts_agree_with_the_items,
     oldest_write_is_of_live_services_and_channels,
     prune_runs_deletes_finished_runs_with_their_items,
