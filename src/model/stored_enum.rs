@@ -51,16 +51,25 @@ stored_enum! {
 #[cfg(test)]
 mod tests {
     use super::ErrorClass;
+    use crate::model::{Action, Outcome};
+
+    /// `as_str`, `parse`, `Display` and serde agree on every value.
+    macro_rules! agree {
+        ($($name:ident),+) => {$(
+            for v in $name::ALL {
+                assert_eq!($name::parse(v.as_str()), Some(v));
+                assert_eq!(v.to_string(), v.as_str());
+                assert_eq!(
+                    serde_json::to_value(v).unwrap(),
+                    serde_json::Value::String(v.as_str().to_owned())
+                );
+            }
+        )+};
+    }
 
     #[test]
     fn text_serde_and_parse_agree() {
-        for c in ErrorClass::ALL {
-            assert_eq!(ErrorClass::parse(c.as_str()), Some(c));
-            assert_eq!(
-                serde_json::to_value(c).unwrap(),
-                serde_json::Value::String(c.to_string())
-            );
-        }
+        agree!(ErrorClass, Action, Outcome);
         assert_eq!(ErrorClass::parse("Terminal"), None);
     }
 }
