@@ -138,6 +138,9 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
         r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id, 0);
         r.ptv_id = crate::model::PtvId::parse(&uuid::Uuid::new_v4().to_string()).ok();
         r.remote = RemoteState::Live;
+        // Written just now: nothing is due for the 18-month touch either.
+        r.first_pushed_at = Some(now);
+        r.last_pushed_at = Some(now);
         let payload = crate::plan::payload(&validated, item, org.main_area.as_ref());
         r.fingerprint =
             Some(crate::fingerprint::fingerprint(org.api_version, &payload).to_string());

@@ -340,3 +340,20 @@ async fn status_names_old_writes_and_plan_shows_the_touch() {
         "{plan}"
     );
 }
+
+/// `bench plan` measures a state that records every item as pushed: such a state plans
+/// nothing, the 18-month touch included (it once planned every item as due, and the
+/// benchmark refused to measure).
+#[test]
+fn bench_plan_measures_a_state_that_plans_nothing() {
+    let out = bin()
+        .args(["bench", "plan", "--items", "200", "--runs", "1"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("no changes"), "{stdout}");
+}
