@@ -3,8 +3,7 @@
 //! forever, so an item that must be created afresh takes the next generation: `….g2`.
 
 use super::{ItemKind, SourceId};
-use serde::{Deserialize, Deserializer, Serialize};
-use std::fmt;
+use serde::Serialize;
 
 /// A PTV sourceId / externalId that ptv-sync writes: 1-100 characters of `[A-Za-z0-9.-]`
 /// (PTV's rule). The sourceIds another API user wrote are foreign data and stay strings.
@@ -36,24 +35,7 @@ impl PtvSourceId {
     }
 }
 
-impl<'de> Deserialize<'de> for PtvSourceId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        PtvSourceId::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
-impl fmt::Display for PtvSourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::borrow::Borrow<str> for PtvSourceId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
+super::parsed_str::parsed_str!(PtvSourceId);
 
 /// A source id as it is: its characters and length always fit PTV's rule (a state row's
 /// base before its sourceId is derived).

@@ -8,6 +8,7 @@ mod items;
 mod kind;
 mod list;
 mod org_name;
+mod parsed_str;
 mod stored_enum;
 mod text;
 

@@ -4,8 +4,7 @@
 //! the admin endpoint's JSON), so metrics labels, locks, environment overrides and state
 //! keys built from it never meet a character they cannot carry.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use std::borrow::Borrow;
+use serde::Serialize;
 use std::fmt;
 
 /// The name of a configured organisation (`[[organization]] name`): one or more ASCII
@@ -34,37 +33,7 @@ impl OrgName {
     }
 }
 
-impl<'de> Deserialize<'de> for OrgName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        OrgName::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
-impl fmt::Display for OrgName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Borrow<str> for OrgName {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for OrgName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Lets a name be compared with a literal (`name == "espoo"`).
-impl PartialEq<&str> for OrgName {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
+super::parsed_str::parsed_str!(OrgName);
 
 /// Where an organisation's rows live in the state store (the store's `org` column): its
 /// name, or a label derived from it for a run that must never touch the organisation's

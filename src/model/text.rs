@@ -142,36 +142,7 @@ impl SourceId {
     }
 }
 
-impl<'de> Deserialize<'de> for SourceId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        SourceId::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
-impl fmt::Display for SourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::borrow::Borrow<str> for SourceId {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for SourceId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for SourceId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
+super::parsed_str::parsed_str!(SourceId);
 
 /// A PTV item's id (a GUID): how a source document may name the PTV item it describes
 /// (`ptvId`). Written in its canonical form, lower case with hyphens.
