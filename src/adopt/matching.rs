@@ -12,7 +12,7 @@
 //! reported with its candidates and never linked. PTV items nobody claims are left alone.
 //! Pure: no I/O, so every rule is unit-tested.
 
-use crate::model::{ChannelType, ItemKind, PtvSourceId, SourceId};
+use crate::model::{ChannelType, ItemKind, PtvId, PtvSourceId, SourceId};
 use crate::ptv::RemoteItem;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,9 +30,9 @@ pub struct Wanted {
     pub owner: Option<String>,
     pub name_fi: Option<String>,
     /// PTV id the state already links, if any.
-    pub linked: Option<String>,
-    /// PTV id the source document names (`ptvId`), lower case.
-    pub ptv_id: Option<String>,
+    pub linked: Option<PtvId>,
+    /// PTV id the source document names (`ptvId`).
+    pub ptv_id: Option<PtvId>,
 }
 
 /// How a source item was matched.
@@ -67,12 +67,12 @@ impl MatchedBy {
 pub enum Row {
     Matched {
         wanted: Wanted,
-        ptv_id: String,
+        ptv_id: PtvId,
         by: MatchedBy,
     },
     Ambiguous {
         wanted: Wanted,
-        candidates: Vec<String>,
+        candidates: Vec<PtvId>,
     },
     SourceOnly {
         wanted: Wanted,
@@ -80,7 +80,7 @@ pub enum Row {
     /// The source names a PTV id (`ptvId`) that PTV does not hold as this item.
     Refused {
         wanted: Wanted,
-        ptv_id: String,
+        ptv_id: PtvId,
         reason: String,
     },
     PtvOnly {
@@ -118,16 +118,16 @@ fn ours(remote: Option<&str>, base: &str) -> bool {
     })
 }
 
-type NameKey = (ItemKind, Option<ChannelType>, String, String);
+type NameKey = (ItemKind, Option<ChannelType>, PtvId, String);
 
 /// Matches `wanted` (organisations first, parents before children) against `remote`.
 /// `main` is the main organisation's PTV id: the owner of items without one.
 #[must_use]
-pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<Row> {
-    let mut claimed: HashSet<&str> = wanted.iter().filter_map(|w| w.linked.as_deref()).collect();
+pub fn match_items(main: &PtvId, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<Row> {
+    let mut claimed: HashSet<PtvId> = wanted.iter().filter_map(|w| w.linked).collect();
     // Organisation source id → PTV id, growing as organisations match, so that a
     // sub-organisation's items look for their owner's PTV id.
-    let mut org_ids: HashMap<&str, String> = HashMap::new();
+    let mut org_ids: HashMap<&str, PtvId> = HashMap::new();
     let mut rows = Vec::with_capacity(wanted.len() + remote.len());
     let mut order: Vec<&Wanted> = wanted.iter().collect();
     order.sort_by_key(|w| match w.kind {
@@ -137,30 +137,27 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
     });
 
     // Pass 1: state links, the source's own `ptvId`, and our own sourceIds.
-    let by_id: HashMap<String, &RemoteItem> = remote
-        .iter()
-        .map(|r| (r.ptv_id.to_lowercase(), r))
-        .collect();
+    let by_id: HashMap<PtvId, &RemoteItem> = remote.iter().map(|r| (r.ptv_id, r)).collect();
     let mut pending = Vec::new();
     for w in order {
         if w.linked.is_none()
-            && let Some(id) = &w.ptv_id
+            && let Some(id) = w.ptv_id
         {
-            match named(w, id, &by_id, &claimed) {
+            match named(w, &id, &by_id, &claimed) {
                 Ok(r) => {
-                    claimed.insert(r.ptv_id.as_str());
+                    claimed.insert(r.ptv_id);
                     if w.kind == ItemKind::Organization {
-                        org_ids.insert(w.source_id.as_str(), r.ptv_id.clone());
+                        org_ids.insert(w.source_id.as_str(), r.ptv_id);
                     }
                     rows.push(Row::Matched {
                         wanted: w.clone(),
-                        ptv_id: r.ptv_id.clone(),
+                        ptv_id: r.ptv_id,
                         by: MatchedBy::PtvId,
                     });
                 }
                 Err(reason) => rows.push(Row::Refused {
                     wanted: w.clone(),
-                    ptv_id: id.clone(),
+                    ptv_id: id,
                     reason,
                 }),
             }
@@ -168,21 +165,20 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
         }
         let found = w
             .linked
-            .clone()
             .map(|id| (id, MatchedBy::State))
             .or_else(|| {
                 let r = remote.iter().find(|r| {
                     r.kind == w.kind
-                        && !claimed.contains(r.ptv_id.as_str())
+                        && !claimed.contains(&r.ptv_id)
                         && ours(r.source_id.as_deref(), w.ptv_source_id.as_str())
                 })?;
-                claimed.insert(r.ptv_id.as_str());
-                Some((r.ptv_id.clone(), MatchedBy::SourceId))
+                claimed.insert(r.ptv_id);
+                Some((r.ptv_id, MatchedBy::SourceId))
             });
         match found {
             Some((ptv_id, by)) => {
                 if w.kind == ItemKind::Organization {
-                    org_ids.insert(w.source_id.as_str(), ptv_id.clone());
+                    org_ids.insert(w.source_id.as_str(), ptv_id);
                 }
                 rows.push(Row::Matched {
                     wanted: w.clone(),
@@ -226,13 +222,13 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
     batches.push(others);
     for batch in batches {
         let kinds: Vec<ItemKind> = batch.iter().map(|w| w.kind).collect();
-        let owner_of = |w: &Wanted, org_ids: &HashMap<&str, String>| -> Option<String> {
+        let owner_of = |w: &Wanted, org_ids: &HashMap<&str, PtvId>| -> Option<PtvId> {
             match &w.owner {
-                None => Some(main.to_owned()),
-                Some(o) => org_ids.get(o.as_str()).cloned(),
+                None => Some(*main),
+                Some(o) => org_ids.get(o.as_str()).copied(),
             }
         };
-        let key = |w: &Wanted, org_ids: &HashMap<&str, String>| -> Option<NameKey> {
+        let key = |w: &Wanted, org_ids: &HashMap<&str, PtvId>| -> Option<NameKey> {
             Some((
                 w.kind,
                 w.channel_type,
@@ -249,11 +245,11 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
         let mut ptv_side: BTreeMap<NameKey, Vec<&RemoteItem>> = BTreeMap::new();
         for r in remote
             .iter()
-            .filter(|r| kinds.contains(&r.kind) && !claimed.contains(r.ptv_id.as_str()))
+            .filter(|r| kinds.contains(&r.kind) && !claimed.contains(&r.ptv_id))
         {
-            if let (Some(owner), Some(name)) = (&r.organization_id, &r.name_fi) {
+            if let (Some(owner), Some(name)) = (r.organization_id, &r.name_fi) {
                 ptv_side
-                    .entry((r.kind, r.channel_type, owner.clone(), normalise(name)))
+                    .entry((r.kind, r.channel_type, owner, normalise(name)))
                     .or_default()
                     .push(r);
             }
@@ -269,24 +265,24 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
             let unique_here = k.as_ref().is_some_and(|k| source_side.get(k) == Some(&1));
             match candidates.as_slice() {
                 [one] if unique_here => {
-                    claimed.insert(one.ptv_id.as_str());
+                    claimed.insert(one.ptv_id);
                     if w.kind == ItemKind::Organization {
-                        new_orgs.push((w.source_id.as_str(), one.ptv_id.clone()));
+                        new_orgs.push((w.source_id.as_str(), one.ptv_id));
                     }
                     rows.push(Row::Matched {
                         wanted: w.clone(),
-                        ptv_id: one.ptv_id.clone(),
+                        ptv_id: one.ptv_id,
                         by: MatchedBy::Name,
                     });
                 }
                 [] => rows.push(Row::SourceOnly { wanted: w.clone() }),
                 many => {
                     for c in many {
-                        claimed.insert(c.ptv_id.as_str());
+                        claimed.insert(c.ptv_id);
                     }
                     rows.push(Row::Ambiguous {
                         wanted: w.clone(),
-                        candidates: many.iter().map(|c| c.ptv_id.clone()).collect(),
+                        candidates: many.iter().map(|c| c.ptv_id).collect(),
                     });
                 }
             }
@@ -307,30 +303,28 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
         };
         let expected = match &wanted.owner {
             None => Some(main),
-            Some(o) => org_ids.get(o.as_str()).map(String::as_str),
+            Some(o) => org_ids.get(o.as_str()),
         };
-        let held = by_id
-            .get(&ptv_id.to_lowercase())
-            .and_then(|r| r.organization_id.as_deref());
+        let held = by_id.get(ptv_id).and_then(|r| r.organization_id);
         let reason = match (expected, held) {
-            (Some(e), Some(h)) if e.eq_ignore_ascii_case(h) => continue,
+            (Some(e), Some(h)) if *e == h => continue,
             (None, _) => format!(
                 "its organisation '{}' is not in PTV (or not matched), so PTV item {ptv_id} cannot be under it",
                 wanted.owner.as_deref().unwrap_or_default()
             ),
             (Some(e), h) => format!(
                 "PTV holds {ptv_id} under organisation {}, the source puts it under {}",
-                h.unwrap_or("(none)"),
+                h.map_or_else(|| "(none)".to_owned(), |h| h.to_string()),
                 wanted.owner.as_deref().map_or_else(
                     || format!("the main organisation {e}"),
                     |o| format!("'{o}' ({e})")
                 )
             ),
         };
-        claimed.remove(ptv_id.as_str());
+        claimed.remove(ptv_id);
         *row = Row::Refused {
             wanted: wanted.clone(),
-            ptv_id: ptv_id.clone(),
+            ptv_id: *ptv_id,
             reason,
         };
     }
@@ -338,7 +332,7 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
     rows.extend(
         remote
             .iter()
-            .filter(|r| !claimed.contains(r.ptv_id.as_str()))
+            .filter(|r| !claimed.contains(&r.ptv_id))
             .map(|r| Row::PtvOnly { item: r.clone() }),
     );
     rows
@@ -347,11 +341,11 @@ pub fn match_items(main: &str, wanted: &[Wanted], remote: &[RemoteItem]) -> Vec<
 /// The PTV item a source item names by `ptvId`, or why it cannot be that item.
 fn named<'r>(
     w: &Wanted,
-    id: &str,
-    by_id: &HashMap<String, &'r RemoteItem>,
-    claimed: &HashSet<&str>,
+    id: &PtvId,
+    by_id: &HashMap<PtvId, &'r RemoteItem>,
+    claimed: &HashSet<PtvId>,
 ) -> Result<&'r RemoteItem, String> {
-    let Some(r) = by_id.get(&id.to_lowercase()).copied() else {
+    let Some(r) = by_id.get(id).copied() else {
         return Err(format!(
             "PTV holds no published item {id} in this organisation or its sub-organisations (unknown, archived, a draft, or another organisation's); correct or remove `ptvId`"
         ));
@@ -367,7 +361,7 @@ fn named<'r>(
             what(w.kind, w.channel_type)
         ));
     }
-    if claimed.contains(r.ptv_id.as_str()) {
+    if claimed.contains(&r.ptv_id) {
         return Err(format!(
             "PTV item {id} is already linked to another source item; each `ptvId` may name one item"
         ));
@@ -379,6 +373,28 @@ fn named<'r>(
 mod tests {
     use super::*;
     use crate::ptv::RemoteStatus;
+
+    /// The PTV items of these tests, by label (`p1` names the same item as `P1`).
+    const LABELS: [&str; 14] = [
+        "M", "P1", "P2", "P3", "P4", "P5", "P6", "P9", "O1", "O2", "C0", "C1", "S2", "P-MISSING",
+    ];
+
+    /// The GUID of a labelled PTV item.
+    fn g(label: &str) -> PtvId {
+        let n = LABELS
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(label))
+            .unwrap_or_else(|| panic!("no test label {label}"));
+        PtvId::parse(&format!("00000000-0000-4000-8000-{:012}", n + 1)).unwrap()
+    }
+
+    /// The label of a GUID made by [`g`].
+    fn label(id: &PtvId) -> String {
+        LABELS
+            .iter()
+            .find(|l| g(l) == *id)
+            .map_or_else(|| id.to_string(), |l| (*l).to_owned())
+    }
 
     fn want(kind: ItemKind, id: &str, name: &str, owner: Option<&str>) -> Wanted {
         Wanted {
@@ -395,11 +411,11 @@ mod tests {
 
     fn remote(kind: ItemKind, id: &str, name: &str, org: &str, sid: Option<&str>) -> RemoteItem {
         RemoteItem {
-            ptv_id: id.into(),
+            ptv_id: g(id),
             kind,
             channel_type: (kind == ItemKind::Channel).then_some(ChannelType::Phone),
             source_id: sid.map(str::to_owned),
-            organization_id: Some(org.into()),
+            organization_id: Some(g(org)),
             name_fi: Some(name.into()),
             publishing_status: RemoteStatus::Published,
             modified: None,
@@ -412,10 +428,10 @@ mod tests {
         rows.iter()
             .find_map(|r| match r {
                 Row::Matched { wanted, ptv_id, by } if wanted.source_id == id => {
-                    Some((by.as_str().to_owned(), vec![ptv_id.clone()]))
+                    Some((by.as_str().to_owned(), vec![label(ptv_id)]))
                 }
                 Row::Ambiguous { wanted, candidates } if wanted.source_id == id => {
-                    Some(("ambiguous".into(), candidates.clone()))
+                    Some(("ambiguous".into(), candidates.iter().map(label).collect()))
                 }
                 Row::SourceOnly { wanted } if wanted.source_id == id => {
                     Some(("source_only".into(), Vec::new()))
@@ -443,7 +459,7 @@ mod tests {
             // Same name, but a channel: kinds never match across.
             remote(ItemKind::Channel, "P6", "Uusi palvelu", "M", None),
         ];
-        let rows = match_items("M", &wanted, &remote);
+        let rows = match_items(&g("M"), &wanted, &remote);
         assert_eq!(outcome(&rows, "permit"), ("name".into(), vec!["P1".into()]));
         assert_eq!(
             outcome(&rows, "pool"),
@@ -453,10 +469,10 @@ mod tests {
         assert_eq!(outcome(&rows, "a"), ("ambiguous".into(), vec!["P4".into()]));
         assert_eq!(outcome(&rows, "b"), ("ambiguous".into(), vec!["P4".into()]));
         assert_eq!(outcome(&rows, "new").0, "source_only");
-        let ptv_only: Vec<&str> = rows
+        let ptv_only: Vec<String> = rows
             .iter()
             .filter_map(|r| match r {
-                Row::PtvOnly { item } => Some(item.ptv_id.as_str()),
+                Row::PtvOnly { item } => Some(label(&item.ptv_id)),
                 _ => None,
             })
             .collect();
@@ -466,7 +482,7 @@ mod tests {
     #[test]
     fn our_source_id_wins_over_names_and_state_links_are_kept() {
         let mut linked = want(ItemKind::Service, "kept", "Kirjasto", None);
-        linked.linked = Some("P9".into());
+        linked.linked = Some(g("P9"));
         let wanted = vec![
             want(ItemKind::Service, "permit", "Rakennuslupa", None),
             linked,
@@ -482,7 +498,7 @@ mod tests {
             ),
             remote(ItemKind::Service, "P9", "Kirjasto", "M", None),
         ];
-        let rows = match_items("M", &wanted, &remote);
+        let rows = match_items(&g("M"), &wanted, &remote);
         assert_eq!(
             outcome(&rows, "permit"),
             ("sourceId".into(), vec!["P2".into()])
@@ -512,7 +528,7 @@ mod tests {
             remote(ItemKind::Channel, "C0", "Neuvonta", "M", None),
             remote(ItemKind::Channel, "C1", "Neuvonta", "O1", None),
         ];
-        let rows = match_items("M", &wanted, &remote);
+        let rows = match_items(&g("M"), &wanted, &remote);
         assert_eq!(
             outcome(&rows, "library"),
             ("name".into(), vec!["O1".into()])
@@ -535,7 +551,7 @@ mod tests {
             None,
         ));
         remote_deep.push(self::remote(ItemKind::Service, "S2", "Lainaus", "O2", None));
-        let deep_rows = match_items("M", &deep, &remote_deep);
+        let deep_rows = match_items(&g("M"), &deep, &remote_deep);
         assert_eq!(
             outcome(&deep_rows, "branch"),
             ("name".into(), vec!["O2".into()])
@@ -550,13 +566,13 @@ mod tests {
     #[test]
     fn a_ptv_id_in_the_source_matches_first_or_is_refused_with_why() {
         let named = |id: &str, name: &str, ptv: &str| Wanted {
-            ptv_id: Some(ptv.into()),
+            ptv_id: Some(g(ptv)),
             ..want(ItemKind::Service, id, name, None)
         };
         let mut channel = want(ItemKind::Channel, "phone", "Neuvonta", None);
-        channel.ptv_id = Some("p1".into());
+        channel.ptv_id = Some(g("p1"));
         let mut under_org = want(ItemKind::Service, "lib", "Lainaus", Some("library"));
-        under_org.ptv_id = Some("p4".into());
+        under_org.ptv_id = Some(g("p4"));
         let wanted = vec![
             // Named by its PTV id although PTV has it under another name and our sourceId
             // sits on another item: the explicit id wins.
@@ -580,7 +596,7 @@ mod tests {
             // Under the main organisation, not under the library.
             remote(ItemKind::Service, "P4", "Lainaus", "M", None),
         ];
-        let rows = match_items("M", &wanted, &remote);
+        let rows = match_items(&g("M"), &wanted, &remote);
         assert_eq!(
             outcome(&rows, "permit"),
             ("ptvId".into(), vec!["P2".into()])
@@ -595,19 +611,19 @@ mod tests {
                 })
                 .unwrap_or_else(|| panic!("{id} should be refused: {rows:?}"))
         };
-        assert!(refused("gone").contains("holds no published item p-missing"));
+        assert!(refused("gone").contains(&format!("holds no published item {}", g("p-missing"))));
         assert!(refused("phone").contains("is a service, the source describes a channel"));
         assert!(refused("twice").contains("already linked to another source item"));
         assert!(
-            refused("lib").contains("under organisation M"),
+            refused("lib").contains(&format!("under organisation {}", g("M"))),
             "{}",
             refused("lib")
         );
         // Refused items are not matched otherwise, and what they named stays PTV-only.
-        let ptv_only: Vec<&str> = rows
+        let ptv_only: Vec<String> = rows
             .iter()
             .filter_map(|r| match r {
-                Row::PtvOnly { item } => Some(item.ptv_id.as_str()),
+                Row::PtvOnly { item } => Some(label(&item.ptv_id)),
                 _ => None,
             })
             .collect();

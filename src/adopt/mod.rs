@@ -48,10 +48,10 @@ pub struct Survey {
     pub requests: u32,
     pub ideal_requests: u32,
     #[serde(skip)]
-    remote: HashMap<String, RemoteItem>,
+    remote: HashMap<PtvId, RemoteItem>,
     /// Each service's connections as PTV shows them, by the service's PTV id.
     #[serde(skip)]
-    connections: HashMap<String, Vec<RemoteConnection>>,
+    connections: HashMap<PtvId, Vec<RemoteConnection>>,
 }
 
 impl Survey {
@@ -103,8 +103,8 @@ pub fn wanted(org: &OrgConfig, v: &Validated, records: &[ItemRecord]) -> Vec<Wan
         ptv_source_id: ptv_source_id(&org.source_id_prefix, kind, id, 0),
         owner: owner.map(ToString::to_string),
         name_fi: name.map(str::to_owned),
-        linked: linked.get(&(kind, id.as_str())).map(ToString::to_string),
-        ptv_id: ptv_id.map(|p| p.to_string()),
+        linked: linked.get(&(kind, id.as_str())).copied(),
+        ptv_id,
     };
     let mut out = Vec::with_capacity(v.valid_count());
     for o in v.organizations.values() {
@@ -150,20 +150,20 @@ pub async fn survey(
     v: &Validated,
     records: &[ItemRecord],
 ) -> Result<Survey, PtvError> {
-    let main = org.main_organization_id.to_string();
+    let main = org.main_organization_id;
     let cat: RemoteCatalogue = read_catalogue(api, &main).await?;
     let remote: Vec<RemoteItem> = cat.iter().cloned().collect();
     let rows = match_items(&main, &wanted(org, v, records), &remote);
-    let mut connections: HashMap<String, Vec<RemoteConnection>> = HashMap::new();
+    let mut connections: HashMap<PtvId, Vec<RemoteConnection>> = HashMap::new();
     for c in cat.connections {
-        connections.entry(c.service.clone()).or_default().push(c);
+        connections.entry(c.service).or_default().push(c);
     }
     Ok(Survey {
         organization: org.name.clone(),
         rows,
         requests: cat.requests,
         ideal_requests: cat.ideal_requests,
-        remote: remote.into_iter().map(|r| (r.ptv_id.clone(), r)).collect(),
+        remote: remote.into_iter().map(|r| (r.ptv_id, r)).collect(),
         connections,
     })
 }
@@ -180,16 +180,6 @@ fn generation_of(sid: &str, base: &str) -> i32 {
         .unwrap_or(0)
 }
 
-/// The PTV id a catalogue read named for an item, as the state stores it: PTV names its
-/// items by GUID, so anything else is refused rather than linked.
-fn remote_ptv_id(kind: ItemKind, id: &SourceId, ptv_id: &str) -> Result<PtvId, StoreError> {
-    PtvId::parse(ptv_id).map_err(|e| {
-        StoreError::Invalid(format!(
-            "{kind} '{id}': PTV's catalogue read named it by {e}; PTV's answer was unexpected, so it is not linked"
-        ))
-    })
-}
-
 /// Writes every new match of `survey` as a state row and an audit entry, stamped `now`.
 /// Answers the number of item rows written.
 pub async fn link(
@@ -203,26 +193,26 @@ pub async fn link(
     let api = org.api_version;
     let main_area = org.main_area.as_ref();
     // Every channel's PTV id, linked before or now: connection sets name channels by it.
-    let mut channel_ids: HashMap<&str, &str> = HashMap::new();
+    let mut channel_ids: HashMap<&str, PtvId> = HashMap::new();
     for r in &survey.rows {
         if let Row::Matched { wanted, ptv_id, .. } = r
             && wanted.kind == ItemKind::Channel
         {
-            channel_ids.insert(wanted.source_id.as_str(), ptv_id.as_str());
+            channel_ids.insert(wanted.source_id.as_str(), *ptv_id);
         }
     }
     // Every matched organisation's and channel's source id by PTV id, to read PTV's
     // references back in the source's terms.
-    let mut source_ids: HashMap<&str, &str> = HashMap::new();
+    let mut source_ids: HashMap<PtvId, &str> = HashMap::new();
     for r in &survey.rows {
         if let Row::Matched { wanted, ptv_id, .. } = r
             && matches!(wanted.kind, ItemKind::Organization | ItemKind::Channel)
         {
-            source_ids.insert(ptv_id.as_str(), wanted.source_id.as_str());
+            source_ids.insert(*ptv_id, wanted.source_id.as_str());
         }
     }
     let refs = Refs {
-        main: org.main_organization_id.to_string(),
+        main: org.main_organization_id,
         source_ids: &source_ids,
     };
     let mut written = 0;
@@ -231,7 +221,7 @@ pub async fn link(
             continue;
         };
         let mut rec = ItemRecord::new(org.state_key(), wanted.kind, &wanted.source_id, now);
-        rec.ptv_id = Some(remote_ptv_id(wanted.kind, &wanted.source_id, ptv_id)?);
+        rec.ptv_id = Some(*ptv_id);
         rec.remote = RemoteState::Live;
         rec.status = ItemStatus::Active;
         rec.ptv_source_id.clone_from(&wanted.ptv_source_id);
@@ -272,7 +262,7 @@ pub async fn link(
                 action: Action::Adopt,
                 kind: wanted.kind,
                 source_id: wanted.source_id.to_string(),
-                ptv_id: Some(ptv_id.clone()),
+                ptv_id: Some(ptv_id.to_string()),
                 http_status: None,
                 body_sha256: None,
                 reason: None,
@@ -307,19 +297,19 @@ enum Owner {
 
 /// How PTV's references (owners, connected channels) read in the source's terms.
 struct Refs<'a> {
-    main: String,
-    source_ids: &'a HashMap<&'a str, &'a str>,
+    main: PtvId,
+    source_ids: &'a HashMap<PtvId, &'a str>,
 }
 
 impl Refs<'_> {
     /// The organisation `ptv_id` in the source's terms; `None` when it is not matched.
-    fn owner(&self, ptv_id: Option<&str>) -> Option<Owner> {
+    fn owner(&self, ptv_id: Option<PtvId>) -> Option<Owner> {
         let id = ptv_id?;
-        if id.eq_ignore_ascii_case(&self.main) {
+        if id == self.main {
             return Some(Owner::Main);
         }
         self.source_ids
-            .get(id)
+            .get(&id)
             .map(|s| Owner::Source((*s).to_owned()))
     }
 }
@@ -338,7 +328,7 @@ fn holds_content(
     let Some(want) = Desired::of(v, remote.kind, id, main_area, None).and_then(|d| d.item()) else {
         return false;
     };
-    let Some(owner) = refs.owner(remote.organization_id.as_deref()) else {
+    let Some(owner) = refs.owner(remote.organization_id) else {
         return false;
     };
     let want_owner = match &want {
@@ -374,8 +364,8 @@ async fn link_connections(
     v: &Validated,
     survey: &Survey,
     service: &Wanted,
-    ptv_id: &str,
-    channel_ids: &HashMap<&str, &str>,
+    ptv_id: &PtvId,
+    channel_ids: &HashMap<&str, PtvId>,
     refs: &Refs<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -396,7 +386,7 @@ async fn link_connections(
         .flatten()
         .map(|c| {
             let mut doc = read_back_connection(org.api_version, c).document;
-            let channel = refs.source_ids.get(c.channel.as_str())?;
+            let channel = refs.source_ids.get(&c.channel)?;
             doc.insert("channel".into(), (*channel).into());
             serde_json::from_value(Value::Object(doc)).ok()
         })
@@ -429,7 +419,7 @@ async fn link_connections(
                 .unwrap_or("")
                 .to_owned();
             if let (Value::Object(m), Some(ch)) = (item, channel_ids.get(channel.as_str())) {
-                m.insert(CHANNEL_PTV_ID.into(), Value::String((*ch).to_owned()));
+                m.insert(CHANNEL_PTV_ID.into(), Value::String(ch.to_string()));
             }
         }
     }
@@ -445,11 +435,7 @@ async fn link_connections(
         &service.source_id,
         0,
     );
-    rec.ptv_id = Some(remote_ptv_id(
-        ItemKind::Connections,
-        &service.source_id,
-        ptv_id,
-    )?);
+    rec.ptv_id = Some(*ptv_id);
     rec.remote = RemoteState::Live;
     rec.status = ItemStatus::Active;
     rec.fingerprint = Some(crate::fingerprint::fingerprint(org.api_version, &body).to_string());

@@ -123,7 +123,11 @@ impl Engine {
                                 "needs adoption: the name '{}' is held by {} PTV items ({}); rename one in PTV or in the source, then run `{cmd}`",
                                 wanted.name_fi.as_deref().unwrap_or_default(),
                                 candidates.len(),
-                                candidates.join(", ")
+                                candidates
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         ),
                     );

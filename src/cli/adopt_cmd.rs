@@ -44,7 +44,11 @@ fn line(r: &Row) -> String {
             wanted.source_id,
             wanted.name_fi.as_deref().unwrap_or(""),
             candidates.len(),
-            candidates.join(", ")
+            candidates
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Row::SourceOnly { wanted } => format!(
             "{:<10} {:<24} {:<40} not in PTV: the next run creates it",

@@ -351,7 +351,7 @@ async fn login_check(o: &OrgConfig) -> Check {
             );
         }
     };
-    let main = o.main_organization_id.to_string();
+    let main = o.main_organization_id;
     // The organisation read is public; the restricted read of a service id that cannot
     // exist needs a token, so it logs in and answers "not found".
     let read = tokio::time::timeout(NETWORK_TIMEOUT, async {
@@ -361,7 +361,8 @@ async fn login_check(o: &OrgConfig) -> Check {
         api.read(
             crate::model::ItemKind::Service,
             None,
-            &uuid::Uuid::nil().to_string(),
+            // The nil GUID: no item can have it (the same request as always).
+            &crate::model::PtvId::from(uuid::Uuid::nil()),
         )
         .await?;
         Ok::<_, crate::ptv::PtvError>(org)

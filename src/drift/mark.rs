@@ -3,6 +3,7 @@
 
 use super::{DRIFT_NOTE_PREFIX, DriftError, DriftReport, Verdict, check};
 use crate::config::{DriftPolicy, OrgConfig};
+use crate::model::PtvId;
 use crate::plan::CHANNEL_PTV_ID;
 use crate::ptv::PtvApi;
 use crate::store::{
@@ -15,13 +16,13 @@ use std::collections::BTreeMap;
 /// A stored connection set without the channel PTV ids of the links PTV no longer
 /// holds: the next write then sends them (v12 posts only the links it did not send
 /// before).
-fn forget_links(payload: &Payload, missing: &[String]) -> Payload {
+fn forget_links(payload: &Payload, missing: &[PtvId]) -> Payload {
     let mut v = payload.value();
     for link in v.as_array_mut().into_iter().flatten() {
         if let Some(o) = link.as_object_mut()
             && o.get(CHANNEL_PTV_ID)
                 .and_then(serde_json::Value::as_str)
-                .is_some_and(|id| missing.iter().any(|m| m == id))
+                .is_some_and(|id| missing.iter().any(|m| m.to_string() == id))
         {
             o.remove(CHANNEL_PTV_ID);
         }

@@ -36,7 +36,7 @@ pub use mark::{Marked, check_and_mark, mark};
 
 use crate::config::OrgConfig;
 use crate::model::{ApiVersion, Item, ItemKind, OrgName, PtvId, SourceId};
-use crate::plan::stored_channel_ids;
+use crate::plan::stored_channel_ptv_ids;
 use crate::ptv::{ArchivedItem, ItemWrite, PtvApi, PtvError, RemoteItem, RemoteStatus};
 use crate::store::{ItemRecord, ItemStatus, RemoteState, StateStore, StoreError};
 use chrono::Utc;
@@ -69,8 +69,8 @@ pub enum Verdict {
     /// Neither read nor archived list shows it.
     Gone,
     ConnectionsDiffer {
-        missing: Vec<String>,
-        extra: Vec<String>,
+        missing: Vec<PtvId>,
+        extra: Vec<PtvId>,
     },
 }
 
@@ -120,12 +120,18 @@ impl Verdict {
             ),
             Verdict::Gone => "PTV shows it nowhere (not published, not archived)".to_owned(),
             Verdict::ConnectionsDiffer { missing, extra } => {
+                let list = |ids: &[PtvId]| {
+                    ids.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
                 let mut parts = Vec::new();
                 if !missing.is_empty() {
-                    parts.push(format!("missing in PTV: {}", missing.join(", ")));
+                    parts.push(format!("missing in PTV: {}", list(missing)));
                 }
                 if !extra.is_empty() {
-                    parts.push(format!("only in PTV: {}", extra.join(", ")));
+                    parts.push(format!("only in PTV: {}", list(extra)));
                 }
                 format!("connections differ ({})", parts.join("; "))
             }
@@ -153,7 +159,7 @@ pub fn by_at(by: Option<&str>, at: Option<&str>) -> String {
 pub struct ItemDrift {
     pub kind: ItemKind,
     pub id: SourceId,
-    pub ptv_id: String,
+    pub ptv_id: PtvId,
     #[serde(flatten)]
     pub verdict: Verdict,
 }
@@ -234,14 +240,11 @@ pub async fn check(
         source,
     };
     let rows = store.items(org.state_key()).await.map_err(store_err)?;
-    let main = org.main_organization_id.to_string();
     let org_ptv: HashMap<&str, PtvId> = rows
         .iter()
         .filter(|r| r.kind == ItemKind::Organization && r.remote == RemoteState::Live)
         .filter_map(|r| Some((r.source_id.as_str(), r.ptv_id?)))
         .collect();
-    // PTV's reads name items by the GUID's text, as PTV writes it (lower case).
-    let remote_key = |r: &ItemRecord| r.ptv_id.map(|id| id.to_string());
     let connections: HashMap<&str, &ItemRecord> = rows
         .iter()
         .filter(|r| r.kind == ItemKind::Connections && r.remote == RemoteState::Live)
@@ -275,12 +278,12 @@ pub async fn check(
     let complete = end == units.len();
 
     let mut reads = 0_u32;
-    let mut held: HashMap<String, RemoteItem> = HashMap::new();
-    let by_kind = |kind: ItemKind| -> Vec<String> {
+    let mut held: HashMap<PtvId, RemoteItem> = HashMap::new();
+    let by_kind = |kind: ItemKind| -> Vec<PtvId> {
         slice
             .iter()
             .filter(|r| r.kind == kind)
-            .filter_map(|r| remote_key(r))
+            .filter_map(|r| r.ptv_id)
             .collect()
     };
     let (orgs, channels, services) = (
@@ -297,14 +300,14 @@ pub async fn check(
     .map_err(ptv_err)?;
     for f in [o, c, s] {
         reads += f.requests;
-        held.extend(f.value.into_iter().map(|r| (r.ptv_id.clone(), r)));
+        held.extend(f.value.into_iter().map(|r| (r.ptv_id, r)));
     }
     // Not in the published read: the latest version, where PTV shows one (v12 has no
     // read of unpublished versions: its `read_latest` is the published read again).
     let unseen: Vec<&ItemRecord> = slice
         .iter()
         .copied()
-        .filter(|r| remote_key(r).is_some_and(|id| !held.contains_key(&id)))
+        .filter(|r| r.ptv_id.is_some_and(|id| !held.contains_key(&id)))
         .collect();
     let latest_reads: &[&ItemRecord] = if org.api_version == ApiVersion::V11 {
         &unseen
@@ -314,26 +317,26 @@ pub async fn check(
     let latest = futures::future::try_join_all(
         latest_reads
             .iter()
-            .map(|r| (r.kind, remote_key(r).unwrap_or_default()))
+            .filter_map(|r| Some((r.kind, r.ptv_id?)))
             .map(|(kind, id)| async move { api.read_latest(kind, &id).await }),
     )
     .await
     .map_err(ptv_err)?;
     reads += u32::try_from(latest_reads.len()).unwrap_or(u32::MAX);
-    let mut latest_of: HashMap<String, RemoteItem> = HashMap::new();
+    let mut latest_of: HashMap<PtvId, RemoteItem> = HashMap::new();
     for item in latest.into_iter().flatten() {
-        latest_of.insert(item.ptv_id.clone(), item);
+        latest_of.insert(item.ptv_id, item);
     }
     // Neither: look in the archived lists of the kinds concerned.
     let missing_kinds: BTreeSet<ItemKind> = unseen
         .iter()
         .filter(|r| {
             r.kind != ItemKind::Organization
-                && remote_key(r).is_some_and(|id| !latest_of.contains_key(&id))
+                && r.ptv_id.is_some_and(|id| !latest_of.contains_key(&id))
         })
         .map(|r| r.kind)
         .collect();
-    let mut archived: HashMap<String, ArchivedItem> = HashMap::new();
+    let mut archived: HashMap<PtvId, ArchivedItem> = HashMap::new();
     if !missing_kinds.is_empty() {
         let since = rows
             .iter()
@@ -342,9 +345,9 @@ pub async fn check(
             .unwrap_or_else(Utc::now)
             - chrono::Duration::days(1);
         // v11 lists per organisation; v12's list is the whole API key's.
-        let mut owners = vec![main.clone()];
+        let mut owners = vec![org.main_organization_id];
         if org.api_version == ApiVersion::V11 {
-            owners.extend(org_ptv.values().map(ToString::to_string));
+            owners.extend(org_ptv.values().copied());
         }
         let lists = futures::future::try_join_all(missing_kinds.iter().flat_map(|kind| {
             owners
@@ -355,7 +358,7 @@ pub async fn check(
         .map_err(ptv_err)?;
         for l in lists {
             reads += l.requests;
-            archived.extend(l.value.into_iter().map(|a| (a.ptv_id.clone(), a)));
+            archived.extend(l.value.into_iter().map(|a| (a.ptv_id, a)));
         }
     }
 
@@ -379,9 +382,10 @@ pub async fn check(
             .copied()
             .unwrap_or(org.main_organization_id)
     };
-    let mut link_checks: Vec<(&ItemRecord, &RemoteItem, BTreeSet<String>)> = Vec::new();
+    let mut link_checks: Vec<(&ItemRecord, &RemoteItem, BTreeSet<PtvId>)> = Vec::new();
     for r in slice {
-        let ptv_id = remote_key(r).unwrap_or_default();
+        // Every unit is linked (filtered above).
+        let Some(ptv_id) = r.ptv_id else { continue };
         let verdict = if let Some(remote) = held.get(&ptv_id) {
             if remote.publishing_status == RemoteStatus::Modified {
                 Verdict::ModifiedVersion {
@@ -420,7 +424,7 @@ pub async fn check(
             report.drifted.push(ItemDrift {
                 kind: r.kind,
                 id: r.source_id.clone(),
-                ptv_id: ptv_id.clone(),
+                ptv_id,
                 verdict,
             });
         }
@@ -431,7 +435,7 @@ pub async fn check(
                 held.get(&ptv_id).or_else(|| latest_of.get(&ptv_id)),
             )
         {
-            let expected: BTreeSet<String> = stored_channel_ids(set.payload.as_ref())
+            let expected: BTreeSet<PtvId> = stored_channel_ptv_ids(set.payload.as_ref())
                 .into_iter()
                 .map(|(_, id)| id)
                 .collect();
@@ -447,18 +451,15 @@ pub async fn check(
         api.connections(&services).await.map_err(ptv_err)?
     };
     report.reads += found.requests;
-    let mut present: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let mut present: HashMap<PtvId, BTreeSet<PtvId>> = HashMap::new();
     for c in &found.value {
-        present
-            .entry(c.service.as_str())
-            .or_default()
-            .insert(c.channel.clone());
+        present.entry(c.service).or_default().insert(c.channel);
     }
     for (set, remote, expected) in &link_checks {
         let none = BTreeSet::new();
-        let present = present.get(remote.ptv_id.as_str()).unwrap_or(&none);
-        let missing: Vec<String> = expected.difference(present).cloned().collect();
-        let extra: Vec<String> = present.difference(expected).cloned().collect();
+        let present = present.get(&remote.ptv_id).unwrap_or(&none);
+        let missing: Vec<PtvId> = expected.difference(present).copied().collect();
+        let extra: Vec<PtvId> = present.difference(expected).copied().collect();
         if missing.is_empty() && extra.is_empty() {
             if set.status == ItemStatus::Drifted {
                 report
@@ -469,7 +470,7 @@ pub async fn check(
             report.drifted.push(ItemDrift {
                 kind: ItemKind::Connections,
                 id: set.source_id.clone(),
-                ptv_id: remote.ptv_id.clone(),
+                ptv_id: remote.ptv_id,
                 verdict: Verdict::ConnectionsDiffer { missing, extra },
             });
         }
@@ -491,7 +492,7 @@ pub async fn check(
 async fn read_many(
     api: &dyn PtvApi,
     kind: ItemKind,
-    ids: &[String],
+    ids: &[PtvId],
 ) -> Result<crate::ptv::Fetched<Vec<RemoteItem>>, PtvError> {
     if ids.is_empty() {
         return Ok(crate::ptv::Fetched::default());

@@ -19,7 +19,7 @@
 //!   replaced; other files stay).
 
 use crate::config::OrgConfig;
-use crate::model::ItemKind;
+use crate::model::{ItemKind, PtvId};
 use crate::ptv::{PtvApi, PtvError, RemoteCatalogue, RemoteItem, read_back, read_back_connection};
 use crate::source::{Origin, Snapshot, parse_document};
 use crate::validate::Severity;
@@ -66,7 +66,7 @@ pub enum ExportError {
 pub struct Written {
     pub kind: ItemKind,
     pub id: String,
-    pub ptv_id: String,
+    pub ptv_id: PtvId,
     /// Relative to the export folder.
     pub file: String,
     /// `field: why`, for what PTV holds and the document cannot carry.
@@ -115,8 +115,7 @@ pub async fn export(
     if !force && dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
         return Err(ExportError::NotEmpty(dir.to_path_buf()));
     }
-    let main = org.main_organization_id.to_string();
-    let cat = crate::ptv::read_catalogue(api, &main).await?;
+    let cat = crate::ptv::read_catalogue(api, &org.main_organization_id).await?;
     let mut docs = documents(org, &cat);
     with_extension(&mut docs, format);
     let mut written = Vec::with_capacity(docs.len());
@@ -196,7 +195,7 @@ fn id_for(org: &OrgConfig, item: &RemoteItem) -> String {
         .map(|rest| rest.split_once(".g").map_or(rest, |(base, _)| base))
         .filter(|id| crate::model::SourceId::parse(id).is_ok())
         .map_or_else(
-            || format!("ptv-{}", item.ptv_id.to_lowercase()),
+            || format!("ptv-{}", item.ptv_id),
             str::to_owned,
         )
 }
@@ -225,37 +224,34 @@ fn slug(name: &str) -> String {
 }
 
 fn documents(org: &OrgConfig, cat: &RemoteCatalogue) -> Vec<(Document, Written)> {
-    let main = org.main_organization_id.to_string();
-    let ids: HashMap<&str, String> = cat
-        .iter()
-        .map(|r| (r.ptv_id.as_str(), id_for(org, r)))
-        .collect();
-    let mut connections: HashMap<&str, Vec<&crate::ptv::RemoteConnection>> = HashMap::new();
+    let main = org.main_organization_id;
+    let ids: HashMap<PtvId, String> = cat.iter().map(|r| (r.ptv_id, id_for(org, r))).collect();
+    let mut connections: HashMap<PtvId, Vec<&crate::ptv::RemoteConnection>> = HashMap::new();
     for c in &cat.connections {
-        connections.entry(c.service.as_str()).or_default().push(c);
+        connections.entry(c.service).or_default().push(c);
     }
     let mut used_files: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
     for r in cat.iter() {
         let back = read_back(org.api_version, r);
         let mut notes = back.not_expressible;
-        let id = ids[r.ptv_id.as_str()].clone();
+        let id = ids[&r.ptv_id].clone();
         let mut doc = vec![
             (
                 "kind".to_owned(),
                 Value::String(kind_name(r.kind).to_owned()),
             ),
             ("id".to_owned(), Value::String(id.clone())),
-            ("ptvId".to_owned(), Value::String(r.ptv_id.to_lowercase())),
+            ("ptvId".to_owned(), Value::String(r.ptv_id.to_string())),
         ];
         let owner_key = if r.kind == ItemKind::Organization {
             "parent"
         } else {
             "organization"
         };
-        match r.organization_id.as_deref() {
-            Some(o) if o.eq_ignore_ascii_case(&main) => {}
-            Some(o) => match ids.get(o) {
+        match r.organization_id {
+            Some(o) if o == main => {}
+            Some(o) => match ids.get(&o) {
                 Some(owner) => doc.push((owner_key.to_owned(), Value::String(owner.clone()))),
                 None => notes.push(format!(
                     "{owner_key}: PTV puts it under organisation {o}, which is not exported (not published, or outside the organisation); the document puts it under the main organisation"
@@ -268,8 +264,8 @@ fn documents(org: &OrgConfig, cat: &RemoteCatalogue) -> Vec<(Document, Written)>
         doc.extend(fields);
         if r.kind == ItemKind::Service {
             let mut list = Vec::new();
-            for c in connections.get(r.ptv_id.as_str()).into_iter().flatten() {
-                let Some(channel) = ids.get(c.channel.as_str()) else {
+            for c in connections.get(&r.ptv_id).into_iter().flatten() {
+                let Some(channel) = ids.get(&c.channel) else {
                     notes.push(format!(
                         "connections: channel {} is not this organisation's (or not published); the source format connects only its own channels",
                         c.channel
@@ -293,7 +289,8 @@ fn documents(org: &OrgConfig, cat: &RemoteCatalogue) -> Vec<(Document, Written)>
             _ => "channels",
         };
         let name = slug(r.name_fi.as_deref().unwrap_or_default());
-        let short = r.ptv_id.get(..8).unwrap_or(&r.ptv_id).to_lowercase();
+        let guid = r.ptv_id.to_string();
+        let short = &guid[..8];
         let base = if name.is_empty() {
             format!("{folder}/{short}")
         } else {
@@ -307,7 +304,7 @@ fn documents(org: &OrgConfig, cat: &RemoteCatalogue) -> Vec<(Document, Written)>
             Written {
                 kind: r.kind,
                 id,
-                ptv_id: r.ptv_id.to_lowercase(),
+                ptv_id: r.ptv_id,
                 file: stem,
                 not_expressible: notes,
             },

@@ -55,9 +55,9 @@ impl Desired {
             }
             ItemKind::Connections => Desired::Connections {
                 set: v.connections.get(id)?.clone(),
-                previous_channel_ids: stored_channel_ids(stored)
+                previous_channel_ids: stored_channel_ptv_ids(stored)
                     .into_iter()
-                    .filter_map(|(_, id)| PtvId::parse(&id).ok())
+                    .map(|(_, id)| id)
                     .collect(),
             },
         })
@@ -229,6 +229,16 @@ pub fn stored_channel_ids(payload: Option<&Payload>) -> Vec<(String, String)> {
         .into_iter()
         .flatten()
         .filter_map(|l| Some((l.channel?, l.ptv_id?)))
+        .collect()
+}
+
+/// [`stored_channel_ids`] with the PTV ids parsed; one that is not a GUID (never written
+/// so: they come from PTV's answers, parsed) is left out.
+#[must_use]
+pub fn stored_channel_ptv_ids(payload: Option<&Payload>) -> Vec<(String, PtvId)> {
+    stored_channel_ids(payload)
+        .into_iter()
+        .filter_map(|(channel, id)| Some((channel, PtvId::parse(&id).ok()?)))
         .collect()
 }
 

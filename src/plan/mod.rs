@@ -6,7 +6,7 @@ pub mod touch;
 
 pub use desired::{
     CHANNEL_PTV_ID, Desired, DesiredRef, desired, in_order, payload, resolved_channel,
-    stored_channel_ids, stored_parent,
+    stored_channel_ids, stored_channel_ptv_ids, stored_parent,
 };
 
 use crate::fingerprint::Fingerprint;

@@ -169,13 +169,13 @@ pub trait PtvApi: Send + Sync {
         &self,
         kind: ItemKind,
         channel_type: Option<ChannelType>,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<serde_json::Value>, PtvError>;
     /// Published services (`kind = Service`) or channels (`Channel`) owned by the
     /// organisation `org`, full entities, every page.
     async fn list_by_organization(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
     /// Published items by PTV id (v11: batches of 100; v12: one read each). Unknown or
@@ -183,7 +183,7 @@ pub trait PtvApi: Send + Sync {
     async fn read_many(
         &self,
         kind: ItemKind,
-        ptv_ids: &[String],
+        ptv_ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
     /// The published connections of these services (v11: their `serviceChannels`, no
     /// request; v12: `connection/search`, 20 services a request).
@@ -192,21 +192,21 @@ pub trait PtvApi: Send + Sync {
         services: &[RemoteItem],
     ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError>;
     /// Ids of every organisation below `org` in PTV's hierarchy, parents first.
-    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
+    async fn sub_organizations(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError>;
     /// The latest version whatever its state (v11 `active` read, which shows drafts and
     /// Modified versions); v12 has no such read and answers the published version.
     /// `None` when PTV shows nothing (unknown, archived, or a v12 draft).
     async fn read_latest(
         &self,
         kind: ItemKind,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<RemoteItem>, PtvError>;
     /// Services (`kind = Service`) or channels (`Channel`) PTV lists as archived: v11 for
     /// the organisation `org` (both archiving types), v12 every one archived at or after
     /// `since` (its list has no organisation filter). Every page.
     async fn list_archived(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;

@@ -18,8 +18,8 @@
 //!   `archived/list` per organisation and archiving type (skip/take), v12
 //!   `{entity}/archived` since a date; both paged by [`archived_pages`].
 
-use super::{PtvApi, PtvError};
-use crate::model::{ChannelType, ItemKind};
+use super::{PtvApi, PtvError, ptv_id_in};
+use crate::model::{ChannelType, ItemKind, PtvId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -62,14 +62,14 @@ impl RemoteStatus {
 /// One item as PTV holds it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RemoteItem {
-    pub ptv_id: String,
+    pub ptv_id: PtvId,
     pub kind: ItemKind,
     pub channel_type: Option<ChannelType>,
     /// Our sourceId (v11) / externalId (v12) on the item; `None` for items made in the
     /// UI or by another API user.
     pub source_id: Option<String>,
     /// Services and channels: the owning organisation. Organisations: the parent.
-    pub organization_id: Option<String>,
+    pub organization_id: Option<PtvId>,
     pub name_fi: Option<String>,
     pub publishing_status: RemoteStatus,
     /// When and by whom PTV says the item was last changed, where the API tells.
@@ -82,7 +82,7 @@ pub struct RemoteItem {
 /// An item PTV lists as archived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArchivedItem {
-    pub ptv_id: String,
+    pub ptv_id: PtvId,
     /// Our sourceId / externalId, where the list shows it.
     pub source_id: Option<String>,
     /// `Manual` (a person, or an API write) or `Automatic` (PTV's own, after 18 months
@@ -93,13 +93,24 @@ pub struct ArchivedItem {
 }
 
 impl ArchivedItem {
-    /// One entry of an archived list (v11 `id`, v12 `contentId`); `None` without an id.
+    /// One entry of an archived list (v11 `id`, v12 `contentId`); `Ok(None)` without an
+    /// id, an error naming `request` and the field when the id is not a GUID.
     /// `archiving_type` is the type the list was asked for, used when the entry does not
     /// say.
-    #[must_use]
-    pub fn parse(entry: &Value, archiving_type: Option<&str>) -> Option<Self> {
-        Some(ArchivedItem {
-            ptv_id: text(entry, "id").or_else(|| text(entry, "contentId"))?,
+    pub fn parse(
+        entry: &Value,
+        archiving_type: Option<&str>,
+        request: &str,
+    ) -> Result<Option<Self>, PtvError> {
+        let Some((field, raw)) = ["id", "contentId"]
+            .iter()
+            .find_map(|k| text(entry, k).map(|t| (*k, t)))
+        else {
+            return Ok(None);
+        };
+        let ptv_id = ptv_id_in(&raw, "an archived item", request, field)?;
+        Ok(Some(ArchivedItem {
+            ptv_id,
             source_id: text(entry, "sourceId").or_else(|| text(entry, "externalId")),
             archiving_type: text(entry, "archivingType")
                 .or_else(|| archiving_type.map(str::to_owned)),
@@ -112,8 +123,17 @@ impl ArchivedItem {
             ]
             .iter()
             .find_map(|k| text(entry, k)),
-        })
+        }))
     }
+}
+
+/// The entries of a list that parse; an odd entry (an id that is not a GUID) is left out
+/// with a warning naming it, so that one entry PTV garbled does not hide the rest.
+pub(crate) fn skip_odd<T>(parsed: Result<Option<T>, PtvError>) -> Option<T> {
+    parsed.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "left out an entry of PTV's list");
+        None
+    })
 }
 
 /// A read's result and the HTTP requests it took.
@@ -164,7 +184,7 @@ impl RemoteCatalogue {
 pub const PAGE_SIZE: usize = 100;
 
 /// Reads the organisation `main` and everything below it (published items only).
-pub async fn read_catalogue(api: &dyn PtvApi, main: &str) -> Result<RemoteCatalogue, PtvError> {
+pub async fn read_catalogue(api: &dyn PtvApi, main: &PtvId) -> Result<RemoteCatalogue, PtvError> {
     let subs = api.sub_organizations(main).await?;
     let mut cat = RemoteCatalogue {
         requests: subs.requests,
@@ -174,7 +194,7 @@ pub async fn read_catalogue(api: &dyn PtvApi, main: &str) -> Result<RemoteCatalo
     let orgs = api.read_many(ItemKind::Organization, &subs.value).await?;
     cat.requests += orgs.requests;
     cat.organizations = orgs.value;
-    let mut owners = vec![main.to_owned()];
+    let mut owners = vec![*main];
     owners.extend(subs.value);
     for kind in [ItemKind::Service, ItemKind::Channel] {
         let lists = futures::future::try_join_all(
@@ -338,20 +358,33 @@ mod tests {
 
     #[test]
     fn archived_entries_of_both_versions_parse() {
-        let v11 = serde_json::json!({"id": "a1", "sourceId": "x-service-1",
+        const A1: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d11";
+        const C1: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d12";
+        let v11 = serde_json::json!({"id": A1, "sourceId": "x-service-1",
             "archivingType": "Automatic", "archivedAt": "2026-01-02T03:04:05Z"});
-        let a = ArchivedItem::parse(&v11, Some("Manual")).unwrap();
-        assert_eq!(a.ptv_id, "a1");
+        let a = ArchivedItem::parse(&v11, Some("Manual"), "a list")
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.ptv_id.to_string(), A1);
         assert_eq!(a.source_id.as_deref(), Some("x-service-1"));
         assert_eq!(a.archiving_type.as_deref(), Some("Automatic"));
         assert_eq!(a.archived_at.as_deref(), Some("2026-01-02T03:04:05Z"));
-        let v12 = serde_json::json!({"contentId": "c1"});
-        let b = ArchivedItem::parse(&v12, Some("Manual")).unwrap();
+        let v12 = serde_json::json!({"contentId": C1});
+        let b = ArchivedItem::parse(&v12, Some("Manual"), "a list")
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            (b.ptv_id.as_str(), b.archiving_type.as_deref()),
-            ("c1", Some("Manual"))
+            (b.ptv_id.to_string().as_str(), b.archiving_type.as_deref()),
+            (C1, Some("Manual"))
         );
-        assert_eq!(ArchivedItem::parse(&serde_json::json!({}), None), None);
+        assert_eq!(
+            ArchivedItem::parse(&serde_json::json!({}), None, "a list").unwrap(),
+            None
+        );
+        let odd = ArchivedItem::parse(&serde_json::json!({"id": "a1"}), None, "a list")
+            .unwrap_err()
+            .to_string();
+        assert!(odd.contains("a list") && odd.contains("`id`"), "{odd}");
     }
 
     fn page_of(n: usize, extra: Value) -> Value {

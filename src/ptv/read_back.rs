@@ -16,7 +16,7 @@
 
 use super::read::RemoteItem;
 use super::{v11, v12};
-use crate::model::{ApiVersion, Connection, Item};
+use crate::model::{ApiVersion, Connection, Item, PtvId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -32,9 +32,9 @@ pub struct ReadBack {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RemoteConnection {
     /// The service's PTV id.
-    pub service: String,
+    pub service: PtvId,
     /// The channel's PTV id.
-    pub channel: String,
+    pub channel: PtvId,
     /// The connection's details in the version's shape (v11: the `serviceChannels`
     /// entry of the service; v12: a `ConnectionResponse`).
     pub body: Value,
@@ -174,13 +174,13 @@ pub(crate) fn named_languages(doc: &Map<String, Value>) -> Vec<String> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::RemoteItem;
-    use crate::model::{ChannelType, ItemKind};
+    use crate::model::{ChannelType, ItemKind, PtvId};
     use serde_json::{Map, Value};
 
     /// A published remote item around `body`.
     pub(crate) fn remote(kind: ItemKind, t: Option<ChannelType>, body: Value) -> RemoteItem {
         RemoteItem {
-            ptv_id: "p".into(),
+            ptv_id: PtvId::parse("0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d10").unwrap(),
             kind,
             channel_type: t,
             source_id: None,

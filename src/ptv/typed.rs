@@ -107,14 +107,14 @@ impl<W: Wire> PtvApi for Typed<W> {
         &self,
         kind: ItemKind,
         channel_type: Option<ChannelType>,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<serde_json::Value>, PtvError> {
         self.0.read(kind, channel_type, ptv_id).await
     }
 
     async fn list_by_organization(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.0.list_by_organization(org, kind).await
@@ -123,7 +123,7 @@ impl<W: Wire> PtvApi for Typed<W> {
     async fn read_many(
         &self,
         kind: ItemKind,
-        ptv_ids: &[String],
+        ptv_ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.0.read_many(kind, ptv_ids).await
     }
@@ -135,21 +135,21 @@ impl<W: Wire> PtvApi for Typed<W> {
         self.0.connections(services).await
     }
 
-    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+    async fn sub_organizations(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError> {
         self.0.sub_organizations(org).await
     }
 
     async fn read_latest(
         &self,
         kind: ItemKind,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<RemoteItem>, PtvError> {
         self.0.read_latest(kind, ptv_id).await
     }
 
     async fn list_archived(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {

@@ -79,19 +79,19 @@ pub trait Wire: Send + Sync {
         &self,
         kind: ItemKind,
         channel_type: Option<ChannelType>,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<serde_json::Value>, PtvError>;
     /// See [`super::PtvApi::list_by_organization`].
     async fn list_by_organization(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
     /// See [`super::PtvApi::read_many`].
     async fn read_many(
         &self,
         kind: ItemKind,
-        ptv_ids: &[String],
+        ptv_ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
     /// See [`super::PtvApi::connections`].
     async fn connections(
@@ -99,17 +99,17 @@ pub trait Wire: Send + Sync {
         services: &[RemoteItem],
     ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError>;
     /// See [`super::PtvApi::sub_organizations`].
-    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError>;
+    async fn sub_organizations(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError>;
     /// See [`super::PtvApi::read_latest`].
     async fn read_latest(
         &self,
         kind: ItemKind,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<RemoteItem>, PtvError>;
     /// See [`super::PtvApi::list_archived`].
     async fn list_archived(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;

@@ -504,7 +504,6 @@ pub(super) async fn run(
                     .ok()
                     .flatten()
                     .and_then(|r| r.ptv_id)
-                    .map(|id| id.to_string())
             }
         },
         |kind, id| runner.link(kind, id),

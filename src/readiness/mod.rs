@@ -115,7 +115,7 @@ pub struct ItemCheck {
     pub kind: String,
     /// Our id in the test set.
     pub source_id: String,
-    pub ptv_id: Option<String>,
+    pub ptv_id: Option<crate::model::PtvId>,
     pub link: Option<String>,
     pub ok: bool,
     /// What the write did: "create ok", or the error.

@@ -110,8 +110,8 @@ fn md_item(out: &mut String, c: &CheckItem) {
         out.push_str("| Kind | Source id | PTV id | Write | Read-back | Verdict |\n|---|---|---|---|---|---|\n");
         for i in &c.items {
             let ptv = match (&i.ptv_id, &i.link) {
-                (Some(id), Some(link)) => format!("[{}]({})", cell(id), cell(link)),
-                (Some(id), None) => cell(id),
+                (Some(id), Some(link)) => format!("[{}]({})", cell(&id.to_string()), cell(link)),
+                (Some(id), None) => cell(&id.to_string()),
                 _ => "-".into(),
             };
             let _ = writeln!(
@@ -210,9 +210,9 @@ fn html_item(out: &mut String, c: &CheckItem) {
         for i in &c.items {
             let ptv = match (&i.ptv_id, &i.link) {
                 (Some(id), Some(link)) => {
-                    format!("<a href=\"{}\">{}</a>", escape(link), escape(id))
+                    format!("<a href=\"{}\">{}</a>", escape(link), escape(&id.to_string()))
                 }
-                (Some(id), None) => escape(id),
+                (Some(id), None) => escape(&id.to_string()),
                 _ => "-".into(),
             };
             let iv = verdict(i.ok);

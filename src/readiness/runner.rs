@@ -7,7 +7,7 @@ use super::{ItemCheck, readback};
 use crate::apply::{Engine, ItemResult, RunOptions};
 use crate::config::OrgConfig;
 use crate::model::Outcome;
-use crate::model::{ChannelType, Item, ItemKind, ptv_source_id};
+use crate::model::{ChannelType, Item, ItemKind, PtvId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::wire::Wire;
 use crate::ptv::{Lookup, PtvApi, RequestLog};
@@ -96,14 +96,13 @@ impl Runner {
         })
     }
 
-    pub(super) async fn ptv_id_of(&self, kind: ItemKind, id: &str) -> Option<String> {
+    pub(super) async fn ptv_id_of(&self, kind: ItemKind, id: &str) -> Option<PtvId> {
         self.store
             .item(self.org.state_key(), kind, id)
             .await
             .ok()
             .flatten()
             .and_then(|r| r.ptv_id)
-            .map(|id| id.to_string())
     }
 
     /// The PTV id of an item's organisation (a sub-organisation's parent); `None` when
@@ -121,7 +120,7 @@ impl Runner {
         }
     }
 
-    pub(super) fn link(&self, kind: ItemKind, ptv_id: &str) -> String {
+    pub(super) fn link(&self, kind: ItemKind, ptv_id: &PtvId) -> String {
         let segment = match kind {
             ItemKind::Organization => "organization",
             ItemKind::Channel => "channel",
@@ -137,9 +136,9 @@ impl Runner {
         &self,
         mut c: ItemCheck,
         kind: ItemKind,
-        ptv_id: Option<String>,
+        ptv_id: Option<PtvId>,
     ) -> ItemCheck {
-        c.link = ptv_id.as_deref().map(|p| self.link(kind, p));
+        c.link = ptv_id.as_ref().map(|p| self.link(kind, p));
         c.ptv_id = ptv_id;
         c
     }
@@ -150,7 +149,7 @@ impl Runner {
         let t = channel_type_of(step);
         let mut c = blank(step.kind, t, step.id.as_str());
         let ptv_id = self.ptv_id_of(step.kind, step.id.as_str()).await;
-        c = self.with_ptv_id(c, step.kind, ptv_id.clone());
+        c = self.with_ptv_id(c, step.kind, ptv_id);
         if result.is_none_or(|r| r.outcome != Outcome::Ok) {
             c.outcome = result
                 .and_then(|r| r.error.clone())
@@ -176,7 +175,7 @@ impl Runner {
         c
     }
 
-    pub(super) async fn compare(&self, item: &Item, ptv_id: &str) -> Result<String, String> {
+    pub(super) async fn compare(&self, item: &Item, ptv_id: &PtvId) -> Result<String, String> {
         let owner = match item {
             Item::Organization(o) => o.parent.as_ref(),
             Item::Service(s) => s.organization.as_ref(),
@@ -222,7 +221,7 @@ impl Runner {
     ) -> ItemCheck {
         let mut c = blank(ItemKind::Connections, None, step.id.as_str());
         let service = self.ptv_id_of(ItemKind::Service, step.id.as_str()).await;
-        c = self.with_ptv_id(c, ItemKind::Service, service.clone());
+        c = self.with_ptv_id(c, ItemKind::Service, service);
         if result.is_none_or(|r| r.outcome != Outcome::Ok) {
             c.outcome = result
                 .and_then(|r| r.error.clone())
@@ -254,6 +253,7 @@ impl Runner {
                         want.len()
                     );
                 } else {
+                    let (have, want) = (texts(&have), texts(&want));
                     c.readback =
                         format!("read back: PTV shows channels {have:?} connected, sent {want:?}");
                 }
@@ -265,7 +265,7 @@ impl Runner {
 
     /// The channels PTV shows connected to `service` (PTV ids), through the catalogue's
     /// connection read.
-    async fn connected(&self, service: &str) -> Result<BTreeSet<String>, String> {
+    async fn connected(&self, service: &PtvId) -> Result<BTreeSet<PtvId>, String> {
         let item = self
             .api
             .read_latest(ItemKind::Service, service)
@@ -280,7 +280,7 @@ impl Runner {
         Ok(conns
             .value
             .into_iter()
-            .filter(|c| c.service == service)
+            .filter(|c| c.service == *service)
             .map(|c| c.channel)
             .collect())
     }
@@ -298,7 +298,7 @@ impl Runner {
             .await
             .ok()
             .flatten();
-        let ptv_id = rec.as_ref().and_then(|r| r.ptv_id).map(|id| id.to_string());
+        let ptv_id = rec.as_ref().and_then(|r| r.ptv_id);
         c = self.with_ptv_id(c, r.kind, ptv_id);
         c.outcome = match result {
             Some(res) if res.outcome == Outcome::Ok => "archive ok".into(),
@@ -336,7 +336,7 @@ impl Runner {
             Ok(Some(_)) => c.readback = "read back: PTV still holds it live".into(),
             // Where PTV lists no archived items (v11 has no archive list for
             // organisations), the read by id must show it archived or no more.
-            Ok(None) => match c.ptv_id.clone() {
+            Ok(None) => match c.ptv_id {
                 Some(id) => match self.api.read(r.kind, r.channel_type, &id).await {
                     Ok(None) => {
                         c.ok = archived_ok;
@@ -362,7 +362,7 @@ impl Runner {
     pub(super) async fn missing_language(&self) -> Option<String> {
         let body = self
             .api
-            .read(ItemKind::Organization, None, &self.main_id.to_string())
+            .read(ItemKind::Organization, None, &self.main_id)
             .await
             .ok()??;
         let mut langs: BTreeSet<String> = body["organizationNames"]
@@ -395,4 +395,9 @@ fn is_archived(body: &Value) -> bool {
 /// The results of one stage for (kind, id).
 pub(super) fn result_of<'a>(run: &'a StageRun, kind: ItemKind, id: &str) -> Option<&'a ItemResult> {
     run.results.iter().find(|r| r.kind == kind && r.id == id)
+}
+
+/// PTV ids as the text a readback line shows.
+fn texts(ids: &BTreeSet<PtvId>) -> BTreeSet<String> {
+    ids.iter().map(ToString::to_string).collect()
 }

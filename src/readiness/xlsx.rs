@@ -4,7 +4,7 @@
 //! language and the key fields.
 
 use super::testset::{self, TestSet};
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{ChannelType, ItemKind, PtvId};
 use anyhow::Context as _;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -95,22 +95,25 @@ fn channel_details(v: &Value) -> String {
 pub async fn sheets<F, Fut>(
     set: &TestSet,
     ptv_id: F,
-    link: impl Fn(ItemKind, &str) -> String,
+    link: impl Fn(ItemKind, &PtvId) -> String,
 ) -> Vec<Sheet>
 where
     F: Fn(ItemKind, &str) -> Fut,
-    Fut: Future<Output = Option<String>>,
+    Fut: Future<Output = Option<PtvId>>,
 {
     let langs = languages(set);
+    // A cell: the PTV id's text, empty when none is recorded.
+    let ptv_text = async |kind: ItemKind, sid: &str| {
+        ptv_id(kind, sid)
+            .await
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+    };
     let id_and_link = async |kind: ItemKind, v: &Value| {
         let sid = text(&v["id"]);
-        let p = ptv_id(kind, &sid).await.unwrap_or_default();
-        let l = if p.is_empty() {
-            String::new()
-        } else {
-            link(kind, &p)
-        };
-        (p, sid, l)
+        let p = ptv_id(kind, &sid).await;
+        let l = p.as_ref().map(|p| link(kind, p)).unwrap_or_default();
+        (p.map(|p| p.to_string()).unwrap_or_default(), sid, l)
     };
     let mut out = Vec::new();
 
@@ -224,10 +227,10 @@ where
     let mut rows = Vec::new();
     for s in &set.services {
         let sid = text(&s["id"]);
-        let sp = ptv_id(ItemKind::Service, &sid).await.unwrap_or_default();
+        let sp = ptv_text(ItemKind::Service, &sid).await;
         for c in testset::connections(s) {
             let cid = text(&c["channel"]);
-            let cp = ptv_id(ItemKind::Channel, &cid).await.unwrap_or_default();
+            let cp = ptv_text(ItemKind::Channel, &cid).await;
             let mut row = vec![sp.clone(), sid.clone(), cp, cid, text(&c["chargeType"])];
             row.extend(langs.iter().map(|l| text(&c["description"][l.as_str()])));
             row.push(text(&c["serviceHours"]));

@@ -533,8 +533,9 @@ impl Wire for V11Client {
         &self,
         kind: ItemKind,
         _channel_type: Option<ChannelType>,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<Value>, PtvError> {
+        let ptv_id = &ptv_id.to_string();
         let item = describe(kind, None, ptv_id, None);
         let mut trace = Trace::default();
         // Services and channels: the restricted `active` read shows the latest version
@@ -577,7 +578,7 @@ impl Wire for V11Client {
 
     async fn list_by_organization(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.list_org(org, kind).await
@@ -586,7 +587,7 @@ impl Wire for V11Client {
     async fn read_many(
         &self,
         kind: ItemKind,
-        ptv_ids: &[String],
+        ptv_ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.read_guids(kind, ptv_ids).await
     }
@@ -601,21 +602,21 @@ impl Wire for V11Client {
         })
     }
 
-    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+    async fn sub_organizations(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError> {
         self.hierarchy(org).await
     }
 
     async fn read_latest(
         &self,
         kind: ItemKind,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<RemoteItem>, PtvError> {
         self.active(kind, ptv_id).await
     }
 
     async fn list_archived(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
         _since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {

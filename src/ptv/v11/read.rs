@@ -8,11 +8,11 @@
 use super::super::client::Trace;
 use super::super::read::{
     ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, list_entries,
-    localized, text,
+    localized, skip_odd, text,
 };
-use super::super::{Fetched, PtvError, describe};
+use super::super::{Fetched, PtvError, describe, ptv_id_in};
 use super::{MAX_PAGES, V11Client, collect_sub_ids, entity_root};
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{ChannelType, ItemKind, PtvId};
 use serde_json::Value;
 
 fn path(parts: &[&str]) -> Vec<String> {
@@ -29,8 +29,9 @@ fn channel_type(s: &str) -> Option<ChannelType> {
     ChannelType::ALL.into_iter().find(|t| t.as_str() == s)
 }
 
-/// The owning organisation as v11 out-models and in-models name it.
-fn owner(kind: ItemKind, body: &Value) -> Option<String> {
+/// The owning organisation as v11 out-models and in-models name it, with the field that
+/// names it.
+fn owner(kind: ItemKind, body: &Value) -> Option<(String, &'static str)> {
     let direct = match kind {
         ItemKind::Organization => ["parentOrganizationId", "parentOrganization"],
         ItemKind::Service | ItemKind::Connections => {
@@ -41,8 +42,11 @@ fn owner(kind: ItemKind, body: &Value) -> Option<String> {
     direct
         .iter()
         .find_map(|k| match body.get(*k) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+            Some(Value::String(s)) if !s.is_empty() => Some((s.clone(), *k)),
+            Some(Value::Object(o)) => o
+                .get("id")
+                .and_then(Value::as_str)
+                .map(|s| (s.to_owned(), *k)),
             _ => None,
         })
         .or_else(|| {
@@ -53,20 +57,34 @@ fn owner(kind: ItemKind, body: &Value) -> Option<String> {
                 .find(|o| o.get("roleType").and_then(Value::as_str) == Some("Responsible"))?
                 .pointer("/organization/id")?
                 .as_str()
-                .map(str::to_owned)
+                .map(|s| (s.to_owned(), "organizations"))
         })
 }
 
-/// A v11 entity as a [`RemoteItem`]; `None` without an id. `org_hint` is the
-/// organisation a list was read for, used when the body does not name its owner.
-pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Option<RemoteItem> {
-    let ptv_id = text(&body, "id")?;
+/// A v11 entity as a [`RemoteItem`]; `Ok(None)` without an id, an error naming `request`
+/// and the field when its id or its owner's is not a GUID. `org_hint` is the organisation
+/// a list was read for, used when the body does not name its owner.
+pub(crate) fn remote(
+    kind: ItemKind,
+    body: Value,
+    org_hint: Option<&PtvId>,
+    request: &str,
+) -> Result<Option<RemoteItem>, PtvError> {
+    let Some(raw) = text(&body, "id") else {
+        return Ok(None);
+    };
+    let what = describe(kind, None, &raw, None);
+    let ptv_id = ptv_id_in(&raw, &what, request, "id")?;
+    let organization_id = match owner(kind, &body) {
+        Some((raw, field)) => Some(ptv_id_in(&raw, &what, request, field)?),
+        None => org_hint.copied(),
+    };
     let names = match kind {
         ItemKind::Organization => "organizationNames",
         ItemKind::Channel => "serviceChannelNames",
         ItemKind::Service | ItemKind::Connections => "serviceNames",
     };
-    Some(RemoteItem {
+    Ok(Some(RemoteItem {
         ptv_id,
         kind,
         channel_type: body
@@ -74,7 +92,7 @@ pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Opt
             .and_then(Value::as_str)
             .and_then(channel_type),
         source_id: text(&body, "sourceId"),
-        organization_id: owner(kind, &body).or_else(|| org_hint.map(str::to_owned)),
+        organization_id,
         name_fi: localized(body.get(names), "fi").map(str::to_owned),
         publishing_status: body
             .get("publishingStatus")
@@ -84,7 +102,7 @@ pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Opt
         modified: text(&body, "modified"),
         modified_by: text(&body, "modifiedBy"),
         body,
-    })
+    }))
 }
 
 /// The entities of a list answer: `itemList` of a page, or a bare array.
@@ -106,9 +124,10 @@ impl V11Client {
     /// `…/archived/list` of one organisation and archiving type, every page.
     pub(super) async fn archived(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {
+        let org = &org.to_string();
         let root = entity_root(kind);
         let item = format!("archived {kind}s of organisation {org}");
         let lists = futures::future::try_join_all(ARCHIVING_TYPES.map(|archiving| {
@@ -137,7 +156,7 @@ impl V11Client {
                 let value: Vec<ArchivedItem> = bodies
                     .iter()
                     .flat_map(list_entries)
-                    .filter_map(|e| ArchivedItem::parse(e, Some(archiving)))
+                    .filter_map(|e| skip_odd(ArchivedItem::parse(e, Some(archiving), item)))
                     .collect();
                 Ok::<_, PtvError>(Fetched { value, requests })
             }
@@ -154,7 +173,7 @@ impl V11Client {
     async fn page(
         &self,
         kind: ItemKind,
-        org: &str,
+        org: &PtvId,
         page: u64,
         item: &str,
     ) -> Result<(Option<Value>, u32), PtvError> {
@@ -163,7 +182,7 @@ impl V11Client {
             .get(
                 path(&[entity_root(kind), "list", "organization"]),
                 vec![
-                    ("organizationId", org.to_owned()),
+                    ("organizationId", org.to_string()),
                     ("page", page.to_string()),
                 ],
                 true,
@@ -178,7 +197,7 @@ impl V11Client {
     /// Every page of the organisation's list ([`all_pages`]).
     pub(super) async fn list_org(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         let item = format!("{kind}s of organisation {org}");
@@ -187,7 +206,7 @@ impl V11Client {
         let value = bodies
             .into_iter()
             .flat_map(entities)
-            .filter_map(|e| remote(kind, e, Some(org)))
+            .filter_map(|e| skip_odd(remote(kind, e, Some(org), &item)))
             .collect();
         Ok(Fetched { value, requests })
     }
@@ -195,17 +214,18 @@ impl V11Client {
     pub(super) async fn read_guids(
         &self,
         kind: ItemKind,
-        ids: &[String],
+        ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         let root = entity_root(kind);
         let batches =
             futures::future::try_join_all(ids.chunks(PAGE_SIZE).map(|chunk| async move {
                 let item = format!("{} {kind}s by id", chunk.len());
+                let guids: Vec<String> = chunk.iter().map(PtvId::to_string).collect();
                 let mut trace = Trace::default();
                 let body = self
                     .get(
                         path(&[root, "list"]),
-                        vec![("guids", chunk.join(","))],
+                        vec![("guids", guids.join(","))],
                         true,
                         kind,
                         &item,
@@ -222,13 +242,16 @@ impl V11Client {
             value.extend(
                 body.into_iter()
                     .flat_map(entities)
-                    .filter_map(|e| remote(kind, e, None)),
+                    .filter_map(|e| skip_odd(remote(kind, e, None, "a read by id"))),
             );
         }
         Ok(Fetched { value, requests })
     }
 
-    pub(super) async fn hierarchy(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+    /// The sub-organisations; one that is not a GUID fails the read (leaving it out
+    /// would leave out its services and channels unnoticed).
+    pub(super) async fn hierarchy(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError> {
+        let org = &org.to_string();
         let item = describe(ItemKind::Organization, None, org, None);
         let mut trace = Trace::default();
         let tree = self
@@ -245,8 +268,12 @@ impl V11Client {
         if let Some(tree) = tree {
             collect_sub_ids(&tree, &mut ids);
         }
+        let value = ids
+            .iter()
+            .map(|id| ptv_id_in(id, &item, "the organisation hierarchy", "subOrganizations.id"))
+            .collect::<Result<_, _>>()?;
         Ok(Fetched {
-            value: ids,
+            value,
             requests: trace.requests,
         })
     }
@@ -256,8 +283,9 @@ impl V11Client {
     pub(super) async fn active(
         &self,
         kind: ItemKind,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<RemoteItem>, PtvError> {
+        let ptv_id = &ptv_id.to_string();
         let item = describe(kind, None, ptv_id, None);
         let (p, bearer) = match kind {
             ItemKind::Organization => (path(&["Organization", ptv_id]), false),
@@ -266,11 +294,15 @@ impl V11Client {
         let body = self
             .get(p, Vec::new(), bearer, kind, &item, &mut Trace::default())
             .await?;
-        Ok(body.and_then(|b| remote(kind, b, None)))
+        match body {
+            Some(b) => remote(kind, b, None, "the read of the latest version"),
+            None => Ok(None),
+        }
     }
 }
 
-/// A v11 service's connections: its `serviceChannels` (v11 has no connection read).
+/// A v11 service's connections: its `serviceChannels` (v11 has no connection read). A
+/// channel id that is not a GUID leaves that connection out, with a warning.
 pub(super) fn connections_in(
     services: &[RemoteItem],
 ) -> Vec<super::super::read_back::RemoteConnection> {
@@ -287,9 +319,18 @@ pub(super) fn connections_in(
                         .pointer("/serviceChannel/id")
                         .or_else(|| c.get("serviceChannelId"))
                         .and_then(Value::as_str)?;
+                    let channel = skip_odd(
+                        ptv_id_in(
+                            channel,
+                            &format!("a connection of service {}", s.ptv_id),
+                            "the service read",
+                            "serviceChannels.serviceChannel.id",
+                        )
+                        .map(Some),
+                    )?;
                     Some(super::super::read_back::RemoteConnection {
-                        service: s.ptv_id.clone(),
-                        channel: channel.to_owned(),
+                        service: s.ptv_id,
+                        channel,
                         body: c.clone(),
                     })
                 })
@@ -301,17 +342,26 @@ pub(super) fn connections_in(
 mod tests {
     use super::*;
 
+    const C1: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d11";
+    const O1: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d12";
+    const R: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d13";
+    const P: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d14";
+    const OTHER: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d15";
+
     #[test]
     fn a_v11_channel_reads_as_a_remote_item() {
         let body = serde_json::json!({
-            "id": "c1", "sourceId": "x-channel-1", "serviceChannelType": "EChannel",
-            "organizationId": "o1", "publishingStatus": "Modified",
+            "id": C1, "sourceId": "x-channel-1", "serviceChannelType": "EChannel",
+            "organizationId": O1, "publishingStatus": "Modified",
             "serviceChannelNames": [{"language": "fi", "type": "Name", "value": "Verkkoasiointi"}],
             "modified": "2026-01-02T03:04:05", "modifiedBy": "editor@example.fi",
         });
-        let r = remote(ItemKind::Channel, body, Some("other")).unwrap();
+        let other = PtvId::parse(OTHER).unwrap();
+        let r = remote(ItemKind::Channel, body, Some(&other), "a list")
+            .unwrap()
+            .unwrap();
         assert_eq!(r.channel_type, Some(ChannelType::EService));
-        assert_eq!(r.organization_id.as_deref(), Some("o1"));
+        assert_eq!(r.organization_id.map(|o| o.to_string()).as_deref(), Some(O1));
         assert_eq!(r.source_id.as_deref(), Some("x-channel-1"));
         assert_eq!(r.name_fi.as_deref(), Some("Verkkoasiointi"));
         assert_eq!(r.publishing_status, RemoteStatus::Modified);
@@ -321,15 +371,34 @@ mod tests {
     #[test]
     fn a_service_owner_comes_from_its_responsible_organisation() {
         let body = serde_json::json!({
-            "id": "s1", "sourceId": null,
+            "id": C1, "sourceId": null,
             "organizations": [
-                {"roleType": "Producer", "organization": {"id": "p"}},
-                {"roleType": "Responsible", "organization": {"id": "r"}},
+                {"roleType": "Producer", "organization": {"id": P}},
+                {"roleType": "Responsible", "organization": {"id": R}},
             ],
         });
-        let r = remote(ItemKind::Service, body, None).unwrap();
-        assert_eq!(r.organization_id.as_deref(), Some("r"));
+        let r = remote(ItemKind::Service, body, None, "a list")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.organization_id.map(|o| o.to_string()).as_deref(), Some(R));
         assert_eq!(r.source_id, None);
-        assert!(remote(ItemKind::Service, serde_json::json!({}), None).is_none());
+        assert!(
+            remote(ItemKind::Service, serde_json::json!({}), None, "a list")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_id_that_is_not_a_guid_is_an_error_naming_the_request_and_field() {
+        let odd = |body| {
+            remote(ItemKind::Service, body, None, "the list")
+                .unwrap_err()
+                .to_string()
+        };
+        let e = odd(serde_json::json!({"id": "s1"}));
+        assert!(e.contains("the list") && e.contains("`id`"), "{e}");
+        let e = odd(serde_json::json!({"id": C1, "mainResponsibleOrganization": "r"}));
+        assert!(e.contains("`mainResponsibleOrganization`"), "{e}");
     }
 }

@@ -522,8 +522,9 @@ impl Wire for V12Client {
         &self,
         kind: ItemKind,
         _channel_type: Option<ChannelType>,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<Value>, PtvError> {
+        let ptv_id = &ptv_id.to_string();
         let route = routes::read(kind, ptv_id).map_err(route_err)?;
         let item = describe(kind, None, ptv_id, None);
         self.get(route, Vec::new(), kind, &item, &mut Trace::default())
@@ -532,7 +533,7 @@ impl Wire for V12Client {
 
     async fn list_by_organization(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.list_org(org, kind).await
@@ -541,7 +542,7 @@ impl Wire for V12Client {
     async fn read_many(
         &self,
         kind: ItemKind,
-        ptv_ids: &[String],
+        ptv_ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         self.read_each(kind, ptv_ids).await
     }
@@ -550,25 +551,25 @@ impl Wire for V12Client {
         &self,
         services: &[RemoteItem],
     ) -> Result<Fetched<Vec<super::RemoteConnection>>, PtvError> {
-        let ids: Vec<String> = services.iter().map(|s| s.ptv_id.clone()).collect();
+        let ids: Vec<PtvId> = services.iter().map(|s| s.ptv_id).collect();
         self.connections_of(&ids).await
     }
 
-    async fn sub_organizations(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+    async fn sub_organizations(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError> {
         self.hierarchy_of(org).await
     }
 
     async fn read_latest(
         &self,
         kind: ItemKind,
-        ptv_id: &str,
+        ptv_id: &PtvId,
     ) -> Result<Option<RemoteItem>, PtvError> {
         self.published(kind, ptv_id, &mut Trace::default()).await
     }
 
     async fn list_archived(
         &self,
-        _org: &str,
+        _org: &PtvId,
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError> {

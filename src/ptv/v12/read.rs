@@ -8,12 +8,12 @@
 use super::super::client::Trace;
 use super::super::read::{
     ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, list_entries,
-    text,
+    skip_odd, text,
 };
 use super::super::read_back::RemoteConnection;
-use super::super::{Fetched, PtvError, describe};
+use super::super::{Fetched, PtvError, describe, ptv_id_in};
 use super::{MAX_PAGES, V12Client, route_err, routes};
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{ChannelType, ItemKind, PtvId};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -23,15 +23,29 @@ fn channel_type(s: &str) -> Option<ChannelType> {
         .find(|t| routes::channel_type_name(*t) == s)
 }
 
-/// A v12 entity as a [`RemoteItem`]; `None` without a `contentId`.
-pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Option<RemoteItem> {
-    let ptv_id = text(&body, "contentId")?;
+/// A v12 entity as a [`RemoteItem`]; `Ok(None)` without a `contentId`, an error naming
+/// `request` and the field when its id or its owner's is not a GUID.
+pub(crate) fn remote(
+    kind: ItemKind,
+    body: Value,
+    org_hint: Option<&PtvId>,
+    request: &str,
+) -> Result<Option<RemoteItem>, PtvError> {
+    let Some(raw) = text(&body, "contentId") else {
+        return Ok(None);
+    };
+    let what = describe(kind, None, &raw, None);
+    let ptv_id = ptv_id_in(&raw, &what, request, "contentId")?;
     let owner_key = if kind == ItemKind::Organization {
         "parentOrganizationContentId"
     } else {
         "organizationContentId"
     };
-    Some(RemoteItem {
+    let organization_id = match text(&body, owner_key) {
+        Some(raw) => Some(ptv_id_in(&raw, &what, request, owner_key)?),
+        None => org_hint.copied(),
+    };
+    Ok(Some(RemoteItem {
         ptv_id,
         kind,
         channel_type: body
@@ -39,7 +53,7 @@ pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Opt
             .and_then(Value::as_str)
             .and_then(channel_type),
         source_id: text(&body, "externalId"),
-        organization_id: text(&body, owner_key).or_else(|| org_hint.map(str::to_owned)),
+        organization_id,
         name_fi: body
             .pointer("/languageVersions/fi/name")
             .and_then(Value::as_str)
@@ -52,7 +66,7 @@ pub(crate) fn remote(kind: ItemKind, body: Value, org_hint: Option<&str>) -> Opt
         modified: text(&body, "modifiedAt").or_else(|| text(&body, "publishedAt")),
         modified_by: text(&body, "modifiedBy"),
         body,
-    })
+    }))
 }
 
 /// Descendants of `root` in a hierarchy answer's edges, parents first.
@@ -93,14 +107,14 @@ impl V12Client {
     async fn search_page(
         &self,
         kind: ItemKind,
-        org: &str,
+        org: &PtvId,
         page: u64,
         item: &str,
     ) -> Result<(Option<Value>, u32), PtvError> {
         let mut trace = Trace::default();
         let route = routes::search(kind).map_err(route_err)?;
         let query = vec![
-            ("organizationContentIds", org.to_owned()),
+            ("organizationContentIds", org.to_string()),
             ("page", page.to_string()),
             ("pageSize", PAGE_SIZE.to_string()),
         ];
@@ -111,7 +125,7 @@ impl V12Client {
     /// Every page of the organisation's list ([`all_pages`]).
     pub(super) async fn list_org(
         &self,
-        org: &str,
+        org: &PtvId,
         kind: ItemKind,
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         let item = format!("{kind}s of organisation {org}");
@@ -125,7 +139,7 @@ impl V12Client {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             })
-            .filter_map(|e| remote(kind, e, Some(org)))
+            .filter_map(|e| skip_odd(remote(kind, e, Some(org), &item)))
             .collect();
         Ok(Fetched { value, requests })
     }
@@ -133,7 +147,7 @@ impl V12Client {
     pub(super) async fn read_each(
         &self,
         kind: ItemKind,
-        ids: &[String],
+        ids: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteItem>>, PtvError> {
         let reads = futures::future::try_join_all(ids.iter().map(|id| async move {
             let mut trace = Trace::default();
@@ -153,13 +167,17 @@ impl V12Client {
     pub(super) async fn published(
         &self,
         kind: ItemKind,
-        id: &str,
+        id: &PtvId,
         trace: &mut Trace,
     ) -> Result<Option<RemoteItem>, PtvError> {
+        let id = &id.to_string();
         let route = routes::read(kind, id).map_err(route_err)?;
         let item = describe(kind, None, id, None);
         let body = self.get(route, Vec::new(), kind, &item, trace).await?;
-        Ok(body.and_then(|b| remote(kind, b, None)))
+        match body {
+            Some(b) => remote(kind, b, None, "the read by id"),
+            None => Ok(None),
+        }
     }
 
     /// `{entity}/archived` since `since`, every page.
@@ -188,7 +206,7 @@ impl V12Client {
         let value = bodies
             .iter()
             .flat_map(list_entries)
-            .filter_map(|e| ArchivedItem::parse(e, None))
+            .filter_map(|e| skip_odd(ArchivedItem::parse(e, None, &item)))
             .collect();
         Ok(Fetched { value, requests })
     }
@@ -197,7 +215,7 @@ impl V12Client {
     /// every page of each.
     pub(super) async fn connections_of(
         &self,
-        services: &[String],
+        services: &[PtvId],
     ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError> {
         let batches =
             futures::future::try_join_all(services.chunks(routes::CONNECTION_SEARCH_IDS).map(
@@ -208,7 +226,7 @@ impl V12Client {
                         async move {
                             let mut query: Vec<(&'static str, String)> = ids
                                 .iter()
-                                .map(|id| ("serviceContentIds", id.clone()))
+                                .map(|id| ("serviceContentIds", id.to_string()))
                                 .collect();
                             query.push(("page", page.to_string()));
                             query.push(("pageSize", PAGE_SIZE.to_string()));
@@ -240,9 +258,7 @@ impl V12Client {
                     .into_iter()
                     .flatten()
                 {
-                    if let (Some(service), Some(channel)) =
-                        (text(c, "serviceContentId"), text(c, "channelContentId"))
-                    {
+                    if let Some((service, channel)) = skip_odd(connection_ids(c)) {
                         value.push(RemoteConnection {
                             service,
                             channel,
@@ -255,7 +271,13 @@ impl V12Client {
         Ok(Fetched { value, requests })
     }
 
-    pub(super) async fn hierarchy_of(&self, org: &str) -> Result<Fetched<Vec<String>>, PtvError> {
+    /// The sub-organisations; one that is not a GUID fails the read (leaving it out
+    /// would leave out its services and channels unnoticed).
+    pub(super) async fn hierarchy_of(
+        &self,
+        org: &PtvId,
+    ) -> Result<Fetched<Vec<PtvId>>, PtvError> {
+        let org = &org.to_string();
         let item = describe(ItemKind::Organization, None, org, None);
         let mut trace = Trace::default();
         let tree = self
@@ -267,27 +289,54 @@ impl V12Client {
                 &mut trace,
             )
             .await?;
+        let value = tree
+            .map(|t| descendants(&t, org))
+            .unwrap_or_default()
+            .iter()
+            .map(|id| ptv_id_in(id, &item, "the organisation hierarchy", "childContentId"))
+            .collect::<Result<_, _>>()?;
         Ok(Fetched {
-            value: tree.map(|t| descendants(&t, org)).unwrap_or_default(),
+            value,
             requests: trace.requests,
         })
     }
+}
+
+/// The service's and the channel's ids of a connection search entry; `Ok(None)` when one
+/// is missing, an error naming the field when one is not a GUID.
+fn connection_ids(c: &Value) -> Result<Option<(PtvId, PtvId)>, PtvError> {
+    let (Some(service), Some(channel)) =
+        (text(c, "serviceContentId"), text(c, "channelContentId"))
+    else {
+        return Ok(None);
+    };
+    let item = format!("the connection of service {service} to channel {channel}");
+    let request = "the connection search";
+    Ok(Some((
+        ptv_id_in(&service, &item, request, "serviceContentId")?,
+        ptv_id_in(&channel, &item, request, "channelContentId")?,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const O1: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d12";
+
     #[test]
     fn a_v12_channel_reads_as_a_remote_item() {
         let body = serde_json::json!({
-            "contentId": "c1", "externalId": null, "serviceChannelType": "TelephoneService",
-            "organizationContentId": "o1", "status": "Published",
+            "contentId": "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d11", "externalId": null,
+            "serviceChannelType": "TelephoneService",
+            "organizationContentId": O1, "status": "Published",
             "languageVersions": {"fi": {"name": "Neuvonta"}},
         });
-        let r = remote(ItemKind::Channel, body, None).unwrap();
+        let r = remote(ItemKind::Channel, body, None, "a read")
+            .unwrap()
+            .unwrap();
         assert_eq!(r.channel_type, Some(ChannelType::Phone));
-        assert_eq!(r.organization_id.as_deref(), Some("o1"));
+        assert_eq!(r.organization_id.map(|o| o.to_string()).as_deref(), Some(O1));
         assert_eq!(r.source_id, None);
         assert_eq!(r.name_fi.as_deref(), Some("Neuvonta"));
     }
