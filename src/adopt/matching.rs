@@ -163,18 +163,15 @@ pub fn match_items(main: &PtvId, wanted: &[Wanted], remote: &[RemoteItem]) -> Ve
             }
             continue;
         }
-        let found = w
-            .linked
-            .map(|id| (id, MatchedBy::State))
-            .or_else(|| {
-                let r = remote.iter().find(|r| {
-                    r.kind == w.kind
-                        && !claimed.contains(&r.ptv_id)
-                        && ours(r.source_id.as_deref(), w.ptv_source_id.as_str())
-                })?;
-                claimed.insert(r.ptv_id);
-                Some((r.ptv_id, MatchedBy::SourceId))
-            });
+        let found = w.linked.map(|id| (id, MatchedBy::State)).or_else(|| {
+            let r = remote.iter().find(|r| {
+                r.kind == w.kind
+                    && !claimed.contains(&r.ptv_id)
+                    && ours(r.source_id.as_deref(), w.ptv_source_id.as_str())
+            })?;
+            claimed.insert(r.ptv_id);
+            Some((r.ptv_id, MatchedBy::SourceId))
+        });
         match found {
             Some((ptv_id, by)) => {
                 if w.kind == ItemKind::Organization {
@@ -376,7 +373,20 @@ mod tests {
 
     /// The PTV items of these tests, by label (`p1` names the same item as `P1`).
     const LABELS: [&str; 14] = [
-        "M", "P1", "P2", "P3", "P4", "P5", "P6", "P9", "O1", "O2", "C0", "C1", "S2", "P-MISSING",
+        "M",
+        "P1",
+        "P2",
+        "P3",
+        "P4",
+        "P5",
+        "P6",
+        "P9",
+        "O1",
+        "O2",
+        "C0",
+        "C1",
+        "S2",
+        "P-MISSING",
     ];
 
     /// The GUID of a labelled PTV item.

@@ -194,10 +194,7 @@ fn id_for(org: &OrgConfig, item: &RemoteItem) -> String {
         .and_then(|sid| sid.strip_prefix(ours.as_str()))
         .map(|rest| rest.split_once(".g").map_or(rest, |(base, _)| base))
         .filter(|id| crate::model::SourceId::parse(id).is_ok())
-        .map_or_else(
-            || format!("ptv-{}", item.ptv_id),
-            str::to_owned,
-        )
+        .map_or_else(|| format!("ptv-{}", item.ptv_id), str::to_owned)
 }
 
 /// A file-name slug of a name: lower-case ASCII letters and digits, dashes between.

@@ -210,7 +210,11 @@ fn html_item(out: &mut String, c: &CheckItem) {
         for i in &c.items {
             let ptv = match (&i.ptv_id, &i.link) {
                 (Some(id), Some(link)) => {
-                    format!("<a href=\"{}\">{}</a>", escape(link), escape(&id.to_string()))
+                    format!(
+                        "<a href=\"{}\">{}</a>",
+                        escape(link),
+                        escape(&id.to_string())
+                    )
                 }
                 (Some(id), None) => escape(&id.to_string()),
                 _ => "-".into(),

@@ -270,7 +270,14 @@ impl V11Client {
         }
         let value = ids
             .iter()
-            .map(|id| ptv_id_in(id, &item, "the organisation hierarchy", "subOrganizations.id"))
+            .map(|id| {
+                ptv_id_in(
+                    id,
+                    &item,
+                    "the organisation hierarchy",
+                    "subOrganizations.id",
+                )
+            })
             .collect::<Result<_, _>>()?;
         Ok(Fetched {
             value,
@@ -361,7 +368,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.channel_type, Some(ChannelType::EService));
-        assert_eq!(r.organization_id.map(|o| o.to_string()).as_deref(), Some(O1));
+        assert_eq!(
+            r.organization_id.map(|o| o.to_string()).as_deref(),
+            Some(O1)
+        );
         assert_eq!(r.source_id.as_deref(), Some("x-channel-1"));
         assert_eq!(r.name_fi.as_deref(), Some("Verkkoasiointi"));
         assert_eq!(r.publishing_status, RemoteStatus::Modified);

@@ -273,10 +273,7 @@ impl V12Client {
 
     /// The sub-organisations; one that is not a GUID fails the read (leaving it out
     /// would leave out its services and channels unnoticed).
-    pub(super) async fn hierarchy_of(
-        &self,
-        org: &PtvId,
-    ) -> Result<Fetched<Vec<PtvId>>, PtvError> {
+    pub(super) async fn hierarchy_of(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError> {
         let org = &org.to_string();
         let item = describe(ItemKind::Organization, None, org, None);
         let mut trace = Trace::default();
@@ -305,8 +302,7 @@ impl V12Client {
 /// The service's and the channel's ids of a connection search entry; `Ok(None)` when one
 /// is missing, an error naming the field when one is not a GUID.
 fn connection_ids(c: &Value) -> Result<Option<(PtvId, PtvId)>, PtvError> {
-    let (Some(service), Some(channel)) =
-        (text(c, "serviceContentId"), text(c, "channelContentId"))
+    let (Some(service), Some(channel)) = (text(c, "serviceContentId"), text(c, "channelContentId"))
     else {
         return Ok(None);
     };
@@ -336,7 +332,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.channel_type, Some(ChannelType::Phone));
-        assert_eq!(r.organization_id.map(|o| o.to_string()).as_deref(), Some(O1));
+        assert_eq!(
+            r.organization_id.map(|o| o.to_string()).as_deref(),
+            Some(O1)
+        );
         assert_eq!(r.source_id, None);
         assert_eq!(r.name_fi.as_deref(), Some("Neuvonta"));
     }

@@ -3,7 +3,7 @@
 //! through the version-neutral reads on v11 and v12.
 
 use super::fast_retry;
-use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
+use ptv_sync::model::{ApiVersion, ChannelType, ItemKind, PtvId};
 use ptv_sync::ptv::{PtvApi, PtvClientConfig, RemoteItem, RemoteStatus, read_catalogue};
 use ptv_sync::secret::SecretSource;
 use ptv_sync::sim::{PublishingStatus, SeedItem, SimConfig, SimHandle, SimKind, Simulator};
@@ -131,19 +131,19 @@ fn named<'a>(items: &'a [RemoteItem], name: &str) -> Option<&'a RemoteItem> {
 async fn reads_the_seeded_catalogue(version: ApiVersion) {
     let s = seeded().await;
     let api = client(&s.sim, version, s.main);
-    let cat = read_catalogue(api.as_ref(), &s.main.to_string())
+    let cat = read_catalogue(api.as_ref(), &PtvId::from(s.main))
         .await
         .unwrap();
 
     assert_eq!(cat.organizations.len(), 1);
-    assert_eq!(cat.organizations[0].ptv_id, s.sub.to_string());
+    assert_eq!(cat.organizations[0].ptv_id, PtvId::from(s.sub));
     assert_eq!(
         cat.organizations[0].name_fi.as_deref(),
         Some("Kirjastotoimi")
     );
     assert_eq!(
-        cat.organizations[0].organization_id.as_deref(),
-        Some(s.main.to_string().as_str())
+        cat.organizations[0].organization_id,
+        Some(PtvId::from(s.main))
     );
 
     // Published lists: drafts and archived items are not there; Modified ones are
@@ -172,19 +172,13 @@ async fn reads_the_seeded_catalogue(version: ApiVersion) {
         None
     );
     let ui = named(&cat.services, "Rakennuslupa").unwrap();
-    assert_eq!(
-        ui.organization_id.as_deref(),
-        Some(s.main.to_string().as_str())
-    );
+    assert_eq!(ui.organization_id, Some(PtvId::from(s.main)));
     if version == ApiVersion::V11 {
         assert_eq!(ui.modified_by.as_deref(), Some("editor@demokunta.example"));
     }
 
     let card = named(&cat.services, "Kirjastokortti").unwrap();
-    assert_eq!(
-        card.organization_id.as_deref(),
-        Some(s.sub.to_string().as_str())
-    );
+    assert_eq!(card.organization_id, Some(PtvId::from(s.sub)));
     assert_eq!(cat.channels.len(), 1);
     assert_eq!(cat.channels[0].channel_type, Some(ChannelType::Phone));
     assert_eq!(cat.channels[0].kind, ItemKind::Channel);
@@ -216,12 +210,12 @@ async fn v12_reads_the_seeded_catalogue_published_only_in_pages() {
 async fn reads_by_id_and_the_latest_version(version: ApiVersion) {
     let s = seeded().await;
     let api = client(&s.sim, version, s.main);
-    let ids: Vec<String> = s
+    let ids: Vec<PtvId> = s
         .sim
         .catalogue()
         .iter()
         .filter(|e| e.kind == SimKind::Service)
-        .map(|e| e.id.to_string())
+        .map(|e| PtvId::from(e.id))
         .collect();
     assert!(ids.len() > 200);
     let read = api.read_many(ItemKind::Service, &ids).await.unwrap();
@@ -234,7 +228,7 @@ async fn reads_by_id_and_the_latest_version(version: ApiVersion) {
     assert_eq!(read.requests as usize, expected_requests);
 
     let latest = api
-        .read_latest(ItemKind::Service, &s.draft.to_string())
+        .read_latest(ItemKind::Service, &PtvId::from(s.draft))
         .await
         .unwrap();
     match version {

@@ -238,7 +238,7 @@ async fn reads_of_unknown_items_are_none() {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
     assert!(
-        api.read(ItemKind::Service, None, SERVICE)
+        api.read(ItemKind::Service, None, &pid(SERVICE))
             .await
             .unwrap()
             .is_none()

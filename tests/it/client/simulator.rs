@@ -124,7 +124,7 @@ async fn v11_lifecycle_create_connect_update_archive_restore() {
     };
     api.set_connections(&conns).await.unwrap();
     let read = api
-        .read(ItemKind::Service, None, &service.ptv_id.to_string())
+        .read(ItemKind::Service, None, &service.ptv_id)
         .await
         .unwrap()
         .unwrap();
@@ -292,7 +292,7 @@ async fn v12_create_adopt_connect_and_archive() {
         PublishingStatus::Deleted
     );
     assert!(
-        api.read(ItemKind::Service, None, &created.ptv_id.to_string())
+        api.read(ItemKind::Service, None, &created.ptv_id)
             .await
             .unwrap()
             .is_none()

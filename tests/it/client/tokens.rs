@@ -195,7 +195,7 @@ async fn v11_public_reads_go_without_a_token_restricted_reads_with_one() {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V11));
     let org = api
-        .read(ItemKind::Organization, None, ORG)
+        .read(ItemKind::Organization, None, &pid(ORG))
         .await
         .unwrap()
         .unwrap();
@@ -208,7 +208,9 @@ async fn v11_public_reads_go_without_a_token_restricted_reads_with_one() {
     let public = &received(&server, "GET", &format!("/api/v11/Organization/{ORG}")).await[0];
     assert!(public.headers.get("authorization").is_none());
 
-    api.read(ItemKind::Service, None, SERVICE).await.unwrap();
+    api.read(ItemKind::Service, None, &pid(SERVICE))
+        .await
+        .unwrap();
     let active = &received(
         &server,
         "GET",
@@ -240,7 +242,7 @@ async fn v12_sends_the_api_key_everywhere_and_the_token_on_writes_only() {
         .await;
     let api = connect(config(&server.uri(), ApiVersion::V12));
     assert!(
-        api.read(ItemKind::Service, None, SERVICE)
+        api.read(ItemKind::Service, None, &pid(SERVICE))
             .await
             .unwrap()
             .is_some()
