@@ -136,7 +136,7 @@ async fn prepare_plan(dir: &Path, items: usize) -> anyhow::Result<()> {
         };
         let mut r = ItemRecord::new(org.state_key(), kind, id, now);
         r.ptv_source_id = crate::model::ptv_source_id(&org.source_id_prefix, kind, id, 0);
-        r.ptv_id = crate::model::PtvId::parse(&uuid::Uuid::new_v4().to_string()).ok();
+        r.ptv_id = Some(crate::model::PtvId::from(uuid::Uuid::new_v4()));
         r.remote = RemoteState::Live;
         // Written just now: nothing is due for the 18-month touch either.
         r.first_pushed_at = Some(now);
