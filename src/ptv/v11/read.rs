@@ -400,6 +400,19 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_to_a_channel_that_is_not_a_guid_is_left_out() {
+        let body = serde_json::json!({"id": R, "serviceChannels": [
+            {"serviceChannel": {"id": C1}}, {"serviceChannelId": "odd"}]});
+        let service = remote(ItemKind::Service, body, None, "a read")
+            .unwrap()
+            .unwrap();
+        let conns = connections_in(std::slice::from_ref(&service));
+        assert_eq!(conns.len(), 1);
+        assert_eq!(conns[0].service.to_string(), R);
+        assert_eq!(conns[0].channel.to_string(), C1);
+    }
+
+    #[test]
     fn an_id_that_is_not_a_guid_is_an_error_naming_the_request_and_field() {
         let odd = |body| {
             remote(ItemKind::Service, body, None, "the list")

@@ -341,6 +341,25 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_names_its_service_and_channel_by_guid() {
+        const S: &str = "0c6a8d38-2f0c-4c55-8d4c-0f6b7a3c9d13";
+        let c = serde_json::json!({"serviceContentId": S, "channelContentId": O1});
+        let (service, channel) = connection_ids(&c).unwrap().unwrap();
+        assert_eq!(
+            (service.to_string(), channel.to_string()),
+            (S.into(), O1.into())
+        );
+        assert_eq!(
+            connection_ids(&serde_json::json!({"serviceContentId": S})).unwrap(),
+            None
+        );
+        let odd = serde_json::json!({"serviceContentId": S, "channelContentId": "c1"});
+        let e = connection_ids(&odd).unwrap_err().to_string();
+        assert!(e.contains("`channelContentId`"), "{e}");
+        assert_eq!(skip_odd(connection_ids(&odd)), None);
+    }
+
+    #[test]
     fn descendants_come_parents_first_and_cycles_end() {
         let tree = serde_json::json!({"edges": [
             {"parentContentId": "a", "childContentId": "b"},

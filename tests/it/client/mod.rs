@@ -4,6 +4,7 @@
 mod catalogue;
 mod errors;
 mod mapping;
+mod odd_ids;
 mod safe_create;
 mod secrets;
 mod simulator;
