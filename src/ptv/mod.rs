@@ -146,22 +146,11 @@ pub struct Mapped {
     pub not_sent: Vec<String>,
 }
 
-/// The PTV API the sync engine calls, in the model's terms: each adapter maps items to
-/// its own version's bodies, and the version is chosen once, in [`connect`].
-///
-/// Reads the next features need (list an organisation's items, read one item as a model
-/// item) go here next to [`PtvApi::read`], each backed by a [`wire::Wire`] read.
+/// What the engine, `adopt`, `drift`, `export` and `readiness` read from PTV, and the
+/// session they read in. Declared once: each adapter implements it directly, and both the
+/// port ([`PtvApi`]) and the wire level ([`wire::Wire`]) extend it.
 #[async_trait::async_trait]
-pub trait PtvApi: Send + Sync {
-    /// Safe create; see the module documentation.
-    async fn create(&self, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
-    async fn update(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
-    /// v11: PUT of the full body, `Published`, on an archived item; v12: PUT of the full body.
-    async fn restore(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
-    /// v11: PUT of the full last body with `publishingStatus: Deleted`; v12: DELETE.
-    async fn archive(&self, ptv_id: &PtvId, a: &Archive<'_>) -> Result<Written, PtvError>;
-    /// Writes the full connection set of a service.
-    async fn set_connections(&self, c: &ConnectionSet<'_>) -> Result<Written, PtvError>;
+pub trait PtvRead: Send + Sync {
     /// Read-only lookup for safe creates; `None` when nothing matches.
     async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError>;
     /// The item as PTV holds it (latest version where the API offers it), `None` if unknown.
@@ -210,9 +199,6 @@ pub trait PtvApi: Send + Sync {
         kind: ItemKind,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;
-    /// The body a create or update of this item sends, in this version's shape (no
-    /// request is made).
-    fn sent_body(&self, w: &ItemWrite<'_>) -> Result<serde_json::Value, PtvError>;
     /// Expiry of the current token, for `status` and metrics.
     fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
     /// Logins made so far.
@@ -222,12 +208,31 @@ pub trait PtvApi: Send + Sync {
     async fn login(&self) -> Result<(), PtvError>;
 }
 
+/// The PTV API the sync engine calls, in the model's terms: each adapter maps items to
+/// its own version's bodies, and the version is chosen once, in [`connect`]. Every
+/// [`wire::Wire`] is one (`typed`).
+#[async_trait::async_trait]
+pub trait PtvApi: PtvRead {
+    /// Safe create; see the module documentation.
+    async fn create(&self, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
+    async fn update(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
+    /// v11: PUT of the full body, `Published`, on an archived item; v12: PUT of the full body.
+    async fn restore(&self, ptv_id: &PtvId, w: &ItemWrite<'_>) -> Result<Written, PtvError>;
+    /// v11: PUT of the full last body with `publishingStatus: Deleted`; v12: DELETE.
+    async fn archive(&self, ptv_id: &PtvId, a: &Archive<'_>) -> Result<Written, PtvError>;
+    /// Writes the full connection set of a service.
+    async fn set_connections(&self, c: &ConnectionSet<'_>) -> Result<Written, PtvError>;
+    /// The body a create or update of this item sends, in this version's shape (no
+    /// request is made).
+    fn sent_body(&self, w: &ItemWrite<'_>) -> Result<serde_json::Value, PtvError>;
+}
+
 /// Builds the client of the configured API version. `global` caps requests in flight
 /// across all organisations.
 pub fn connect(cfg: PtvClientConfig, global: Arc<Semaphore>) -> Result<Arc<dyn PtvApi>, PtvError> {
     Ok(match cfg.api_version {
-        ApiVersion::V11 => Arc::new(typed::Typed(v11::V11Client::new(cfg, global)?)),
-        ApiVersion::V12 => Arc::new(typed::Typed(v12::V12Client::new(cfg, global)?)),
+        ApiVersion::V11 => Arc::new(v11::V11Client::new(cfg, global)?),
+        ApiVersion::V12 => Arc::new(v12::V12Client::new(cfg, global)?),
     })
 }
 

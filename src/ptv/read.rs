@@ -8,7 +8,7 @@
 //!   (every read is idempotent) and HTTP metrics. Each result says how many requests it
 //!   took, so callers can compare with the ideal (pages plus id batches).
 //! - Lists are PTV's public, published-only lists: drafts are invisible there (read
-//!   them with [`super::PtvApi::read_latest`]), archived items are never listed.
+//!   them with [`super::PtvRead::read_latest`]), archived items are never listed.
 //! - `source_id` is *our* identity on the item: the v11 `sourceId` (PTV shows it only
 //!   to the API user that set it) or the v12 `externalId`.
 //! - [`read_catalogue`] reads a main organisation's whole tree: the hierarchy, the

@@ -3,12 +3,11 @@
 //! maps model items with the adapter's own mapper and then calls this. The client tests
 //! talk at this level to pin each adapter's HTTP behaviour with hand-made bodies.
 //!
-//! Adding a PTV read: add it here (per adapter) and, typed, to [`super::PtvApi`].
+//! Reads are not repeated here: a `Wire` is a [`super::PtvRead`], declared once for the
+//! port and this level alike. Adding a PTV read: declare it in `PtvRead` and implement it
+//! in each adapter.
 
-use super::{
-    ArchivedItem, Fetched, Found, Lookup, Mapped, PtvClientConfig, PtvError, RemoteConnection,
-    RemoteItem, Written, v11, v12,
-};
+use super::{Lookup, Mapped, PtvClientConfig, PtvError, PtvRead, Written, v11, v12};
 use crate::model::{ApiVersion, ChannelType, Connection, Item, ItemKind, PtvId, PtvSourceId};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -57,7 +56,7 @@ impl Lookup {
 /// One adapter at the wire level; the contract of each call is the module documentation
 /// of [`super`].
 #[async_trait::async_trait]
-pub trait Wire: Send + Sync {
+pub trait Wire: PtvRead {
     /// The body of `item` under `owner` (the PTV id of its organisation), and what this
     /// version cannot carry. Channels arrive with their area resolved.
     fn map_item(&self, item: &Item, owner: &PtvId) -> Result<Mapped, PtvError>;
@@ -72,51 +71,6 @@ pub trait Wire: Send + Sync {
     async fn archive(&self, ptv_id: &PtvId, w: &Write) -> Result<Written, PtvError>;
     /// Writes the full connection set of a service.
     async fn set_connections(&self, c: &ConnectionsWrite) -> Result<Written, PtvError>;
-    /// Read-only lookup for safe creates; `None` when nothing matches.
-    async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError>;
-    /// The item as PTV holds it (latest version where the API offers it), `None` if unknown.
-    async fn read(
-        &self,
-        kind: ItemKind,
-        channel_type: Option<ChannelType>,
-        ptv_id: &PtvId,
-    ) -> Result<Option<serde_json::Value>, PtvError>;
-    /// See [`super::PtvApi::list_by_organization`].
-    async fn list_by_organization(
-        &self,
-        org: &PtvId,
-        kind: ItemKind,
-    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
-    /// See [`super::PtvApi::read_many`].
-    async fn read_many(
-        &self,
-        kind: ItemKind,
-        ptv_ids: &[PtvId],
-    ) -> Result<Fetched<Vec<RemoteItem>>, PtvError>;
-    /// See [`super::PtvApi::connections`].
-    async fn connections(
-        &self,
-        services: &[RemoteItem],
-    ) -> Result<Fetched<Vec<RemoteConnection>>, PtvError>;
-    /// See [`super::PtvApi::sub_organizations`].
-    async fn sub_organizations(&self, org: &PtvId) -> Result<Fetched<Vec<PtvId>>, PtvError>;
-    /// See [`super::PtvApi::read_latest`].
-    async fn read_latest(
-        &self,
-        kind: ItemKind,
-        ptv_id: &PtvId,
-    ) -> Result<Option<RemoteItem>, PtvError>;
-    /// See [`super::PtvApi::list_archived`].
-    async fn list_archived(
-        &self,
-        org: &PtvId,
-        kind: ItemKind,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Fetched<Vec<ArchivedItem>>, PtvError>;
-    fn token_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>>;
-    fn logins(&self) -> u64;
-    /// Logs in, or keeps a token still valid (see [`super::PtvApi::login`]).
-    async fn login(&self) -> Result<(), PtvError>;
 }
 
 /// The wire-level adapter of the configured API version. `global` caps requests in

@@ -5,6 +5,7 @@ pub mod map;
 mod read;
 pub mod unmap;
 
+use super::PtvRead;
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::{PtvError, says_already_exists};
 use super::wire::{ConnectionsWrite, Wire, Write};
@@ -523,7 +524,10 @@ impl Wire for V11Client {
             .await?;
         Ok(written(c.service_ptv_id, &reply, &trace, false))
     }
+}
 
+#[async_trait::async_trait]
+impl PtvRead for V11Client {
     async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError> {
         let mut trace = Trace::default();
         self.find_traced(lookup, &mut trace).await

@@ -7,6 +7,7 @@ mod read;
 pub mod routes;
 pub mod unmap;
 
+use super::PtvRead;
 use super::client::{Call, Mode, Reply, Trace, Transport};
 use super::error::PtvError;
 use super::wire::{ConnectionsWrite, Wire, Write};
@@ -513,7 +514,10 @@ impl Wire for V12Client {
         }
         Ok(written(c.service_ptv_id, last, &trace, false))
     }
+}
 
+#[async_trait::async_trait]
+impl PtvRead for V12Client {
     async fn find(&self, lookup: &Lookup) -> Result<Option<Found>, PtvError> {
         self.find_traced(lookup, &mut Trace::default()).await
     }
