@@ -330,6 +330,22 @@ pub(crate) fn localized<'a>(list: Option<&'a Value>, lang: &str) -> Option<&'a s
         .and_then(Value::as_str)
 }
 
+/// The id of an entity in a read answer, under `field` (v11 `id`, v12 `contentId`), and how
+/// messages name the entity; `Ok(None)` without an id, an error naming `request` and the
+/// field when it is not a GUID.
+pub(crate) fn entity_id(
+    kind: ItemKind,
+    body: &Value,
+    field: &str,
+    request: &str,
+) -> Result<Option<(PtvId, String)>, PtvError> {
+    let Some(raw) = text(body, field) else {
+        return Ok(None);
+    };
+    let what = super::describe(kind, None, &raw, None);
+    Ok(Some((ptv_id_in(&raw, &what, request, field)?, what)))
+}
+
 /// A string field, `None` when absent, null or empty.
 pub(crate) fn text(body: &Value, key: &str) -> Option<String> {
     body.get(key)

@@ -7,8 +7,8 @@
 
 use super::super::client::Trace;
 use super::super::read::{
-    ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, list_entries,
-    localized, skip_odd, text,
+    ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, entity_id,
+    list_entries, localized, skip_odd, text,
 };
 use super::super::{Fetched, PtvError, describe, ptv_id_in};
 use super::{MAX_PAGES, V11Client, collect_sub_ids, entity_root};
@@ -70,11 +70,9 @@ pub(crate) fn remote(
     org_hint: Option<&PtvId>,
     request: &str,
 ) -> Result<Option<RemoteItem>, PtvError> {
-    let Some(raw) = text(&body, "id") else {
+    let Some((ptv_id, what)) = entity_id(kind, &body, "id", request)? else {
         return Ok(None);
     };
-    let what = describe(kind, None, &raw, None);
-    let ptv_id = ptv_id_in(&raw, &what, request, "id")?;
     let organization_id = match owner(kind, &body) {
         Some((raw, field)) => Some(ptv_id_in(&raw, &what, request, field)?),
         None => org_hint.copied(),

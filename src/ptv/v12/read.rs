@@ -7,8 +7,8 @@
 
 use super::super::client::Trace;
 use super::super::read::{
-    ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, list_entries,
-    skip_odd, text,
+    ArchivedItem, PAGE_SIZE, RemoteItem, RemoteStatus, all_pages, archived_pages, entity_id,
+    list_entries, skip_odd, text,
 };
 use super::super::read_back::RemoteConnection;
 use super::super::{Fetched, PtvError, describe, ptv_id_in};
@@ -31,11 +31,9 @@ pub(crate) fn remote(
     org_hint: Option<&PtvId>,
     request: &str,
 ) -> Result<Option<RemoteItem>, PtvError> {
-    let Some(raw) = text(&body, "contentId") else {
+    let Some((ptv_id, what)) = entity_id(kind, &body, "contentId", request)? else {
         return Ok(None);
     };
-    let what = describe(kind, None, &raw, None);
-    let ptv_id = ptv_id_in(&raw, &what, request, "contentId")?;
     let owner_key = if kind == ItemKind::Organization {
         "parentOrganizationContentId"
     } else {
