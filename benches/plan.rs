@@ -4,7 +4,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ptv_sync::plan::{PlanOptions, plan};
-use ptv_sync::store::{PlanRow, RemoteState};
+use ptv_sync::store::PlanRow;
 use ptv_sync::synth::{Shape, generate};
 use ptv_sync::validate::{ValidateOptions, validate};
 
@@ -19,18 +19,7 @@ fn planner(c: &mut Criterion) {
         let prior: Vec<PlanRow> = first
             .steps
             .iter()
-            .map(|s| PlanRow {
-                kind: s.kind,
-                source_id: s.id.clone(),
-                channel_ptv_id: None,
-                remote: RemoteState::Live,
-                fingerprint: s.fingerprint,
-                payload: None,
-                protected: false,
-                maybe_in_ptv: false,
-                failure: None,
-                last_pushed_at: None,
-            })
+            .map(|s| PlanRow::pushed(s.kind, s.id.clone(), s.fingerprint, None))
             .collect();
         group.bench_with_input(BenchmarkId::from_parameter(items), &items, |b, _| {
             b.iter(|| {

@@ -24,8 +24,9 @@ pub mod matching;
 pub use matching::{MatchedBy, Row, Wanted, match_items, normalise};
 
 use crate::config::OrgConfig;
-use crate::model::{Action, OrgName};
-use crate::model::{Connection, Item, ItemKind, Lang, PtvId, PtvSourceId, SourceId, ptv_source_id};
+use crate::model::{
+    Action, Connection, Item, ItemKind, Lang, OrgName, PtvId, PtvSourceId, SourceId, ptv_source_id,
+};
 use crate::plan::{CHANNEL_PTV_ID, Desired, DesiredRef, payload};
 use crate::ptv::{
     PtvApi, PtvError, RemoteCatalogue, RemoteConnection, RemoteItem, body_of, connection_body_of,

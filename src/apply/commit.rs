@@ -4,8 +4,7 @@
 
 use super::Engine;
 use super::error::StepError;
-use crate::model::Action;
-use crate::model::{Item, ItemKind, PtvId, SourceId, ptv_source_id};
+use crate::model::{Action, Item, ItemKind, PtvId, SourceId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::{PtvError, Written};
 use crate::store::{

@@ -13,13 +13,11 @@
 //! adopts them. When the catalogue cannot be read, the creates wait for the next run
 //! rather than risk a duplicate.
 
-use crate::model::Outcome;
+use crate::model::{Action, ItemKind, Outcome, SourceId};
 
 use super::Engine;
 use crate::adopt::{MatchedBy, Row};
 use crate::config::OnExisting;
-use crate::model::Action;
-use crate::model::{ItemKind, SourceId};
 use crate::plan::Plan;
 use crate::store::ItemRecord;
 use crate::validate::Validated;

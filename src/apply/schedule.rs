@@ -4,8 +4,7 @@
 
 use super::commit::Ctx;
 use super::{Engine, ItemResult};
-use crate::model::Action;
-use crate::model::{ItemKind, SourceId};
+use crate::model::{Action, ItemKind, SourceId};
 use crate::plan::{Desired, Step};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};

@@ -4,11 +4,10 @@
 //! whose last-write times it updates for every touch it plans; no HTTP, since what is
 //! measured is how many writes the plan asks for, and when.
 
-use crate::model::Action;
-use crate::model::{ItemKind, SourceId};
+use crate::model::{Action, ItemKind, SourceId};
 use crate::plan::touch::{TouchPolicy, ptv_archives_at};
 use crate::plan::{PlanOptions, TouchOptions, plan};
-use crate::store::{PlanRow, RemoteState};
+use crate::store::PlanRow;
 use crate::synth::{Shape, generate};
 use crate::validate::{ValidateOptions, validate};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -47,18 +46,7 @@ pub(super) fn bench_touch(items: usize, years: usize) -> TouchFigures {
     let mut rows: Vec<PlanRow> = plan(&v, &[], &opts)
         .steps
         .iter()
-        .map(|s| PlanRow {
-            kind: s.kind,
-            source_id: s.id.clone(),
-            channel_ptv_id: None,
-            remote: RemoteState::Live,
-            fingerprint: s.fingerprint,
-            payload: None,
-            protected: false,
-            maybe_in_ptv: false,
-            failure: None,
-            last_pushed_at: Some(start),
-        })
+        .map(|s| PlanRow::pushed(s.kind, s.id.clone(), s.fingerprint, Some(start)))
         .collect();
     let index: HashMap<(ItemKind, SourceId), usize> = rows
         .iter()

@@ -3,11 +3,9 @@
 //! from source data, PTV or file names passes [`escape`]: a control character would
 //! otherwise reach the terminal and could clear it, retitle it or hide a line.
 
-use crate::model::Action;
-use crate::model::Outcome;
+use crate::model::{Action, ItemKind, Outcome};
 
 use crate::apply::RunReport;
-use crate::model::ItemKind;
 use crate::plan::Plan;
 use crate::validate::{Finding, Severity};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};

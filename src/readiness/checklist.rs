@@ -8,8 +8,7 @@ use super::{
     CheckItem, ConnectionInfo, ItemCheck, Options, Readiness, SheetSummary, templates, xlsx,
 };
 use crate::config::{OrgConfig, SourceConfig};
-use crate::model::{Action, Outcome};
-use crate::model::{ChannelType, ItemKind};
+use crate::model::{Action, ChannelType, ItemKind, Outcome};
 use crate::ptv::RequestLog;
 use crate::source::DirLimits;
 use crate::startup::EngineBuilder;

@@ -6,8 +6,7 @@ use super::testset::{Removed, TestSet};
 use super::{ItemCheck, readback};
 use crate::apply::{Engine, ItemResult, RunOptions};
 use crate::config::OrgConfig;
-use crate::model::Outcome;
-use crate::model::{ChannelType, Item, ItemKind, PtvId, ptv_source_id};
+use crate::model::{ChannelType, Item, ItemKind, Outcome, PtvId, ptv_source_id};
 use crate::plan::Step;
 use crate::ptv::wire::Wire;
 use crate::ptv::{Lookup, PtvApi, RequestLog};
@@ -56,6 +55,20 @@ pub(super) fn blank(kind: ItemKind, t: Option<ChannelType>, id: &str) -> ItemChe
         outcome: String::new(),
         readback: String::new(),
     }
+}
+
+/// Records how the step's write went; `false` when it did not succeed (nothing to read
+/// back).
+fn write_outcome(c: &mut ItemCheck, step: &Step, result: Option<&ItemResult>) -> bool {
+    if result.is_none_or(|r| r.outcome != Outcome::Ok) {
+        c.outcome = result
+            .and_then(|r| r.error.clone())
+            .unwrap_or_else(|| "not attempted".into());
+        c.readback = "not read back: the write did not succeed".into();
+        return false;
+    }
+    c.outcome = format!("{} ok", step.action.as_str());
+    true
 }
 
 fn channel_type_of(step: &Step) -> Option<ChannelType> {
@@ -150,14 +163,9 @@ impl Runner {
         let mut c = blank(step.kind, t, step.id.as_str());
         let ptv_id = self.ptv_id_of(step.kind, step.id.as_str()).await;
         c = self.with_ptv_id(c, step.kind, ptv_id);
-        if result.is_none_or(|r| r.outcome != Outcome::Ok) {
-            c.outcome = result
-                .and_then(|r| r.error.clone())
-                .unwrap_or_else(|| "not attempted".into());
-            c.readback = "not read back: the write did not succeed".into();
+        if !write_outcome(&mut c, step, result) {
             return c;
         }
-        c.outcome = format!("{} ok", step.action.as_str());
         let (Some(ptv_id), Some(item)) = (
             ptv_id,
             step.desired.as_deref().and_then(crate::plan::Desired::item),
@@ -222,14 +230,9 @@ impl Runner {
         let mut c = blank(ItemKind::Connections, None, step.id.as_str());
         let service = self.ptv_id_of(ItemKind::Service, step.id.as_str()).await;
         c = self.with_ptv_id(c, ItemKind::Service, service);
-        if result.is_none_or(|r| r.outcome != Outcome::Ok) {
-            c.outcome = result
-                .and_then(|r| r.error.clone())
-                .unwrap_or_else(|| "not attempted".into());
-            c.readback = "not read back: the write did not succeed".into();
+        if !write_outcome(&mut c, step, result) {
             return c;
         }
-        c.outcome = format!("{} ok", step.action.as_str());
         let Some(service) = service else {
             c.readback = "no PTV id recorded for the service".into();
             return c;

@@ -250,6 +250,29 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
+    /// A live item last written with `fingerprint` at `pushed_at`, as a state that records
+    /// everything as pushed holds it (benchmarks and planner tests build such states).
+    #[must_use]
+    pub fn pushed(
+        kind: ItemKind,
+        source_id: SourceId,
+        fingerprint: Option<Fingerprint>,
+        pushed_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        PlanRow {
+            kind,
+            source_id,
+            channel_ptv_id: None,
+            remote: RemoteState::Live,
+            fingerprint,
+            payload: None,
+            protected: false,
+            maybe_in_ptv: false,
+            failure: None,
+            last_pushed_at: pushed_at,
+        }
+    }
+
     pub(crate) fn maybe_in_ptv(remote: RemoteState, attempts: i32, failed: bool) -> bool {
         remote == RemoteState::Absent && (attempts > 0 || failed)
     }

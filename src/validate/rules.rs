@@ -2,11 +2,10 @@
 //! the source format's.
 
 use super::{Finding, FindingKind as K, Severity};
-use crate::model::SourceId;
 use crate::model::{
     AccessibilityLevel, AddressType, ApiVersion, Area, AreaType, Channel, ChannelType, Email,
     ItemKind, Lang, LangMap, Organization, OrganizationType, Phone, PhoneChargeType, PhoneType,
-    Service, ServiceHours, Text, WcagLevel, WebPage,
+    Service, ServiceHours, SourceId, Text, WcagLevel, WebPage,
 };
 
 pub(super) struct Ck<'a> {

@@ -4,8 +4,7 @@
 
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::adopt::{MatchedBy, Row, Survey};
-use ptv_sync::model::{Action, Outcome};
-use ptv_sync::model::{ApiVersion, ChannelType, ItemKind};
+use ptv_sync::model::{Action, ApiVersion, ChannelType, ItemKind, Outcome};
 use ptv_sync::sim::{PublishingStatus, SeedItem, SimConfig, SimKind};
 use ptv_sync::store::{OpenMode, RunOutcome, StateStore, StoreTarget};
 use ptv_sync::synth::{Docs, Shape, generate};
@@ -87,22 +86,6 @@ fn ui_copy(docs: &Docs, main: Uuid) -> Vec<SeedItem> {
     items
 }
 
-fn options(version: ApiVersion, catalogue: Vec<SeedItem>) -> Options {
-    let mut sim = SimConfig::single_org().0;
-    sim.catalogue = catalogue;
-    match version {
-        ApiVersion::V11 => Options {
-            sim,
-            ..Options::default()
-        },
-        ApiVersion::V12 => Options {
-            sim,
-            extra_org_toml: "api_version = \"v12\"".into(),
-            extra_ptv_toml: format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY),
-        },
-    }
-}
-
 async fn survey_with(app: &TestApp, store: &dyn StateStore) -> Survey {
     let org = &app.cfg.organizations[0];
     let validated = ptv_sync::pipeline::read_source(org).await.unwrap();
@@ -157,7 +140,11 @@ fn matched_by(s: &Survey, by: MatchedBy) -> usize {
 async fn ui_catalogue_is_adopted_not_duplicated(version: ApiVersion) {
     let docs = generate(Shape::new(40, 7));
     let (_, _, main) = SimConfig::single_org();
-    let app = spawn_with(&docs, options(version, ui_copy(&docs, main))).await;
+    let app = spawn_with(
+        &docs,
+        Options::on(version).with_catalogue(ui_copy(&docs, main)),
+    )
+    .await;
     let seeded = app.sim.catalogue();
     let untouched: Vec<_> = seeded
         .iter()
@@ -259,7 +246,7 @@ async fn ambiguous_names_are_reported_not_linked(version: ApiVersion) {
         owner,
         BTreeMap::from([("fi".into(), format!(" {}", name.to_uppercase()))]),
     ));
-    let app = spawn_with(&docs, options(version, catalogue)).await;
+    let app = spawn_with(&docs, Options::on(version).with_catalogue(catalogue)).await;
     let survey = survey_with(&app, app.store.as_ref()).await;
     let id = service["id"].as_str().unwrap();
     let row = survey
@@ -306,7 +293,7 @@ async fn fresh_store(dir: &std::path::Path) -> Arc<dyn StateStore> {
 #[tokio::test]
 async fn v11_a_lost_state_is_rebuilt_and_plans_no_changes() {
     let docs = generate(Shape::new(60, 11));
-    let app = spawn_with(&docs, options(ApiVersion::V11, Vec::new())).await;
+    let app = spawn_with(&docs, Options::on(ApiVersion::V11)).await;
     let r = app.sync().await;
     assert!(r.failures().next().is_none());
     let scratch = tempfile::tempdir().unwrap();
@@ -332,7 +319,7 @@ async fn v11_a_lost_state_is_rebuilt_and_plans_no_changes() {
 #[tokio::test]
 async fn v12_a_lost_state_is_rebuilt_and_plans_no_changes() {
     let docs = generate(Shape::new(60, 11));
-    let app = spawn_with(&docs, options(ApiVersion::V12, Vec::new())).await;
+    let app = spawn_with(&docs, Options::on(ApiVersion::V12)).await;
     let r = app.sync().await;
     assert!(r.failures().next().is_none());
     let scratch = tempfile::tempdir().unwrap();
@@ -362,7 +349,11 @@ async fn v12_a_lost_state_is_rebuilt_and_plans_no_changes() {
 async fn first_run_over_a_ui_catalogue_stops(version: ApiVersion) {
     let docs = generate(Shape::new(40, 5));
     let (_, _, main) = SimConfig::single_org();
-    let app = spawn_with(&docs, options(version, ui_copy(&docs, main))).await;
+    let app = spawn_with(
+        &docs,
+        Options::on(version).with_catalogue(ui_copy(&docs, main)),
+    )
+    .await;
     let before = app.sim.catalogue().len();
     let r = app.sync().await;
     let needs_adoption = r
@@ -411,7 +402,7 @@ async fn v12_a_first_run_over_a_ui_catalogue_creates_nothing_and_asks_for_adopti
 async fn on_existing_adopt_links_on_the_first_run(version: ApiVersion) {
     let docs = generate(Shape::new(40, 9));
     let (_, _, main) = SimConfig::single_org();
-    let mut opts = options(version, ui_copy(&docs, main));
+    let mut opts = Options::on(version).with_catalogue(ui_copy(&docs, main));
     opts.extra_org_toml.push_str("\non_existing = \"adopt\"");
     let app = spawn_with(&docs, opts).await;
     let before = app.sim.catalogue().len();
@@ -461,7 +452,7 @@ async fn a_ptv_id_ptv_does_not_hold_is_refused(version: ApiVersion) {
             BTreeMap::from([("fi".into(), "Vain PTV:ssä".into())]),
         )
     }];
-    let app = spawn_with(&docs, options(version, catalogue)).await;
+    let app = spawn_with(&docs, Options::on(version).with_catalogue(catalogue)).await;
     let survey = survey_with(&app, app.store.as_ref()).await;
     let refused = |id: &str| {
         survey

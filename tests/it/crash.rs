@@ -5,21 +5,14 @@
 use crate::cli::bin;
 use crate::support::{Options, TestApp, spawn_app, spawn_with};
 use ptv_sync::model::{ApiVersion, ItemKind};
-use ptv_sync::sim::{Faults, SimConfig};
+use ptv_sync::sim::Faults;
 use ptv_sync::store::{ItemStatus, RemoteState, RunOutcome};
 use ptv_sync::synth::{Shape, churn, generate};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn options(version: ApiVersion) -> Options {
-    match version {
-        ApiVersion::V11 => Options::default(),
-        ApiVersion::V12 => Options {
-            extra_org_toml: "api_version = \"v12\"".into(),
-            extra_ptv_toml: format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY),
-            ..Options::default()
-        },
-    }
+    Options::on(version)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

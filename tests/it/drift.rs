@@ -5,9 +5,8 @@
 use crate::cli::run;
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::drift::{DriftReport, Marked, Verdict};
-use ptv_sync::model::Action;
-use ptv_sync::model::{ApiVersion, ItemKind};
-use ptv_sync::sim::{PublishingStatus, SimConfig};
+use ptv_sync::model::{Action, ApiVersion, ItemKind};
+use ptv_sync::sim::PublishingStatus;
 use ptv_sync::store::{ItemStatus, RemoteState};
 use ptv_sync::synth::{Docs, Shape, generate};
 use serde_json::{Value, json};
@@ -16,11 +15,7 @@ use std::sync::Arc;
 const EDITOR: &str = "editor@kunta.example";
 
 fn options(version: ApiVersion, drift_toml: &str) -> Options {
-    let mut o = Options::default();
-    if version == ApiVersion::V12 {
-        o.extra_org_toml = "api_version = \"v12\"\n".into();
-        o.extra_ptv_toml = format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY);
-    }
+    let mut o = Options::on(version);
     if !drift_toml.is_empty() {
         o.extra_org_toml.push_str("[organization.drift]\n");
         o.extra_org_toml.push_str(drift_toml);

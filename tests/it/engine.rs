@@ -2,8 +2,7 @@
 
 use crate::support::{Options, spawn_app, spawn_with};
 use ptv_sync::apply::RunOptions;
-use ptv_sync::model::ItemKind;
-use ptv_sync::model::{Action, Outcome};
+use ptv_sync::model::{Action, ApiVersion, ItemKind, Outcome};
 use ptv_sync::sim::{Faults, PublishingStatus};
 use ptv_sync::store::RunOutcome;
 use ptv_sync::synth::{Shape, churn, generate};
@@ -378,15 +377,7 @@ async fn audit_log_records_every_write_and_verifies() {
 #[tokio::test]
 async fn v12_first_sync_and_archive() {
     let mut docs = generate(Shape::new(40, 13));
-    let app = spawn_with(
-        &docs,
-        Options {
-            extra_org_toml: "api_version = \"v12\"".into(),
-            extra_ptv_toml: format!("api_key = \"{}\"", ptv_sync::sim::SimConfig::DEMO_API_KEY),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_with(&docs, Options::on(ApiVersion::V12)).await;
     let r = app.sync().await;
     assert_eq!(
         r.outcome,
@@ -415,17 +406,9 @@ async fn a_channel_v12_cannot_carry_fails_terminal_in_the_adapter_and_v11_sends_
         .unwrap()
         .remove("organization");
     assert!(docs.channels[0].get("area").is_none());
-    for (version, v12) in [("v11", false), ("v12", true)] {
-        let opts = if v12 {
-            Options {
-                extra_org_toml: "api_version = \"v12\"".into(),
-                extra_ptv_toml: format!("api_key = \"{}\"", ptv_sync::sim::SimConfig::DEMO_API_KEY),
-                ..Options::default()
-            }
-        } else {
-            Options::default()
-        };
-        let app = spawn_with(&docs, opts).await;
+    for api in [ApiVersion::V11, ApiVersion::V12] {
+        let (version, v12) = (api.as_str(), api == ApiVersion::V12);
+        let app = spawn_with(&docs, Options::on(api)).await;
         let r = app.sync().await;
         let result = r
             .results

@@ -11,26 +11,10 @@ use ptv_sync::synth::{Docs, Shape, generate};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-fn options(version: ApiVersion, catalogue: Vec<SeedItem>) -> Options {
-    let mut sim = SimConfig::single_org().0;
-    sim.catalogue = catalogue;
-    match version {
-        ApiVersion::V11 => Options {
-            sim,
-            ..Options::default()
-        },
-        ApiVersion::V12 => Options {
-            sim,
-            extra_org_toml: "api_version = \"v12\"".into(),
-            extra_ptv_toml: format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY),
-        },
-    }
-}
-
 /// `docs` synced through `version` into a simulator, then taken as editors would have
 /// made it in PTV's UI: the same content and connections, no API user's sourceIds.
 async fn made_in_the_ui(docs: &Docs, version: ApiVersion) -> Vec<SeedItem> {
-    let writer = spawn_with(docs, options(version, Vec::new())).await;
+    let writer = spawn_with(docs, Options::on(version)).await;
     let r = writer.sync().await;
     assert!(
         r.failures().next().is_none(),
@@ -72,7 +56,11 @@ fn read_dir_docs(dir: &std::path::Path) -> Vec<(String, Value)> {
 async fn export_round_trip(version: ApiVersion) {
     let docs = generate(Shape::new(40, 5));
     let seeded = made_in_the_ui(&docs, version).await;
-    let app: TestApp = spawn_with(&Docs::default(), options(version, seeded)).await;
+    let app: TestApp = spawn_with(
+        &Docs::default(),
+        Options::on(version).with_catalogue(seeded),
+    )
+    .await;
     let before = app.sim.catalogue();
     let cfg = app.config_path();
     let source = app.dir.path().join("source");
@@ -227,7 +215,7 @@ async fn seeded_sim_binary_and_adopt(version: ApiVersion) {
         &url,
         &user.username,
         main,
-        &options(version, Vec::new()),
+        &Options::on(version),
     );
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, text).unwrap();
@@ -282,7 +270,7 @@ async fn v12_the_sim_binary_serves_a_seeded_catalogue_to_adopt() {
 /// lost source. v12 channels carry no externalId and get `ptv-<PTV id>`.
 async fn our_own_items_export_with_their_source_ids(version: ApiVersion) {
     let docs = generate(Shape::new(20, 3));
-    let app = spawn_with(&docs, options(version, Vec::new())).await;
+    let app = spawn_with(&docs, Options::on(version)).await;
     assert!(app.sync().await.failures().next().is_none());
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("export");

@@ -1,8 +1,7 @@
 //! The planner: creates, exact updates, archives in reverse order, and convergence.
 
 use proptest::prelude::*;
-use ptv_sync::model::Action;
-use ptv_sync::model::{ApiVersion, ItemKind};
+use ptv_sync::model::{Action, ApiVersion, ItemKind};
 use ptv_sync::plan::{Plan, PlanOptions, plan};
 use ptv_sync::store::{PlanRow, RemoteState};
 use ptv_sync::synth::{Shape, generate};
@@ -52,20 +51,13 @@ fn applied(v: &Validated, p: &Plan, mut prior: Vec<PlanRow>) -> Vec<PlanRow> {
             RemoteState::Live
         };
         let row = PlanRow {
-            kind: s.kind,
-            source_id: s.id.clone(),
-            channel_ptv_id: None,
             remote,
-            fingerprint: s.fingerprint,
             payload: if s.action == Action::Archive {
                 None
             } else {
                 payload.map(Into::into)
             },
-            protected: false,
-            maybe_in_ptv: false,
-            failure: None,
-            last_pushed_at: None,
+            ..PlanRow::pushed(s.kind, s.id.clone(), s.fingerprint, None)
         };
         match prior
             .iter_mut()

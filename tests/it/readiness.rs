@@ -5,22 +5,23 @@
 
 use crate::cli::run;
 use crate::support::{Options, TestApp, config_text, spawn_with};
+use ptv_sync::model::ApiVersion;
 use ptv_sync::sim::{Faults, PublishingStatus, SimConfig};
 use ptv_sync::synth::{Shape, generate};
 use serde_json::Value;
 use std::io::Read as _;
 
-fn v12() -> Options {
-    Options {
-        extra_org_toml: "api_version = \"v12\"".into(),
-        extra_ptv_toml: format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY),
-        ..Options::default()
-    }
-}
-
 async fn app(v12_api: bool) -> TestApp {
     let docs = generate(Shape::new(30, 17));
-    spawn_with(&docs, if v12_api { v12() } else { Options::default() }).await
+    spawn_with(
+        &docs,
+        Options::on(if v12_api {
+            ApiVersion::V12
+        } else {
+            ApiVersion::V11
+        }),
+    )
+    .await
 }
 
 /// Runs the command; its exit code, the `--json` result and the output directory.

@@ -3,7 +3,7 @@
 
 use ptv_sync::apply::{Engine, RunOptions, RunReport};
 use ptv_sync::config::Config;
-use ptv_sync::model::ItemKind;
+use ptv_sync::model::{ApiVersion, ItemKind};
 use ptv_sync::sim::{PublishingStatus, SimConfig, SimHandle, Simulator};
 use ptv_sync::startup::EngineBuilder;
 use ptv_sync::store::{OpenMode, RemoteState, StateStore};
@@ -32,6 +32,26 @@ impl Default for Options {
             sim: SimConfig::single_org().0,
             extra_org_toml: String::new(),
             extra_ptv_toml: String::new(),
+        }
+    }
+}
+
+impl Options {
+    /// PTV holds `catalogue` before ptv-sync arrives.
+    pub fn with_catalogue(mut self, catalogue: Vec<ptv_sync::sim::SeedItem>) -> Self {
+        self.sim.catalogue = catalogue;
+        self
+    }
+
+    /// The defaults on `version`: v12 needs its API key beside the version.
+    pub fn on(version: ApiVersion) -> Self {
+        match version {
+            ApiVersion::V11 => Options::default(),
+            ApiVersion::V12 => Options {
+                extra_org_toml: "api_version = \"v12\"\n".into(),
+                extra_ptv_toml: format!("api_key = \"{}\"", SimConfig::DEMO_API_KEY),
+                ..Options::default()
+            },
         }
     }
 }

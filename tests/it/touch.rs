@@ -4,8 +4,7 @@
 
 use crate::support::{Options, TestApp, spawn_with};
 use ptv_sync::apply::{Engine, RunOptions};
-use ptv_sync::model::{Action, Outcome};
-use ptv_sync::model::{ApiVersion, ItemKind};
+use ptv_sync::model::{Action, ApiVersion, ItemKind, Outcome};
 use ptv_sync::sim::{ArchivingType, SimConfig, SimKind};
 use ptv_sync::startup::EngineBuilder;
 use ptv_sync::store::RunTrigger;

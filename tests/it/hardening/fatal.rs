@@ -2,15 +2,16 @@
 //! item.
 
 use crate::support::{Options, spawn_with};
+use ptv_sync::model::ApiVersion;
 use ptv_sync::synth::{Shape, generate};
 
 async fn app(v12: bool, docs: &ptv_sync::synth::Docs) -> crate::support::TestApp {
-    let mut opts = Options::default();
-    if v12 {
-        opts.extra_org_toml = "api_version = \"v12\"".into();
-        opts.extra_ptv_toml = format!("api_key = \"{}\"", ptv_sync::sim::SimConfig::DEMO_API_KEY);
-    }
-    spawn_with(docs, opts).await
+    let version = if v12 {
+        ApiVersion::V12
+    } else {
+        ApiVersion::V11
+    };
+    spawn_with(docs, Options::on(version)).await
 }
 
 // issue 16 item 13

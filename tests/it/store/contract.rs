@@ -2,8 +2,7 @@
 
 use super::harness::Fixture;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ptv_sync::model::{Action, Outcome};
-use ptv_sync::model::{ItemKind, PtvId, PtvSourceId, SourceId};
+use ptv_sync::model::{Action, ItemKind, Outcome, PtvId, PtvSourceId, SourceId};
 use ptv_sync::store::{
     AuditBreak, AuditBreakKind, AuditEntry, ErrorClass, GENESIS_HASH, ItemError, ItemRecord,
     ItemStatus, NewAuditEntry, NewRun, OpenMode, OrgState, PlanRow, RemoteState, RunItem,

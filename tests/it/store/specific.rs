@@ -1,8 +1,7 @@
 //! Backend-specific behaviour outside the shared contract: `SQLite` opening rules and
 //! tuning, URL redaction, migrations kept in step.
 
-use ptv_sync::model::Action;
-use ptv_sync::model::ItemKind;
+use ptv_sync::model::{Action, ItemKind};
 use ptv_sync::store::{
     AuditEntry, GENESIS_HASH, OpenMode, SqliteStore, StateStore, StoreError, StoreTarget,
     migration_files, open, redact_url,
